@@ -1,0 +1,7 @@
+"""advnets: Generative Adversarial Nets (Goodfellow et al., NIPS 2014), faithful and fast."""
+
+__version__ = "0.1.0"
+
+from advnets.errors import AdvnetsError  # noqa: E402
+
+__all__ = ["AdvnetsError", "__version__"]

@@ -1,0 +1,216 @@
+"""The ``advnets`` command line: thin subcommands over the library.
+
+User errors (bad config values, missing or corrupt files, existing outputs) print one line,
+``advnets: error: ...``, and exit with status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from advnets import __version__
+from advnets.errors import AdvnetsError, ConfigError
+
+EXAMPLES = {
+    "main": """examples:
+  advnets train quick-mnist --set data.dir=../shared/data     # a few minutes on a CPU
+  advnets train paper-mnist --set device=cuda --out runs/mnist-s0
+  advnets sample runs/mnist-s0 --n 100 --out samples.png
+  advnets presets""",
+    "train": """examples:
+  advnets train paper-mnist --dry-run                          # print the resolved config
+  advnets train quick-mnist --set seed=3 train.steps=3000 --out runs/q3
+  advnets train my-config.yaml --data-dir ~/data
+  advnets train --resume runs/q3 --set train.steps=6000       # continue to step 6000
+
+Keys for --set are the dotted names printed by --dry-run (e.g. train.k, optim.lr, data.dir).
+On --resume only these may change: device, data.dir, data.download, train.steps and the
+train.*_every / train.progress bookkeeping keys; anything else is refused.""",
+    "sample": """examples:
+  advnets sample runs/00000-quick-mnist --n 10000 --seed 0 --out samples.npy
+  advnets sample runs/00000-quick-mnist/network-latest.safetensors --n 64 --out grid.png
+
+.npy: images as uint8 in [0, 255], shape [N, C, H, W] (MNIST: [N, 1, 28, 28]); synthetic 1-D/2-D
+data as float32 [N, dim]. .png: a grid of images (a scatter plot for 2-D data).
+Sample i depends only on (--seed, i): the first 64 of --n 10000 equal --n 64.""",
+}
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="advnets", formatter_class=_formatter, epilog=EXAMPLES["main"],
+        description="Generative Adversarial Nets (Goodfellow et al., 2014): train, sample, evaluate.")
+    parser.add_argument("--version", action="version", version=f"advnets {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("train", help="train a GAN from a preset or YAML config", formatter_class=_formatter,
+                       epilog=EXAMPLES["train"], description="Train a GAN with Algorithm 1.")
+    p.add_argument("config", nargs="?", metavar="PRESET_OR_YAML",
+                   help="a preset name (see `advnets presets`) or a YAML file; optional with --resume")
+    p.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
+                   help="override config keys, e.g. --set seed=1 train.steps=2000")
+    p.add_argument("--out", metavar="DIR", help="run directory to create (must not exist or be empty); "
+                   "default: the next runs/NNNNN-NAME")
+    p.add_argument("--runs-root", metavar="DIR", default="runs", help="where numbered run directories go")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its training state, exactly")
+    p.add_argument("--data-dir", metavar="DIR", help="data directory (same as --set data.dir=DIR)")
+    p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("sample", help="draw samples from a trained generator", formatter_class=_formatter,
+                       epilog=EXAMPLES["sample"], description="Draw samples x = G(z), z ~ p_z.")
+    p.add_argument("source", metavar="RUN_DIR_OR_SNAPSHOT", help="a run directory or a .safetensors snapshot")
+    p.add_argument("--n", type=int, required=True, help="number of samples")
+    p.add_argument("--seed", type=int, default=0, help="sample seed (default 0)")
+    p.add_argument("--out", required=True, metavar="FILE", help="output file: .npy or .png")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
+    p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("presets", help="list the built-in presets", description="List the built-in presets.",
+                       formatter_class=_formatter, epilog="example:\n  advnets presets")
+    p.set_defaults(func=cmd_presets)
+    return parser
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    from advnets.config import preset_names, preset_path
+
+    for name in preset_names():
+        first = preset_path(name).read_text().splitlines()[0].lstrip("# ")
+        print(f"{name:22s} {first}")
+    return 0
+
+
+def resolve_train_config(args: argparse.Namespace):
+    """The config to train with, and for --resume the checks that it may continue the run."""
+    from advnets.config import RESUMABLE_KEYS, Config, changed_keys, flatten, from_dict, load_config, to_dict
+    from advnets.train.checkpoint import read_training_header
+
+    overrides = list(args.set)
+    if args.resume is None:
+        if args.config is None:
+            raise ConfigError("give a preset or YAML file to train (see `advnets presets`), or --resume RUN_DIR")
+        cfg = load_config(args.config, overrides)
+        saved = None
+    else:
+        header = read_training_header(Path(args.resume))
+        saved = from_dict(Config, header["config"])
+        cfg = load_config(args.config, overrides) if args.config else load_config(None, overrides, base=header["config"])
+    if args.data_dir:
+        cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, dir=args.data_dir))
+    if saved is not None:
+        refused = [k for k in changed_keys(saved, cfg) if k not in RESUMABLE_KEYS]
+        if refused:
+            old, new = flatten(to_dict(saved)), flatten(to_dict(cfg))
+            diffs = "; ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in refused)
+            raise ConfigError(f"refusing to resume {args.resume} with changed hyper-parameters ({diffs}); "
+                              "start a new run instead")
+    return cfg, header if saved is not None else None
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from advnets.config import to_yaml
+    from advnets.train import train
+    from advnets.train.checkpoint import TRAINING_STATE
+    from advnets.train.rundir import create_run_dir
+
+    cfg, header = resolve_train_config(args)
+    print(to_yaml(cfg), end="")
+    if args.dry_run:
+        return 0
+    if header is not None:
+        run_dir, resume = Path(args.resume), True
+        if header["step"] >= cfg.train.steps:
+            print(f"{run_dir} is already at step {header['step']} >= train.steps={cfg.train.steps}; "
+                  "raise train.steps to continue")
+            return 0
+    else:
+        run_dir, resume = create_run_dir(args.out, cfg.name, args.runs_root), False
+    print(f"run directory: {run_dir}", flush=True)
+    try:
+        result = train(cfg, run_dir, resume=resume)
+    except AdvnetsError:
+        if not resume and not (run_dir / TRAINING_STATE).exists():
+            shutil.rmtree(run_dir)  # created above for this run, which failed before its first checkpoint
+        raise
+    s = result.last_stats
+    if s:
+        print(f"done: step {result.step}, epoch {s['epoch']:.2f}, loss_d {s['loss_d']:.4f}, loss_g {s['loss_g']:.4f}, "
+              f"D(x) {s['d_real']:.3f}, D(G(z)) {s['d_fake']:.3f}, diversity {s['diversity']:.3f}, "
+              f"{s['steps_per_s']:.1f} steps/s")
+    print(f"samples: advnets sample {run_dir} --n 100 --out samples.png")
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    import torch
+
+    from advnets.sampling import generate
+    from advnets.fileio import atomic_write_bytes
+    from advnets.train.checkpoint import load_snapshot
+    from advnets.train.loop import resolve_device
+    from advnets.viz import save_progress_image, to_uint8
+
+    out = Path(args.out)
+    if out.suffix not in (".npy", ".png"):
+        raise ConfigError(f"--out {out}: the file name must end in .npy or .png")
+    if args.n < 1:
+        raise ConfigError(f"--n must be >= 1, got {args.n}")
+    if out.exists() and not args.force:
+        raise ConfigError(f"{out} already exists; choose another --out or pass --force to overwrite it")
+    device = resolve_device(args.device)
+    snap = load_snapshot(args.source, device)
+    x = generate(snap.generator, args.n, seed=args.seed, device=device)  # [n, *x_shape]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".png":
+        tmp = out.with_name(f".{out.name}.tmp.png")
+        save_progress_image(x, tmp, title=f"{snap.config.name} step {snap.step} seed {args.seed}")
+        tmp.replace(out)
+    else:
+        array = to_uint8(x) if x.ndim == 4 else x.to(torch.float32).numpy()
+        import io
+
+        buf = io.BytesIO()
+        np.save(buf, array)
+        atomic_write_bytes(out, buf.getvalue())
+    print(f"wrote {args.n} samples of {snap.config.name} (step {snap.step}, seed {args.seed}) to {out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    from advnets.train.loop import TrainingInterrupted
+
+    try:
+        return args.func(args)
+    except AdvnetsError as e:
+        print(f"advnets: error: {e}", file=sys.stderr)
+        return e.exit_status
+    except TrainingInterrupted as e:
+        print(f"advnets: {e}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("advnets: aborted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,368 @@
+"""Typed run configuration: one dataclass per concern, YAML round trip, dotted overrides.
+
+The defaults are the authors' released MNIST setup (``mnist.yaml`` in goodfeli/adversarial, see
+``shared/paper.md`` section 4). A preset YAML file lists only the keys it sets; anything else keeps
+its default. Unknown keys, wrong types and out-of-range values raise :class:`ConfigError` naming
+the dotted key, so a typo never silently trains the wrong model.
+
+Example::
+
+    cfg = load_config("paper-mnist", overrides=["train.steps=2000", "seed=3"])
+    print(to_yaml(cfg))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import yaml
+
+from advnets.errors import ConfigError
+
+
+def _choice(default: str, *choices: str) -> Any:
+    return field(default=default, metadata={"choices": (default, *choices)})
+
+
+@dataclass
+class DataConfig:
+    """Which distribution p_data is, and where its files live."""
+
+    name: str = _choice("mnist", "fashion-mnist", "ring", "grid", "gaussian-1d")
+    dir: Optional[str] = None  # else env ADVNETS_DATA, else the user cache directory
+    download: bool = True  # fetch missing files from the official mirrors (checksums checked)
+    # Synthetic distributions (no files): ring of `modes` Gaussians of radius `radius`; a 5x5 grid
+    # with spacing 2; a 1-D mixture. `std` is each mode's standard deviation (None: the
+    # data set's published default: ring 0.01, grid 0.05).
+    modes: int = 8
+    radius: float = 1.0
+    std: Optional[float] = None
+    means: list[float] = field(default_factory=lambda: [0.0])
+    stds: list[float] = field(default_factory=lambda: [1.0])
+    weights: Optional[list[float]] = None
+
+
+@dataclass
+class GeneratorConfig:
+    """G: z -> x, an MLP (paper: ReLU 1200, ReLU 1200, sigmoid 784)."""
+
+    arch: str = _choice("mlp")
+    z_dim: int = 100
+    z_prior: str = _choice("uniform", "gaussian")  # uniform is U(-sqrt3, sqrt3): unit variance
+    hidden: list[int] = field(default_factory=lambda: [1200, 1200])
+    activation: str = _choice("relu", "leaky_relu", "tanh")
+    output: str = _choice("sigmoid", "linear")
+    init_range: float = 0.05  # weights ~ U(-r, r), biases 0 ("irange")
+    output_bias: str = _choice("data-logit", "zero")  # data-logit: logit(mean training pixel)
+
+
+@dataclass
+class DiscriminatorConfig:
+    """D: x -> logit of P(x is data); maxout layers with dropout on each layer's input."""
+
+    arch: str = _choice("maxout", "mlp")  # mlp: plain linear + `activation` layers
+    hidden: list[int] = field(default_factory=lambda: [240, 240])
+    pieces: int = 5  # maxout pieces per unit
+    activation: str = _choice("relu", "leaky_relu", "tanh")  # for arch=mlp only
+    init_range: float = 0.005
+    input_keep: float = 0.8  # dropout keep probability on the pixels
+    hidden_keep: float = 0.5  # ... and on the input of every later layer
+
+
+@dataclass
+class LossConfig:
+    """Which generator objective: the paper's minimax one or its non-saturating advice."""
+
+    generator: str = _choice("non-saturating", "minimax")
+
+
+@dataclass
+class OptimConfig:
+    """Optimizer and schedules, shared by D and G unless d_lr / g_lr override the rate."""
+
+    name: str = _choice("momentum-sgd", "adam")
+    lr: float = 0.1
+    d_lr: Optional[float] = None
+    g_lr: Optional[float] = None
+    lr_decay: float = 1.000004  # lr_t = lr / lr_decay**t after t updates ...
+    lr_min: float = 1e-6  # ... floored here
+    momentum: float = 0.5  # at epoch `momentum_start_epoch`, rising linearly to ...
+    momentum_final: float = 0.7  # ... this at epoch `momentum_saturate_epoch`
+    momentum_start_epoch: int = 1
+    momentum_saturate_epoch: int = 250
+    betas: list[float] = field(default_factory=lambda: [0.5, 0.999])  # adam only
+
+
+@dataclass
+class TrainConfig:
+    """Algorithm 1: how many updates, in which order, and what the run records."""
+
+    steps: int = 1000  # total generator updates
+    batch_size: int = 100  # m
+    k: int = 1  # discriminator updates per generator update (alternating schedule)
+    schedule: str = _choice("simultaneous", "alternating")
+    g_sees_dropout: bool = True  # G's loss reads D with dropout on, as the released code does
+    log_every: int = 100
+    sample_every: int = 500
+    checkpoint_every: int = 500
+    snapshot_every: int = 0  # also keep numbered network snapshots every N steps (0: off)
+    grid_size: int = 100  # samples in each progress grid (fixed latent batch)
+    progress: bool = True
+
+
+@dataclass
+class Config:
+    """A whole run. Round-trips through YAML; `to_dict(load(x)) == x` for valid x."""
+
+    name: str = "run"
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    data: DataConfig = field(default_factory=DataConfig)
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+# Keys that may differ when a run is resumed: they change how long a run goes or what it writes,
+# not the trajectory of the weights. (`device` changes floating-point rounding, not the math.)
+RESUMABLE_KEYS = frozenset(
+    {
+        "device",
+        "data.dir",
+        "data.download",
+        "train.steps",
+        "train.log_every",
+        "train.sample_every",
+        "train.checkpoint_every",
+        "train.snapshot_every",
+        "train.progress",
+    }
+)
+
+
+# ----------------------------------------------------------------------------------------------
+# dict <-> dataclass with type checks
+
+
+def to_dict(cfg: Any) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def from_dict(cls: type, data: Any, prefix: str = "") -> Any:
+    """Build dataclass `cls` from a (partial) dict, checking keys, types and choices."""
+    where = prefix.rstrip(".") or "config"
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping of keys, got {_show(data)}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"unknown config key '{prefix}{unknown[0]}' (known in {where}: {', '.join(known)})"
+        )
+    values = {}
+    for name, value in data.items():
+        key = prefix + name
+        values[name] = _coerce(hints[name], value, key)
+        choices = known[name].metadata.get("choices")
+        if choices and values[name] not in choices:
+            raise ConfigError(f"{key}: {_show(value)} is not one of {', '.join(choices)}")
+    cfg = cls(**values)
+    if cls is Config:
+        validate(cfg)
+    return cfg
+
+
+def _coerce(tp: Any, value: Any, key: str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _coerce(args[0], value, key)
+    if dataclasses.is_dataclass(tp):
+        return from_dict(tp, value, key + ".")
+    if origin is list:
+        (item,) = typing.get_args(tp)
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected a list, got {_show(value)}")
+        return [_coerce(item, v, f"{key}[{i}]") for i, v in enumerate(value)]
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            return float(value)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    else:  # pragma: no cover - a new field type needs a branch here
+        raise TypeError(f"unsupported config type {tp} for {key}")
+    raise ConfigError(f"{key}: expected {tp.__name__}, got {_show(value)}")
+
+
+def _show(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}"
+
+
+def validate(cfg: Config) -> None:
+    """Range checks that types alone cannot express."""
+
+    def need(ok: bool, key: str, what: str) -> None:
+        if not ok:
+            raise ConfigError(f"{key}: must be {what}")
+
+    d, g, dis, o, t = cfg.data, cfg.generator, cfg.discriminator, cfg.optim, cfg.train
+    need(cfg.seed >= 0, "seed", ">= 0")
+    need(cfg.device == "auto" or cfg.device == "cpu" or cfg.device.startswith("cuda"), "device",
+         "auto, cpu, cuda or cuda:N")
+    need(d.modes >= 1, "data.modes", ">= 1")
+    need(d.radius > 0, "data.radius", "> 0")
+    need(d.std is None or d.std > 0, "data.std", "> 0")
+    need(len(d.means) == len(d.stds) >= 1, "data.stds", "as long as data.means (>= 1 entry)")
+    need(all(s > 0 for s in d.stds), "data.stds", "all > 0")
+    need(d.weights is None or (len(d.weights) == len(d.means) and all(w > 0 for w in d.weights)),
+         "data.weights", "positive and as long as data.means")
+    need(g.z_dim >= 1, "generator.z_dim", ">= 1")
+    need(all(h >= 1 for h in g.hidden), "generator.hidden", "positive layer widths")
+    need(g.init_range > 0, "generator.init_range", "> 0")
+    need(all(h >= 1 for h in dis.hidden), "discriminator.hidden", "positive layer widths")
+    need(dis.pieces >= 1, "discriminator.pieces", ">= 1")
+    need(dis.init_range > 0, "discriminator.init_range", "> 0")
+    need(0 < dis.input_keep <= 1, "discriminator.input_keep", "in (0, 1]")
+    need(0 < dis.hidden_keep <= 1, "discriminator.hidden_keep", "in (0, 1]")
+    for key, lr in (("optim.lr", o.lr), ("optim.d_lr", o.d_lr), ("optim.g_lr", o.g_lr)):
+        need(lr is None or lr > 0, key, "> 0")
+    need(o.lr_decay >= 1, "optim.lr_decay", ">= 1 (1 means no decay)")
+    need(o.lr_min >= 0, "optim.lr_min", ">= 0")
+    need(0 <= o.momentum < 1, "optim.momentum", "in [0, 1)")
+    need(0 <= o.momentum_final < 1, "optim.momentum_final", "in [0, 1)")
+    need(1 <= o.momentum_start_epoch <= o.momentum_saturate_epoch, "optim.momentum_saturate_epoch",
+         ">= optim.momentum_start_epoch >= 1")
+    need(len(o.betas) == 2 and all(0 <= b < 1 for b in o.betas), "optim.betas", "two values in [0, 1)")
+    need(t.steps >= 0, "train.steps", ">= 0")
+    need(t.batch_size >= 1, "train.batch_size", ">= 1")
+    need(t.k >= 1, "train.k", ">= 1")
+    need(t.schedule == "alternating" or t.k == 1, "train.k",
+         "1 with the simultaneous schedule (use train.schedule=alternating for k > 1)")
+    for key in ("log_every", "sample_every", "checkpoint_every"):
+        need(getattr(t, key) >= 1, f"train.{key}", ">= 1")
+    need(t.snapshot_every >= 0, "train.snapshot_every", ">= 0")
+    need(t.grid_size >= 1, "train.grid_size", ">= 1")
+
+
+# ----------------------------------------------------------------------------------------------
+# presets, YAML files and dotted overrides
+
+
+def preset_names() -> list[str]:
+    folder = resources.files("advnets") / "configs"
+    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def read_yaml(path: Path | str) -> dict:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise ConfigError(f"config file {path} is not valid YAML{where}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of keys at the top level")
+    return data
+
+
+def preset_path(preset_or_yaml: str) -> Path:
+    path = Path(preset_or_yaml)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist")
+        return path
+    if preset_or_yaml in preset_names():
+        return Path(str(resources.files("advnets") / "configs" / f"{preset_or_yaml}.yaml"))
+    raise ConfigError(
+        f"'{preset_or_yaml}' is neither a YAML file nor a preset (presets: {', '.join(preset_names())})"
+    )
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """'train.steps=2000' -> ('train.steps', 2000). Values are read as YAML scalars or lists."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"override '{text}' is not of the form KEY=VALUE (e.g. train.steps=2000)")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw  # a plain string such as a path with odd characters
+    return key, value
+
+
+def set_dotted(data: dict, key: str, value: Any) -> None:
+    """Set `a.b.c` in nested dict `data`, checking every part against Config's fields."""
+    parts = key.split(".")
+    cls: Any = Config
+    node = data
+    for i, part in enumerate(parts):
+        names = {f.name: f for f in dataclasses.fields(cls)}
+        if part not in names:
+            where = ".".join(parts[:i]) or "config"
+            raise ConfigError(f"unknown config key '{key}' (known in {where}: {', '.join(names)})")
+        if i == len(parts) - 1:
+            node[part] = value
+            return
+        cls = typing.get_type_hints(cls)[part]
+        if not dataclasses.is_dataclass(cls):
+            raise ConfigError(f"unknown config key '{key}' ('{'.'.join(parts[: i + 1])}' has no sub-keys)")
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"config key '{'.'.join(parts[: i + 1])}' must be a mapping")
+
+
+def load_config(preset_or_yaml: str | None = None, overrides: list[str] = (), base: dict | None = None) -> Config:
+    """Defaults <- preset or YAML file (or `base`) <- dotted overrides, validated."""
+    data: dict = dict(base or {})
+    if preset_or_yaml is not None:
+        data = read_yaml(preset_path(preset_or_yaml))
+        if "name" not in data:
+            data["name"] = Path(preset_or_yaml).stem
+    for text in overrides:
+        set_dotted(data, *parse_override(text))
+    return from_dict(Config, data)
+
+
+def to_yaml(cfg: Config) -> str:
+    return yaml.safe_dump(to_dict(cfg), sort_keys=False, default_flow_style=None)
+
+
+def flatten(data: dict, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{prefix}{key}."))
+        else:
+            out[prefix + key] = value
+    return out
+
+
+def changed_keys(old: Config, new: Config) -> list[str]:
+    """Dotted keys whose values differ between two configs."""
+    a, b = flatten(to_dict(old)), flatten(to_dict(new))
+    return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))

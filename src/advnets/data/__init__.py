@@ -1,0 +1,7 @@
+"""Data: IDX files (MNIST, Fashion-MNIST), synthetic mixtures, and minibatch sources."""
+
+from advnets.data.mnist import IDX_DATASETS, data_dirs, load_idx_split
+from advnets.data.sources import DataSource, MixtureSource, TensorSource, build_source
+
+__all__ = ["IDX_DATASETS", "DataSource", "MixtureSource", "TensorSource", "build_source", "data_dirs",
+           "load_idx_split"]

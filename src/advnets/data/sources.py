@@ -1,0 +1,137 @@
+"""Minibatch sources for Algorithm 1: ``x ~ p_data``, resident on the training device.
+
+A source yields batches [m, *x_shape] and knows its epoch (the momentum schedule counts epochs).
+Its whole state is small (a counter, maybe a generator state), so resuming is exact.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import torch
+
+from advnets.config import Config
+from advnets.data import toy
+from advnets.data.mnist import IDX_DATASETS, load_idx_split
+
+SYNTHETIC_EPOCH = 50_000  # examples per nominal "epoch" of an infinite synthetic source (as MNIST)
+
+
+class DataSource(ABC):
+    """Shuffled minibatches of one training distribution."""
+
+    x_shape: tuple[int, ...]
+    batch_size: int
+    batches_per_epoch: int
+    device: torch.device
+    batches_drawn: int = 0
+
+    @abstractmethod
+    def next_batch(self) -> torch.Tensor:
+        """The next minibatch, [batch_size, *x_shape] float32 on the source's device."""
+
+    @abstractmethod
+    def reference_batch(self, n: int) -> torch.Tensor:
+        """A fixed set of n real examples (the same in every run), for diversity statistics."""
+
+    def mean(self) -> torch.Tensor | None:
+        """Mean training example [*x_shape] in [0, 1], or None when it has no use (synthetic data)."""
+        return None
+
+    @property
+    def epoch(self) -> int:
+        """1-based number of the epoch the next batch belongs to."""
+        return self.batches_drawn // self.batches_per_epoch + 1
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"batches_drawn": self.batches_drawn}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.batches_drawn = int(state["batches_drawn"])
+
+
+class TensorSource(DataSource):
+    """A fixed training set held on the device as uint8 pixels; x = pixels / 255 in [0, 1].
+
+    Each epoch visits the examples in a fresh random order, drawn from (seed, epoch) alone, so the
+    order never depends on when a run was stopped and resumed. The last partial batch is dropped.
+    """
+
+    def __init__(self, pixels: torch.Tensor, batch_size: int, seed: int, device: torch.device):
+        if len(pixels) < batch_size:
+            raise ValueError(f"batch size {batch_size} exceeds the {len(pixels)} training examples")
+        self.pixels = pixels.to(device)  # [N, *x_shape] uint8
+        self.x_shape = tuple(pixels.shape[1:])
+        self.batch_size = batch_size
+        self.batches_per_epoch = len(pixels) // batch_size
+        self.seed = seed
+        self.device = device
+        self._order_epoch = -1
+        self._order = torch.empty(0, dtype=torch.long)
+
+    def _epoch_order(self, epoch: int) -> torch.Tensor:
+        if epoch != self._order_epoch:
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._order = torch.randperm(len(self.pixels), generator=g).to(self.device)
+            self._order_epoch = epoch
+        return self._order
+
+    def next_batch(self) -> torch.Tensor:
+        epoch, pos = divmod(self.batches_drawn, self.batches_per_epoch)
+        rows = self._epoch_order(epoch)[pos * self.batch_size : (pos + 1) * self.batch_size]
+        self.batches_drawn += 1
+        return self.pixels.index_select(0, rows).float().div_(255.0)
+
+    def reference_batch(self, n: int) -> torch.Tensor:
+        rows = torch.randperm(len(self.pixels), generator=torch.Generator().manual_seed(12345))[:n]
+        return self.pixels[rows.to(self.device)].float().div_(255.0)
+
+    def mean(self) -> torch.Tensor:
+        return self.pixels.float().mean(0).div_(255.0)
+
+
+class MixtureSource(DataSource):
+    """An endless stream from a synthetic distribution (drawn with the source's own generator)."""
+
+    def __init__(self, mixture: toy.GaussianMixture, batch_size: int, seed: int, device: torch.device):
+        self.mixture = mixture
+        self.x_shape = (mixture.dim,)
+        self.batch_size = batch_size
+        self.batches_per_epoch = max(1, SYNTHETIC_EPOCH // batch_size)
+        self.device = device
+        self.generator = torch.Generator(device).manual_seed(seed * 1_000_003 + 7)
+
+    def next_batch(self) -> torch.Tensor:
+        self.batches_drawn += 1
+        return self.mixture.sample(self.batch_size, self.generator, self.device)
+
+    def reference_batch(self, n: int) -> torch.Tensor:
+        return self.mixture.sample(n, torch.Generator(self.device).manual_seed(12345), self.device)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "rng": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.generator.set_state(state["rng"].cpu())
+
+
+def mixture_for(cfg: Config) -> toy.GaussianMixture:
+    d = cfg.data
+    if d.name == "ring":
+        return toy.ring(d.modes, d.radius, d.std if d.std is not None else 0.01)
+    if d.name == "grid":
+        return toy.grid(d.std if d.std is not None else 0.05)
+    if d.name == "gaussian-1d":
+        return toy.mixture_1d(d.means, d.stds, d.weights)
+    raise KeyError(d.name)
+
+
+def build_source(cfg: Config, device: torch.device) -> DataSource:
+    """The training source named by ``cfg.data`` (for file data sets: the paper's train split)."""
+    if cfg.data.name in IDX_DATASETS:
+        images, _ = load_idx_split(cfg.data.name, "train", cfg.data.dir, cfg.data.download)
+        pixels = torch.from_numpy(images).unsqueeze(1)  # [50000, 1, 28, 28]
+        return TensorSource(pixels, cfg.train.batch_size, cfg.seed, device)
+    return MixtureSource(mixture_for(cfg), cfg.train.batch_size, cfg.seed, device)

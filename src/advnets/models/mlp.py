@@ -1,0 +1,131 @@
+"""The paper's fully connected networks (``shared/paper.md`` section 4, MNIST column).
+
+G: z [m, 100] -> ReLU 1200 -> ReLU 1200 -> sigmoid 784 -> x [m, 1, 28, 28], weights ~ U(-0.05, 0.05),
+   biases 0 except the output's, which starts at logit(mean training pixel).
+D: x -> dropout(keep 0.8) -> maxout 240x5 -> dropout(0.5) -> maxout 240x5 -> dropout(0.5) -> linear 1
+   (the logit of D(x)), weights ~ U(-0.005, 0.005). Dropout uses inverted scaling (kept units are
+   divided by the keep probability) and is active only in training mode.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from advnets.config import DiscriminatorConfig, GeneratorConfig
+
+_ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "tanh": nn.Tanh}
+
+
+def uniform_init_(linear: nn.Linear, init_range: float) -> nn.Linear:
+    """Pylearn2's "irange": W ~ U(-r, r), b = 0."""
+    nn.init.uniform_(linear.weight, -init_range, init_range)
+    nn.init.zeros_(linear.bias)
+    return linear
+
+
+def sample_prior(n: int, z_dim: int, prior: str, generator: torch.Generator | None = None,
+                 device: torch.device | str = "cpu") -> torch.Tensor:
+    """z ~ p_z, [n, z_dim]. "uniform" is U(-sqrt3, sqrt3) (unit variance), "gaussian" N(0, I)."""
+    if prior == "uniform":
+        u = torch.rand(n, z_dim, generator=generator, device=device)
+        return (2 * u - 1) * math.sqrt(3.0)
+    if prior == "gaussian":
+        return torch.randn(n, z_dim, generator=generator, device=device)
+    raise ValueError(f"unknown prior {prior!r}")
+
+
+class MLPGenerator(nn.Module):
+    """G(z): an MLP from the latent space to data space."""
+
+    def __init__(self, cfg: GeneratorConfig, x_shape: tuple[int, ...], data_mean: torch.Tensor | None = None):
+        super().__init__()
+        self.z_dim = cfg.z_dim
+        self.x_shape = tuple(x_shape)
+        self.prior = cfg.z_prior
+        self.output = cfg.output
+        widths = [cfg.z_dim, *cfg.hidden]
+        layers: list[nn.Module] = []
+        for n_in, n_out in zip(widths[:-1], widths[1:]):
+            layers += [uniform_init_(nn.Linear(n_in, n_out), cfg.init_range), _ACTIVATIONS[cfg.activation]()]
+        self.hidden = nn.Sequential(*layers)
+        self.out = uniform_init_(nn.Linear(widths[-1], math.prod(self.x_shape)), cfg.init_range)
+        if cfg.output_bias == "data-logit" and data_mean is not None:
+            with torch.no_grad():
+                self.out.bias.copy_(pixel_logit(data_mean.reshape(-1)))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        assert z.ndim == 2 and z.shape[1] == self.z_dim, f"z must be [m, {self.z_dim}], got {list(z.shape)}"
+        logits = self.out(self.hidden(z))  # [m, prod(x_shape)]
+        x = torch.sigmoid(logits) if self.output == "sigmoid" else logits
+        return x.view(len(z), *self.x_shape)  # [m, *x_shape]
+
+    def sample_z(self, n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
+        device = device if device is not None else self.out.weight.device
+        return sample_prior(n, self.z_dim, self.prior, generator, device)
+
+
+def pixel_logit(mean: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
+    """logit of the mean pixel, clipped like pylearn2's init_bias_target_marginals."""
+    p = mean.double().clamp(eps, 1 - eps)
+    return torch.log(p / (1 - p)).float()
+
+
+class Maxout(nn.Module):
+    """Maxout(U units, P pieces): a linear map to U*P outputs, then the max over each group of P
+    consecutive outputs (pylearn2's layout)."""
+
+    def __init__(self, n_in: int, units: int, pieces: int, init_range: float):
+        super().__init__()
+        self.units, self.pieces = units, pieces
+        self.linear = uniform_init_(nn.Linear(n_in, units * pieces), init_range)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        a = self.linear(h)  # [m, U*P]
+        return a.view(len(h), self.units, self.pieces).amax(dim=2)  # [m, U]
+
+
+class DropoutInput(nn.Module):
+    """Dropout on a layer's input with inverted scaling: h * mask / keep, mask ~ Bernoulli(keep).
+
+    The mask is drawn from an explicit generator when one is given, so runs replay exactly.
+    """
+
+    def __init__(self, keep: float):
+        super().__init__()
+        self.keep = keep
+
+    def forward(self, h: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        if not self.training or self.keep >= 1.0:
+            return h
+        mask = torch.empty_like(h).bernoulli_(self.keep, generator=generator)
+        return h * mask * (1.0 / self.keep)
+
+
+class MLPDiscriminator(nn.Module):
+    """D(x) as a logit: maxout (or plain activation) layers, dropout on each layer's input."""
+
+    def __init__(self, cfg: DiscriminatorConfig, x_shape: tuple[int, ...]):
+        super().__init__()
+        self.x_shape = tuple(x_shape)
+        widths = [math.prod(self.x_shape), *cfg.hidden]
+        keeps = [cfg.input_keep] + [cfg.hidden_keep] * len(cfg.hidden)
+        self.dropouts = nn.ModuleList(DropoutInput(k) for k in keeps)
+        blocks: list[nn.Module] = []
+        for n_in, n_out in zip(widths[:-1], widths[1:]):
+            if cfg.arch == "maxout":
+                blocks.append(Maxout(n_in, n_out, cfg.pieces, cfg.init_range))
+            else:
+                blocks.append(nn.Sequential(uniform_init_(nn.Linear(n_in, n_out), cfg.init_range),
+                                            _ACTIVATIONS[cfg.activation]()))
+        self.blocks = nn.ModuleList(blocks)
+        self.out = uniform_init_(nn.Linear(widths[-1], 1), cfg.init_range)
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        assert tuple(x.shape[1:]) == self.x_shape, f"x must be [m, {self.x_shape}], got {list(x.shape)}"
+        h = x.reshape(len(x), -1)  # [m, 784]
+        for dropout, block in zip(self.dropouts, self.blocks):
+            h = block(dropout(h, generator))  # [m, units]
+        return self.out(self.dropouts[-1](h, generator)).squeeze(1)  # [m] logits of D(x)

@@ -1,0 +1,133 @@
+"""Algorithm 1 of the paper: one training iteration, in either schedule.
+
+    for k steps:                                                      ("alternating")
+        sample m noise vectors z ~ p_z and m examples x ~ p_data
+        ascend  grad_theta_d (1/m) sum [log D(x_i) + log(1 - D(G(z_i)))]
+    sample m noise vectors z ~ p_z
+    descend grad_theta_g (1/m) sum log(1 - D(G(z_i)))   (or ascend log D(G(z_i)))
+
+The authors' released code instead takes D's and G's gradients from the same minibatch and the
+same dropped-out pass of D over G(z), and applies both in one update ("simultaneous", k = 1).
+
+Every update function returns a detached statistics vector [loss_d, loss_g, D(x), D(G(z))]
+(means over the minibatch) so that the caller can accumulate on the device without syncing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from advnets.config import Config
+from advnets.data.sources import DataSource
+from advnets.losses import discriminator_loss, generator_loss
+from advnets.train import schedules
+
+STAT_NAMES = ("loss_d", "loss_g", "d_real", "d_fake")
+
+
+@dataclass
+class Game:
+    """Everything one training iteration touches. Networks never own their optimizers."""
+
+    cfg: Config
+    generator: nn.Module
+    discriminator: nn.Module
+    opt_d: torch.optim.Optimizer
+    opt_g: torch.optim.Optimizer
+    data: DataSource
+    rng: torch.Generator  # noise and dropout masks; its state is saved with the training state
+    d_updates: int = 0
+    g_updates: int = 0
+    d_params: list[nn.Parameter] = field(init=False)
+    g_params: list[nn.Parameter] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.d_params = list(self.discriminator.parameters())
+        self.g_params = list(self.generator.parameters())
+
+    # The schedules are set just before each update, from that optimizer's own update count.
+    def current_lr(self, network: str) -> float:
+        o = self.cfg.optim
+        base = (o.d_lr if network == "d" else o.g_lr) or o.lr
+        return schedules.learning_rate(o, base, self.d_updates if network == "d" else self.g_updates)
+
+    def current_momentum(self) -> float:
+        return schedules.momentum(self.cfg.optim, self.data.epoch)
+
+    def _schedule(self, opt: torch.optim.Optimizer, network: str) -> None:
+        lr, mu = self.current_lr(network), self.current_momentum()
+        for group in opt.param_groups:
+            group["lr"] = lr
+            if "momentum" in group:
+                group["momentum"] = mu
+
+    def sample_fakes(self, m: int) -> torch.Tensor:
+        z = self.generator.sample_z(m, self.rng)  # [m, z_dim]
+        return self.generator(z)  # [m, *x_shape]
+
+
+def train_iteration(game: Game) -> torch.Tensor:
+    """One iteration of Algorithm 1 in the configured schedule; returns the statistics vector."""
+    if game.cfg.train.schedule == "simultaneous":
+        return simultaneous_update(game)
+    return alternating_update(game)
+
+
+def simultaneous_update(game: Game) -> torch.Tensor:
+    """The released code's step: one minibatch, one pass of D over G(z), both nets updated."""
+    G, D, rng = game.generator, game.discriminator, game.rng
+    x = game.data.next_batch()  # [m, *x_shape]
+    fake = game.sample_fakes(len(x))  # [m, *x_shape]
+    real_logits = D(x, rng)  # [m]
+    fake_logits = D(fake, rng)  # [m]; the same dropped-out pass feeds both losses
+    loss_d = discriminator_loss(real_logits, fake_logits)  # 0.5 [CE(1, D(x)) + CE(0, D(G(z)))]
+    loss_g = generator_loss(game.cfg.loss.generator, fake_logits)
+    game.opt_d.zero_grad(set_to_none=True)
+    game.opt_g.zero_grad(set_to_none=True)
+    loss_d.backward(inputs=game.d_params, retain_graph=True)  # grad_theta_d only
+    loss_g.backward(inputs=game.g_params)  # grad_theta_g only
+    game._schedule(game.opt_d, "d")
+    game._schedule(game.opt_g, "g")
+    game.opt_d.step()
+    game.opt_g.step()
+    game.d_updates += 1
+    game.g_updates += 1
+    return _stats(loss_d, loss_g, real_logits, fake_logits)
+
+
+def alternating_update(game: Game) -> torch.Tensor:
+    """Algorithm 1 as printed: k discriminator updates, then one generator update."""
+    G, D, rng, k = game.generator, game.discriminator, game.rng, game.cfg.train.k
+    d_stats = torch.zeros(3, device=game.data.device)
+    for _ in range(k):
+        x = game.data.next_batch()  # [m, *x_shape]
+        with torch.no_grad():
+            fake = game.sample_fakes(len(x))
+        real_logits, fake_logits = D(x, rng), D(fake, rng)
+        loss_d = discriminator_loss(real_logits, fake_logits)
+        game.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        game._schedule(game.opt_d, "d")
+        game.opt_d.step()
+        game.d_updates += 1
+        d_stats += torch.stack([loss_d.detach(), torch.sigmoid(real_logits).mean().detach(),
+                                torch.sigmoid(fake_logits).mean().detach()])
+    D.train(game.cfg.train.g_sees_dropout)
+    fake_logits = D(game.sample_fakes(game.cfg.train.batch_size), rng)
+    D.train(True)
+    loss_g = generator_loss(game.cfg.loss.generator, fake_logits)
+    game.opt_g.zero_grad(set_to_none=True)
+    loss_g.backward(inputs=game.g_params)
+    game._schedule(game.opt_g, "g")
+    game.opt_g.step()
+    game.g_updates += 1
+    d_stats /= k
+    return torch.stack([d_stats[0], loss_g.detach(), d_stats[1], d_stats[2]])
+
+
+def _stats(loss_d, loss_g, real_logits, fake_logits) -> torch.Tensor:
+    with torch.no_grad():
+        return torch.stack([loss_d, loss_g, torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean()])

@@ -1,0 +1,187 @@
+"""Checkpoints in safetensors files: tensors plus a JSON header, so loading never runs pickled code.
+
+Two kinds, both written atomically (temporary file, fsync, rename):
+
+- a network snapshot (``network-*.safetensors``): G's and D's weights, the run's config, the step
+  and the data shape: everything ``advnets sample`` and the metrics need;
+- a training state (``training-state.safetensors``): the snapshot's contents plus both
+  optimizers' buffers, the step counters, the data position and the random generator's state:
+  everything needed to continue exactly as if the run had never stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from advnets import __version__
+from advnets.config import Config, from_dict, to_dict
+from advnets.errors import AdvnetsError, CheckpointError
+from advnets.fileio import atomic_write_bytes
+
+SNAPSHOT_FORMAT = "advnets-network-snapshot/1"
+STATE_FORMAT = "advnets-training-state/1"
+LATEST_SNAPSHOT = "network-latest.safetensors"
+TRAINING_STATE = "training-state.safetensors"
+
+
+def save_tensors(path: Path, tensors: dict[str, torch.Tensor], header: dict[str, Any]) -> None:
+    tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+    atomic_write_bytes(path, st_save(tensors, metadata={"advnets": json.dumps(header)}))
+
+
+def load_tensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Tensors and JSON header of a safetensors file written by :func:`save_tensors`."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise CheckpointError(f"cannot read checkpoint {path}: {e.strerror}") from None
+    try:
+        tensors = st_load(data)
+        header = read_header(path)
+    except (SafetensorError, ValueError):
+        raise CheckpointError(f"{path} is not an advnets checkpoint (corrupt or of another format)") from None
+    return tensors, header
+
+
+def _prefixed(prefix: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {f"{prefix}.{k}": v for k, v in state.items()}
+
+
+def _strip(prefix: str, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    n = len(prefix) + 1
+    return {k[n:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+
+
+# ----------------------------------------------------------------------------------------------
+# network snapshots
+
+
+@dataclass
+class Snapshot:
+    """A trained network pair, ready for sampling or evaluation (both in eval mode)."""
+
+    generator: torch.nn.Module
+    discriminator: torch.nn.Module
+    config: Config
+    step: int
+    path: Path
+
+
+def save_snapshot(path: Path, generator: torch.nn.Module, discriminator: torch.nn.Module, cfg: Config,
+                  step: int) -> None:
+    tensors = {**_prefixed("generator", generator.state_dict()),
+               **_prefixed("discriminator", discriminator.state_dict())}
+    header = {"format": SNAPSHOT_FORMAT, "advnets_version": __version__, "config": to_dict(cfg),
+              "step": step, "x_shape": list(generator.x_shape)}
+    save_tensors(path, tensors, header)
+
+
+def resolve_snapshot_path(run_or_file: str | os.PathLike) -> Path:
+    path = Path(run_or_file)
+    if path.is_dir():
+        path = path / LATEST_SNAPSHOT
+        if not path.is_file():
+            raise CheckpointError(f"{path.parent} holds no network snapshot ({LATEST_SNAPSHOT}); "
+                                  "is it a run directory that has reached its first checkpoint?")
+    elif not path.is_file():
+        raise CheckpointError(f"{path} does not exist (give a run directory or a .safetensors snapshot)")
+    return path
+
+
+def load_snapshot(run_or_file: str | os.PathLike, device: torch.device | str = "cpu") -> Snapshot:
+    """Load G and D from a run directory (its latest snapshot) or a snapshot/training-state file."""
+    from advnets.models import build_discriminator, build_generator
+
+    path = resolve_snapshot_path(run_or_file)
+    tensors, header = load_tensors(path)
+    if header.get("format") not in (SNAPSHOT_FORMAT, STATE_FORMAT):
+        raise CheckpointError(f"{path} is not an advnets network snapshot (format {header.get('format')!r})")
+    try:
+        cfg = from_dict(Config, header["config"])
+        x_shape = tuple(header["x_shape"])
+        generator = build_generator(cfg, x_shape)
+        discriminator = build_discriminator(cfg, x_shape)
+        generator.load_state_dict(_strip("generator", tensors))
+        discriminator.load_state_dict(_strip("discriminator", tensors))
+    except (AdvnetsError, KeyError, RuntimeError) as e:
+        reason = str(e).splitlines()[0]
+        raise CheckpointError(f"{path} does not hold a network this version can build ({reason})") from None
+    return Snapshot(generator.to(device).eval(), discriminator.to(device).eval(), cfg, int(header["step"]), path)
+
+
+# ----------------------------------------------------------------------------------------------
+# training state
+
+
+def pack_optimizer(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """An optimizer's state_dict split into tensors and a JSON-able header."""
+    sd = opt.state_dict()
+    tensors, scalars = {}, {}
+    for index, entries in sd["state"].items():
+        for key, value in entries.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"{prefix}.{index}.{key}"] = value
+            else:
+                scalars[f"{index}.{key}"] = value
+    return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
+
+
+def unpack_optimizer(prefix: str, opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor],
+                     header: dict[str, Any]) -> None:
+    state: dict[int, dict[str, Any]] = {}
+    for name, value in _strip(prefix, tensors).items():
+        index, key = name.split(".", 1)
+        state.setdefault(int(index), {})[key] = value
+    for name, value in header["scalars"].items():
+        index, key = name.split(".", 1)
+        state.setdefault(int(index), {})[key] = value
+    opt.load_state_dict({"state": state, "param_groups": header["param_groups"]})
+
+
+def save_training_state(path: Path, header: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
+    save_tensors(path, tensors, {"format": STATE_FORMAT, "advnets_version": __version__, **header})
+
+
+def training_state_path(run_dir: Path) -> Path:
+    path = Path(run_dir) / TRAINING_STATE
+    if not path.is_file():
+        raise CheckpointError(f"{run_dir} holds no training state ({TRAINING_STATE}); nothing to resume")
+    return path
+
+
+def read_training_header(run_dir: Path) -> dict[str, Any]:
+    """The training state's header (config, step, counters) without its tensors."""
+    path = training_state_path(run_dir)
+    header = read_header(path)
+    if header.get("format") != STATE_FORMAT:
+        raise CheckpointError(f"{path} is not an advnets training state (format {header.get('format')!r})")
+    return header
+
+
+def load_training_state(run_dir: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    header = read_training_header(run_dir)
+    tensors, _ = load_tensors(training_state_path(run_dir))
+    return tensors, header
+
+
+def read_header(path: Path) -> dict[str, Any]:
+    """Only the JSON header of a checkpoint file (no tensors are read)."""
+    try:
+        with path.open("rb") as f:
+            n = int.from_bytes(f.read(8), "little")
+            if not 0 < n < 100_000_000:
+                raise ValueError
+            return json.loads(json.loads(f.read(n))["__metadata__"]["advnets"])
+    except OSError as e:
+        raise CheckpointError(f"cannot read checkpoint {path}: {e.strerror}") from None
+    except (ValueError, KeyError, TypeError):
+        raise CheckpointError(f"{path} is not an advnets checkpoint (corrupt or of another format)") from None

@@ -1,0 +1,244 @@
+"""The training loop: Algorithm 1 repeated, with bookkeeping around it.
+
+One readable function, :func:`train`: build (or restore) the game, then per iteration run
+:func:`train_iteration` and, every so often, log statistics, draw a progress grid and checkpoint.
+Statistics are summed on the device and read once per log interval.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from advnets.config import Config, to_dict
+from advnets.data.sources import build_source
+from advnets.errors import ConfigError
+from advnets.models import build_discriminator, build_generator
+from advnets.train import checkpoint as ckpt
+from advnets.train.algorithm import STAT_NAMES, Game, train_iteration
+from advnets.train.optim import build_optimizer
+from advnets.train.rundir import StatsWriter, read_stats, write_config
+from advnets.viz import save_progress_image
+
+# Diversity = mean pairwise distance of G's samples of a fixed latent batch / that of real data.
+# G starts near the mean image (diversity ~0.05 for paper-mnist), so collapse is a *fall*: below
+# COLLAPSE_DIVERSITY after having been above HEALTHY_DIVERSITY.
+COLLAPSE_DIVERSITY = 0.1
+HEALTHY_DIVERSITY = 0.3
+
+
+class TrainingInterrupted(Exception):
+    """Raised after Ctrl-C, once the training state has been saved."""
+
+    def __init__(self, step: int, run_dir: Path):
+        super().__init__(f"interrupted at step {step}; state saved, continue with: advnets train --resume {run_dir}")
+        self.step = step
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    step: int
+    last_stats: dict
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device: '{name}' was asked for but PyTorch sees no CUDA device (use device=cpu)")
+    return torch.device(name)
+
+
+def build_game(cfg: Config, device: torch.device) -> Game:
+    """Fresh networks, optimizers, data source and random generator for `cfg`, seeded by cfg.seed."""
+    data = build_source(cfg, device)
+    with torch.random.fork_rng(devices=[]):  # initial weights from the seed, drawn on the CPU
+        torch.manual_seed(cfg.seed)
+        G = build_generator(cfg, data.x_shape, data.mean())
+        D = build_discriminator(cfg, data.x_shape)
+    G, D = G.to(device).train(), D.to(device).train()
+    o = cfg.optim
+    opt_d = build_optimizer(o, D.parameters(), o.d_lr or o.lr)
+    opt_g = build_optimizer(o, G.parameters(), o.g_lr or o.lr)
+    rng = torch.Generator(device).manual_seed(cfg.seed)
+    return Game(cfg, G, D, opt_d, opt_g, data, rng)
+
+
+# ----------------------------------------------------------------------------------------------
+# training state <-> game
+
+
+def save_state(game: Game, run_dir: Path, step: int, elapsed: float) -> None:
+    """Write the snapshot and the training state (both atomically)."""
+    cfg, G, D = game.cfg, game.generator, game.discriminator
+    ckpt.save_snapshot(run_dir / ckpt.LATEST_SNAPSHOT, G, D, cfg, step)
+    if cfg.train.snapshot_every and step % cfg.train.snapshot_every == 0:
+        ckpt.save_snapshot(run_dir / f"network-{step:08d}.safetensors", G, D, cfg, step)
+    t_d, h_d = ckpt.pack_optimizer("opt_d", game.opt_d)
+    t_g, h_g = ckpt.pack_optimizer("opt_g", game.opt_g)
+    data_state = game.data.state_dict()
+    data_tensors = {f"data.{k}": v for k, v in data_state.items() if isinstance(v, torch.Tensor)}
+    header = {
+        "config": to_dict(cfg), "step": step, "x_shape": list(G.x_shape), "elapsed_s": elapsed,
+        "d_updates": game.d_updates, "g_updates": game.g_updates, "rng_device": game.rng.device.type,
+        "opt_d": h_d, "opt_g": h_g,
+        "data": {k: v for k, v in data_state.items() if not isinstance(v, torch.Tensor)},
+    }
+    tensors = {**{f"generator.{k}": v for k, v in G.state_dict().items()},
+               **{f"discriminator.{k}": v for k, v in D.state_dict().items()},
+               **t_d, **t_g, **data_tensors, "rng": game.rng.get_state()}
+    ckpt.save_training_state(run_dir / ckpt.TRAINING_STATE, header, tensors)
+
+
+def restore_state(game: Game, tensors: dict[str, torch.Tensor], header: dict) -> tuple[int, float]:
+    """Load a saved training state into a freshly built game; returns (step, elapsed seconds)."""
+    game.generator.load_state_dict({k[10:]: v for k, v in tensors.items() if k.startswith("generator.")})
+    game.discriminator.load_state_dict({k[14:]: v for k, v in tensors.items() if k.startswith("discriminator.")})
+    ckpt.unpack_optimizer("opt_d", game.opt_d, tensors, header["opt_d"])
+    ckpt.unpack_optimizer("opt_g", game.opt_g, tensors, header["opt_g"])
+    game.data.load_state_dict({**header["data"], **{k[5:]: v for k, v in tensors.items() if k.startswith("data.")}})
+    game.d_updates, game.g_updates = header["d_updates"], header["g_updates"]
+    if header["rng_device"] == game.rng.device.type:
+        game.rng.set_state(tensors["rng"])
+    else:  # a CUDA generator state cannot seed a CPU generator: continue, but not bit-identically
+        game.rng.manual_seed(game.cfg.seed + header["step"])
+        tqdm.write(f"note: resumed on {game.rng.device.type} a run saved on {header['rng_device']}; "
+                   "noise and dropout now differ from an uninterrupted run")
+    return int(header["step"]), float(header["elapsed_s"])
+
+
+# ----------------------------------------------------------------------------------------------
+# statistics
+
+
+def mean_pairwise_distance(x: torch.Tensor) -> float:
+    """Mean L2 distance between distinct rows of x [n, ...]."""
+    flat = x.reshape(len(x), -1).double()
+    n = len(flat)
+    return float(torch.cdist(flat, flat).sum() / (n * (n - 1))) if n > 1 else 0.0
+
+
+@torch.no_grad()
+def fixed_batch_samples(game: Game, z_fixed: torch.Tensor) -> torch.Tensor:
+    G = game.generator
+    G.eval()
+    x = G(z_fixed)
+    G.train()
+    return x
+
+
+@contextlib.contextmanager
+def stop_requests():
+    """Turn the first Ctrl-C into a request to stop after the current iteration (so the saved
+    state is never half an update); a second Ctrl-C interrupts at once."""
+    requested = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield requested
+        return
+
+    def handler(signum, frame):
+        if requested.is_set():
+            raise KeyboardInterrupt
+        requested.set()
+        tqdm.write("stopping after this iteration (Ctrl-C again to abort without saving)")
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield requested
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+# ----------------------------------------------------------------------------------------------
+# the loop
+
+
+class Monitor:
+    """Per-interval statistics: the means of the step statistics, the schedules, and the diversity
+    of G's samples of a fixed latent batch (mode collapse, the "Helvetica scenario", shows as a
+    fall of diversity toward 0). Writes ``stats.jsonl`` rows and the progress images."""
+
+    def __init__(self, game: Game, run_dir: Path, peak_diversity: float = 0.0):
+        cfg, device = game.cfg, game.data.device
+        self.game, self.run_dir = game, run_dir
+        self.writer = StatsWriter(run_dir)
+        self.z_fixed = game.generator.sample_z(cfg.train.grid_size, torch.Generator().manual_seed(cfg.seed + 1),
+                                               "cpu").to(device)  # [grid_size, z_dim]
+        self.real_spread = mean_pairwise_distance(game.data.reference_batch(cfg.train.grid_size))
+        self.peak_diversity = peak_diversity
+        self.warned = False
+
+    def log(self, step: int, means: list[float], steps: int, seconds: float, elapsed: float) -> dict:
+        game = self.game
+        diversity = mean_pairwise_distance(fixed_batch_samples(game, self.z_fixed)) / max(self.real_spread, 1e-12)
+        self.peak_diversity = max(self.peak_diversity, diversity)
+        collapsed = self.peak_diversity > HEALTHY_DIVERSITY and diversity < COLLAPSE_DIVERSITY
+        row = {
+            "step": step, "epoch": round(game.data.batches_drawn / game.data.batches_per_epoch, 4),
+            **dict(zip(STAT_NAMES, means)),
+            "lr": game.current_lr("d"), "lr_g": game.current_lr("g"), "momentum": game.current_momentum(),
+            "diversity": diversity, "collapsed": collapsed,
+            "steps_per_s": steps / seconds, "wall_s": round(elapsed, 3),
+        }
+        self.writer.write(row)
+        if collapsed and not self.warned:
+            tqdm.write(f"warning: step {step}: the generator has collapsed: sample diversity fell from "
+                       f"{self.peak_diversity:.2f} to {diversity:.3f} (samples nearly identical); "
+                       f"D(G(z)) = {means[3]:.3f}")
+        self.warned = collapsed
+        return row
+
+    def save_samples(self, step: int) -> None:
+        save_progress_image(fixed_batch_samples(self.game, self.z_fixed),
+                            self.run_dir / "samples" / f"step-{step:08d}.png", title=f"{self.game.cfg.name} step {step}")
+
+
+def train(cfg: Config, run_dir: Path, resume: bool = False) -> TrainResult:
+    """Train `cfg` in `run_dir` (new and empty, or a run to continue when `resume`)."""
+    game = build_game(cfg, resolve_device(cfg.device))
+    step, elapsed, peak_diversity = 0, 0.0, 0.0
+    if resume:
+        step, elapsed = restore_state(game, *ckpt.load_training_state(run_dir))
+        StatsWriter(run_dir).truncate_after(step)
+        peak_diversity = max((row.get("diversity", 0.0) for row in read_stats(run_dir)), default=0.0)
+    write_config(run_dir, cfg)
+    (run_dir / "samples").mkdir(exist_ok=True)
+    monitor = Monitor(game, run_dir, peak_diversity)
+
+    t = cfg.train
+    sums = torch.zeros(len(STAT_NAMES), device=game.data.device)  # summed on the device, read per log
+    since_log, last_row = 0, {}
+    bar = tqdm(total=t.steps, initial=step, disable=not t.progress, desc=cfg.name, unit="step", dynamic_ncols=True)
+    tick = time.perf_counter()
+    with stop_requests() as stop:
+        while step < t.steps:
+            sums += train_iteration(game)
+            step += 1
+            since_log += 1
+            bar.update(1)
+            if step % t.log_every == 0 or step == t.steps:
+                now = time.perf_counter()
+                elapsed += now - tick
+                last_row = monitor.log(step, (sums / since_log).tolist(), since_log, now - tick, elapsed)
+                bar.set_postfix(D_x=f"{last_row['d_real']:.3f}", D_Gz=f"{last_row['d_fake']:.3f}",
+                                div=f"{last_row['diversity']:.2f}")
+                sums.zero_()
+                since_log = 0
+                tick = time.perf_counter()
+            if step % t.sample_every == 0 or step == t.steps:
+                monitor.save_samples(step)
+            if step % t.checkpoint_every == 0 or step == t.steps or stop.is_set():
+                save_state(game, run_dir, step, elapsed + time.perf_counter() - tick)
+            if stop.is_set() and step < t.steps:
+                bar.close()
+                raise TrainingInterrupted(step, run_dir)
+    bar.close()
+    return TrainResult(run_dir, step, last_row)

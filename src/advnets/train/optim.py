@@ -1,0 +1,49 @@
+"""Optimizers: the released code's classical momentum SGD, and Adam.
+
+Pylearn2's momentum rule, which produced the paper's numbers:
+
+    v     <- mu * v - lr * grad
+    theta <- theta + v
+
+It differs from ``torch.optim.SGD(momentum=mu)`` (v <- mu v + g; theta <- theta - lr v) as soon as
+lr changes between updates, which it does after every update here.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import torch
+
+from advnets.config import OptimConfig
+
+
+class MomentumSGD(torch.optim.Optimizer):
+    """Classical momentum SGD in pylearn2's form (see the module docstring)."""
+
+    def __init__(self, params: Iterable[torch.nn.Parameter], lr: float, momentum: float = 0.0):
+        super().__init__(params, {"lr": lr, "momentum": momentum})
+
+    @torch.no_grad()
+    def step(self, closure=None):  # noqa: D102 - torch.optim.Optimizer's contract
+        assert closure is None, "MomentumSGD takes no closure"
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            velocity = []
+            for p in params:
+                state = self.state[p]
+                if "velocity" not in state:
+                    state["velocity"] = torch.zeros_like(p)
+                velocity.append(state["velocity"])
+            grads = [p.grad for p in params]
+            torch._foreach_mul_(velocity, group["momentum"])  # v <- mu v
+            torch._foreach_add_(velocity, grads, alpha=-group["lr"])  # v <- v - lr g
+            torch._foreach_add_(params, velocity)  # theta <- theta + v
+
+
+def build_optimizer(cfg: OptimConfig, params: Iterable[torch.nn.Parameter], lr: float) -> torch.optim.Optimizer:
+    if cfg.name == "momentum-sgd":
+        return MomentumSGD(params, lr=lr, momentum=cfg.momentum)
+    return torch.optim.Adam(params, lr=lr, betas=tuple(cfg.betas))

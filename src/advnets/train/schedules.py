@@ -1,0 +1,27 @@
+"""The released code's schedules, as pure functions of the update or epoch count.
+
+- learning rate: divided by `lr_decay` after every update, floored at `lr_min`
+  (pylearn2 ExponentialDecay(1.000004, min_lr=1e-6)):  lr_t = max(lr_0 / decay^t, lr_min);
+- momentum: linear from `momentum` at epoch `momentum_start_epoch` to `momentum_final` at epoch
+  `momentum_saturate_epoch` (pylearn2 MomentumAdjustor(start=1, saturate=250, final=0.7)).
+"""
+
+from __future__ import annotations
+
+from advnets.config import OptimConfig
+
+
+def learning_rate(cfg: OptimConfig, base_lr: float, updates_done: int) -> float:
+    """lr for the update that follows `updates_done` earlier updates of this optimizer."""
+    return max(base_lr / cfg.lr_decay**updates_done, cfg.lr_min)
+
+
+def momentum(cfg: OptimConfig, epoch: int) -> float:
+    """Momentum during 1-based `epoch`."""
+    span = cfg.momentum_saturate_epoch - cfg.momentum_start_epoch
+    if span == 0:
+        alpha = 1.0 if epoch >= cfg.momentum_start_epoch else 0.0
+    else:
+        alpha = (epoch - cfg.momentum_start_epoch) / span
+    alpha = min(max(alpha, 0.0), 1.0)
+    return cfg.momentum * (1 - alpha) + cfg.momentum_final * alpha

@@ -1,0 +1,55 @@
+"""Sample grids (images) and scatter plots (1-D / 2-D synthetic data) as PNG files."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """Pixels in [0, 1] -> uint8 in [0, 255] (rounded), same shape."""
+    return (x.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
+
+
+def image_grid(images: np.ndarray, ncol: int | None = None, pad: int = 2, pad_value: int = 255) -> np.ndarray:
+    """Tile uint8 images [n, C, H, W] (C = 1 or 3) into one [H', W'] or [H', W', 3] array."""
+    n, c, h, w = images.shape
+    ncol = ncol or math.ceil(math.sqrt(n))
+    nrow = math.ceil(n / ncol)
+    canvas = np.full((nrow * (h + pad) + pad, ncol * (w + pad) + pad, c), pad_value, dtype=np.uint8)
+    for i in range(n):
+        r, col = divmod(i, ncol)
+        top, left = pad + r * (h + pad), pad + col * (w + pad)
+        canvas[top : top + h, left : left + w] = images[i].transpose(1, 2, 0)
+    return canvas[..., 0] if c == 1 else canvas
+
+
+def save_image_grid(images: np.ndarray, path: str | Path, ncol: int | None = None) -> None:
+    Image.fromarray(image_grid(images, ncol)).save(path)
+
+
+def save_progress_image(samples: torch.Tensor, path: Path, title: str = "") -> None:
+    """Images as a grid; 1-D and 2-D points as a histogram or a scatter plot (matplotlib)."""
+    if samples.ndim == 4:
+        save_image_grid(to_uint8(samples), path)
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points = samples.detach().float().cpu().numpy()
+    fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
+    if points.shape[1] == 1:
+        ax.hist(points[:, 0], bins=60, color="tab:green", alpha=0.8)
+    else:
+        ax.scatter(points[:, 0], points[:, 1], s=4, color="tab:green", alpha=0.6)
+        ax.set_aspect("equal", adjustable="datalim")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

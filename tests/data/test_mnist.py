@@ -1,0 +1,88 @@
+import shutil
+
+import numpy as np
+import pytest
+
+from advnets.data.idx import write_idx
+from advnets.data.mnist import IDX_DATASETS, MNIST, _load_verified, data_dirs, load_idx_split
+from advnets.errors import DataError
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist"])
+def test_paper_splits(data_dir, name):
+    sizes = {"train": 50_000, "valid": 10_000, "test": 10_000, "train-full": 60_000}
+    for split, n in sizes.items():
+        images, labels = load_idx_split(name, split, data_dir)
+        assert images.shape == (n, 28, 28) and images.dtype == np.uint8
+        assert labels.shape == (n,) and set(np.unique(labels)) == set(range(10))
+    full, _ = load_idx_split(name, "train-full", data_dir)
+    train, _ = load_idx_split(name, "train", data_dir)
+    valid, _ = load_idx_split(name, "valid", data_dir)
+    np.testing.assert_array_equal(full[:50_000], train)
+    np.testing.assert_array_equal(full[50_000:], valid)
+
+
+def test_search_order(tmp_path, monkeypatch, data_dir):
+    monkeypatch.setenv("ADVNETS_DATA", str(data_dir))
+    dirs = data_dirs(tmp_path)
+    assert dirs[0] == tmp_path and dirs[1] == data_dir and "advnets" in str(dirs[2])
+    # explicit dir is empty, so the files come from $ADVNETS_DATA
+    images, _ = load_idx_split("mnist", "test", tmp_path, download=False)
+    assert images.shape == (10_000, 28, 28)
+
+
+def test_missing_files_without_download(tmp_path):
+    with pytest.raises(DataError) as err:
+        load_idx_split("mnist", "train", tmp_path, download=False)
+    msg = str(err.value)
+    assert "MNIST file train-images-idx3-ubyte.gz not found" in msg and str(tmp_path / "mnist") in msg
+    assert "\n" not in msg
+
+
+def test_download_from_a_mirror_checks_sha256(tmp_path, data_dir):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    for f in MNIST.files.values():
+        shutil.copy(data_dir / "mnist" / f.filename, mirror / f.filename)
+    target = tmp_path / "data"
+    images, labels = load_idx_split("mnist", "test", target, mirrors=(mirror.as_uri() + "/",))
+    assert images.shape == (10_000, 28, 28)
+    assert (target / "mnist" / "t10k-images-idx3-ubyte.gz").is_file()
+
+    # a mirror serving a tampered file is rejected and nothing is written
+    bad_mirror = tmp_path / "bad"
+    bad_mirror.mkdir()
+    write_idx(np.zeros((10, 28, 28), np.uint8), bad_mirror / "train-images-idx3-ubyte.gz")
+    with pytest.raises(DataError, match="could not be downloaded .*checksum mismatch"):
+        load_idx_split("mnist", "train", tmp_path / "other", mirrors=(bad_mirror.as_uri() + "/",))
+    assert not (tmp_path / "other" / "mnist" / "train-images-idx3-ubyte.gz").exists()
+
+
+def test_unreachable_mirror_gives_one_line(tmp_path):
+    with pytest.raises(DataError) as err:
+        load_idx_split("fashion-mnist", "test", tmp_path, mirrors=("http://127.0.0.1:9/",))
+    msg = str(err.value)
+    assert "Fashion-MNIST file t10k-images-idx3-ubyte.gz is not on this machine and could not be downloaded" in msg
+    assert "\n" not in msg
+
+
+def test_corrupt_and_truncated_files(tmp_path, data_dir):
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for f in MNIST.files.values():
+        shutil.copy(data_dir / "mnist" / f.filename, folder / f.filename)
+    _load_verified.cache_clear()
+    labels = folder / "t10k-labels-idx1-ubyte.gz"
+    write_idx(np.zeros(10_000, np.uint8), labels)  # right format and size, wrong content
+    with pytest.raises(DataError, match="fails its SHA-256 check"):
+        load_idx_split("mnist", "test", tmp_path, download=False)
+    write_idx(np.zeros(9_999, np.uint8), labels)
+    with pytest.raises(DataError, match="fails its SHA-256 check"):
+        load_idx_split("mnist", "test", tmp_path, download=False)
+    labels.write_bytes(b"\x1f\x8b garbage")
+    with pytest.raises(DataError, match="corrupt or truncated gzip"):
+        load_idx_split("mnist", "test", tmp_path, download=False)
+    labels.write_bytes(b"\x00\x00\x99\x01")
+    with pytest.raises(DataError, match="not an IDX file"):
+        load_idx_split("mnist", "test", tmp_path, download=False)
+    assert set(IDX_DATASETS) == {"mnist", "fashion-mnist"}

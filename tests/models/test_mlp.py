@@ -1,0 +1,88 @@
+import math
+
+import pytest
+import torch
+
+from advnets.config import load_config
+from advnets.models import build_discriminator, build_generator, sample_prior
+from advnets.models.mlp import DropoutInput, Maxout, pixel_logit
+
+
+@pytest.fixture(scope="module")
+def paper():
+    cfg = load_config("paper-mnist")
+    mean = torch.rand(1, 28, 28) * 0.5
+    mean[0, 0, 0] = 0.0  # MNIST's corner pixels are always 0
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        return cfg, mean, build_generator(cfg, (1, 28, 28), mean), build_discriminator(cfg, (1, 28, 28))
+
+
+def test_generator_shapes_and_init(paper):
+    cfg, mean, G, _ = paper
+    assert G.z_dim == 100 and G.x_shape == (1, 28, 28)
+    linears = [m for m in G.modules() if isinstance(m, torch.nn.Linear)]
+    assert [tuple(m.weight.shape) for m in linears] == [(1200, 100), (1200, 1200), (784, 1200)]
+    for m in linears:
+        assert m.weight.abs().max() <= 0.05 and m.weight.abs().max() > 0.049
+    assert all((m.bias == 0).all() for m in linears[:-1])
+    # output bias = logit(mean pixel), clipped like pylearn2
+    assert torch.allclose(torch.sigmoid(linears[-1].bias[1:]), mean.flatten()[1:], atol=1e-6)
+    assert linears[-1].bias[0].item() == pytest.approx(math.log(1e-7 / (1 - 1e-7)), rel=1e-4)
+    x = G(G.sample_z(7))
+    assert x.shape == (7, 1, 28, 28) and x.min() >= 0 and x.max() <= 1
+
+
+def test_discriminator_shapes_and_init(paper):
+    _, _, _, D = paper
+    linears = [m for m in D.modules() if isinstance(m, torch.nn.Linear)]
+    assert [tuple(m.weight.shape) for m in linears] == [(1200, 784), (1200, 240), (1, 240)]
+    assert all(m.weight.abs().max() <= 0.005 for m in linears)
+    assert [d.keep for d in D.dropouts] == [0.8, 0.5, 0.5]
+    D.eval()
+    logits = D(torch.rand(5, 1, 28, 28))
+    assert logits.shape == (5,)
+    with pytest.raises(AssertionError, match="x must be"):
+        D(torch.rand(5, 784))
+
+
+def test_maxout_takes_the_max_of_consecutive_pieces():
+    m = Maxout(3, units=2, pieces=3, init_range=0.1)
+    h = torch.randn(4, 3)
+    a = m.linear(h)
+    expected = torch.stack([a[:, 0:3].max(1).values, a[:, 3:6].max(1).values], dim=1)
+    assert torch.equal(m(h), expected)
+
+
+def test_dropout_is_inverted_and_off_in_eval():
+    d = DropoutInput(0.8)
+    h = torch.ones(200_000)
+    out = d(h, torch.Generator().manual_seed(0))
+    kept = out != 0
+    assert set(out.unique().tolist()) == {0.0, 1.25}
+    assert kept.float().mean().item() == pytest.approx(0.8, abs=0.005)
+    assert out.mean().item() == pytest.approx(1.0, abs=0.01)
+    a, b = d(h, torch.Generator().manual_seed(1)), d(h, torch.Generator().manual_seed(1))
+    assert torch.equal(a, b)  # masks come from the explicit generator
+    d.eval()
+    assert torch.equal(d(h), h)
+
+
+def test_priors():
+    g = torch.Generator().manual_seed(0)
+    u = sample_prior(100_000, 3, "uniform", g)
+    assert u.abs().max() <= math.sqrt(3) and u.var().item() == pytest.approx(1.0, abs=0.02)
+    n = sample_prior(100_000, 3, "gaussian", g)
+    assert n.std().item() == pytest.approx(1.0, abs=0.02) and n.abs().max() > math.sqrt(3)
+
+
+def test_pixel_logit_inverts_sigmoid():
+    p = torch.tensor([0.1, 0.5, 0.9])
+    assert torch.allclose(torch.sigmoid(pixel_logit(p)), p)
+
+
+def test_mlp_discriminator_and_linear_generator_for_toy_data():
+    cfg = load_config("toy-ring")
+    G, D = build_generator(cfg, (2,)), build_discriminator(cfg, (2,))
+    x = G(G.sample_z(6))
+    assert x.shape == (6, 2) and D(x).shape == (6,)

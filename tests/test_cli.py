@@ -1,0 +1,123 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from advnets.cli import main
+from tests.conftest import TINY
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, data_dir):
+    run = tmp_path_factory.mktemp("cli") / "run"
+    assert main(["train", "paper-mnist", "--out", str(run), "--data-dir", str(data_dir),
+                 "--set", *TINY, "train.steps=10"]) == 0
+    return run
+
+
+@pytest.mark.parametrize("command", [[], ["train"], ["sample"], ["presets"]])
+def test_help_explains_with_an_example(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "usage: advnets" in out and "example" in out
+
+
+def test_console_script_runs():
+    result = subprocess.run([sys.executable, "-m", "advnets.cli", "presets"], capture_output=True, text=True)
+    assert result.returncode == 0 and "paper-mnist" in result.stdout
+
+
+def test_dry_run_prints_the_resolved_config_and_writes_nothing(tmp_path, capsys):
+    assert main(["train", "paper-mnist", "--dry-run", "--out", str(tmp_path / "r"), "--set", "train.k=1", "seed=5"]) == 0
+    out = capsys.readouterr().out
+    assert "seed: 5" in out and "lr_decay: 1.000004" in out
+    assert not (tmp_path / "r").exists()
+
+
+def test_train_writes_a_complete_run_directory(trained, capsys):
+    names = {p.name for p in trained.iterdir()}
+    assert {"config.yaml", "stats.jsonl", "samples", "network-latest.safetensors",
+            "training-state.safetensors"} <= names
+    assert (trained / "samples" / "step-00000010.png").is_file()
+
+
+def test_sample_npy_is_uint8_and_seeded_per_sample(trained, tmp_path, capsys):
+    assert main(["sample", str(trained), "--n", "50", "--seed", "3", "--out", str(tmp_path / "a.npy")]) == 0
+    assert main(["sample", str(trained), "--n", "7", "--seed", "3", "--out", str(tmp_path / "b.npy")]) == 0
+    assert main(["sample", str(trained), "--n", "7", "--seed", "4", "--out", str(tmp_path / "c.npy")]) == 0
+    a, b, c = (np.load(tmp_path / f"{x}.npy") for x in "abc")
+    assert a.shape == (50, 1, 28, 28) and a.dtype == np.uint8
+    np.testing.assert_array_equal(a[:7], b)  # sample i depends on (seed, i) only
+    assert not np.array_equal(b, c)
+    assert main(["sample", str(trained), "--n", "16", "--out", str(tmp_path / "g.png")]) == 0
+    from PIL import Image
+
+    assert Image.open(tmp_path / "g.png").size[0] > 4 * 28
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "paper-mnist", "--set", "train.stpes=3"], "unknown config key 'train.stpes'"),
+    (["train", "paper-mnist", "--set", "optim.lr=fast"], "optim.lr: expected float, got str 'fast'"),
+    (["train", "nonexistent-preset"], "neither a YAML file nor a preset"),
+    (["train"], "give a preset or YAML file"),
+    (["train", "--resume", "/nonexistent/run"], "holds no training state"),
+    (["sample", "/nonexistent/run", "--n", "3", "--out", "x.npy"], "does not exist"),
+    (["train", "paper-mnist", "--set", "device=cuda:0"], None),  # no CUDA here, or trains: see below
+])
+def test_bad_input_is_one_line_and_status_2(argv, message, capsys, tmp_path):
+    if message is None:
+        import torch
+
+        if torch.cuda.is_available():
+            return
+        argv, message = argv + ["--out", str(tmp_path / "r")], "PyTorch sees no CUDA device"
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("advnets: error: ") and message in err and err.count("\n") == 1
+
+
+def test_sample_bad_inputs(trained, tmp_path, capsys):
+    existing = tmp_path / "keep.npy"
+    existing.write_bytes(b"user results")
+    cases = [
+        (["--n", "3", "--out", str(existing)], "already exists"),
+        (["--n", "3", "--out", str(tmp_path / "x.jpg")], "must end in .npy or .png"),
+        (["--n", "0", "--out", str(tmp_path / "x.npy")], "--n must be >= 1"),
+    ]
+    for extra, message in cases:
+        assert main(["sample", str(trained), *extra]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1
+    assert existing.read_bytes() == b"user results"
+    corrupt = tmp_path / "corrupt.safetensors"
+    corrupt.write_bytes(b"\x00" * 100)
+    assert main(["sample", str(corrupt), "--n", "3", "--out", str(tmp_path / "y.npy")]) == 2
+    assert "not an advnets checkpoint" in capsys.readouterr().err
+
+
+def test_missing_data_without_network_is_one_line(tmp_path, capsys):
+    argv = ["train", "paper-mnist", "--out", str(tmp_path / "r"), "--data-dir", str(tmp_path / "empty"),
+            "--set", "data.download=false", *TINY]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "MNIST file train-images-idx3-ubyte.gz not found" in err and err.count("\n") == 1
+    assert not (tmp_path / "r").exists()  # the failed run leaves no empty run directory behind
+
+
+def test_corrupt_data_file_exits_2(tmp_path, data_dir, capsys):
+    import shutil
+
+    folder = tmp_path / "data" / "mnist"
+    folder.mkdir(parents=True)
+    for f in data_dir.joinpath("mnist").iterdir():
+        shutil.copy(f, folder / f.name)
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b\x08\x00truncated")
+    from advnets.data.mnist import _load_verified
+
+    _load_verified.cache_clear()
+    argv = ["train", "paper-mnist", "--out", str(tmp_path / "r"), "--data-dir", str(tmp_path / "data"), "--set", *TINY]
+    assert main(argv) == 2
+    assert "corrupt or truncated gzip" in capsys.readouterr().err

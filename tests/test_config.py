@@ -1,0 +1,87 @@
+import dataclasses
+
+import pytest
+
+from advnets.config import (Config, changed_keys, from_dict, load_config, parse_override, preset_names, to_dict,
+                            to_yaml)
+from advnets.errors import ConfigError
+
+import yaml
+
+
+def test_defaults_are_the_released_mnist_setup():
+    cfg = load_config("paper-mnist")
+    assert cfg.generator.hidden == [1200, 1200] and cfg.generator.z_dim == 100
+    assert cfg.generator.z_prior == "uniform" and cfg.generator.init_range == 0.05
+    assert cfg.discriminator.hidden == [240, 240] and cfg.discriminator.pieces == 5
+    assert cfg.discriminator.init_range == 0.005
+    assert (cfg.discriminator.input_keep, cfg.discriminator.hidden_keep) == (0.8, 0.5)
+    assert cfg.loss.generator == "non-saturating"
+    assert (cfg.optim.name, cfg.optim.lr, cfg.optim.lr_decay, cfg.optim.lr_min) == ("momentum-sgd", 0.1, 1.000004, 1e-6)
+    assert (cfg.optim.momentum, cfg.optim.momentum_final, cfg.optim.momentum_saturate_epoch) == (0.5, 0.7, 250)
+    assert (cfg.train.batch_size, cfg.train.k, cfg.train.schedule) == (100, 1, "simultaneous")
+    # the preset spells out exactly the defaults, apart from its name and run length/bookkeeping
+    assert set(changed_keys(Config(), cfg)) <= {"name", "train.steps", "train.log_every", "train.sample_every",
+                                                "train.checkpoint_every", "train.snapshot_every"}
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_every_preset_loads_and_round_trips_through_yaml(name):
+    cfg = load_config(name)
+    assert from_dict(Config, yaml.safe_load(to_yaml(cfg))) == cfg
+
+
+def test_dotted_overrides_are_typed():
+    cfg = load_config("paper-mnist", ["train.steps=7", "optim.lr=1", "generator.hidden=[8, 9]", "data.dir=/x/y"])
+    assert cfg.train.steps == 7 and cfg.optim.lr == 1.0 and isinstance(cfg.optim.lr, float)
+    assert cfg.generator.hidden == [8, 9] and cfg.data.dir == "/x/y"
+    assert parse_override("a.b=c=d") == ("a.b", "c=d")
+
+
+@pytest.mark.parametrize("override, message", [
+    ("train.stpes=5", "unknown config key 'train.stpes'"),
+    ("nosuch=1", "unknown config key 'nosuch'"),
+    ("train.steps.x=1", "has no sub-keys"),
+    ("train.steps=many", "train.steps: expected int, got str 'many'"),
+    ("train.steps=1.5", "train.steps: expected int"),
+    ("train.progress=3", "train.progress: expected bool"),
+    ("loss.generator=wasserstein", "loss.generator: str 'wasserstein' is not one of non-saturating, minimax"),
+    ("train.k=3", "train.k: must be 1 with the simultaneous schedule"),
+    ("train.batch_size=0", "train.batch_size: must be >= 1"),
+    ("discriminator.input_keep=1.5", "discriminator.input_keep: must be in (0, 1]"),
+    ("optim.lr=-1", "optim.lr: must be > 0"),
+    ("optim.lr=.nan", "optim.lr: expected float"),
+    ("generator.hidden=5", "generator.hidden: expected a list"),
+    ("steps", "not of the form KEY=VALUE"),
+])
+def test_bad_overrides_name_the_key(override, message):
+    with pytest.raises(ConfigError, match=None) as err:
+        load_config("paper-mnist", [override])
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_yaml_files(tmp_path):
+    good = tmp_path / "mine.yaml"
+    good.write_text("train:\n  steps: 3\n  k: 2\n  schedule: alternating\n")
+    cfg = load_config(str(good))
+    assert cfg.name == "mine" and cfg.train.k == 2 and cfg.train.batch_size == 100
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train: [1, 2\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(str(bad))
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text("trian:\n  steps: 3\n")
+    with pytest.raises(ConfigError, match="unknown config key 'trian'"):
+        load_config(str(unknown))
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(str(tmp_path / "missing.yaml"))
+    with pytest.raises(ConfigError, match="neither a YAML file nor a preset"):
+        load_config("no-such-preset")
+
+
+def test_changed_keys():
+    a = load_config("paper-mnist")
+    b = dataclasses.replace(a, seed=4, train=dataclasses.replace(a.train, k=1, steps=9))
+    assert changed_keys(a, b) == ["seed", "train.steps"]
+    assert to_dict(a)["train"]["steps"] == a.train.steps

@@ -1,0 +1,70 @@
+import copy
+
+import torch
+
+from advnets.losses import discriminator_loss, g_loss_nonsaturating
+from advnets.train.algorithm import alternating_update, simultaneous_update
+from advnets.train.loop import build_game, train
+
+
+def test_simultaneous_update_applies_both_gradients_from_one_pass(tiny_mnist):
+    game = build_game(tiny_mnist(), torch.device("cpu"))
+    G0, D0 = copy.deepcopy(game.generator), copy.deepcopy(game.discriminator)
+    rng_state = game.rng.get_state()
+    stats = simultaneous_update(game)
+
+    # Replay by hand: same batch, same noise and masks, grads of each loss for its own network.
+    game.data.batches_drawn = 0
+    x = game.data.next_batch()
+    rng = torch.Generator().set_state(rng_state)
+    fake = G0(G0.sample_z(len(x), rng))
+    real_logits, fake_logits = D0(x, rng), D0(fake, rng)
+    loss_d = discriminator_loss(real_logits, fake_logits)
+    loss_g = g_loss_nonsaturating(fake_logits).mean()
+    grads_d = torch.autograd.grad(loss_d, list(D0.parameters()), retain_graph=True)
+    grads_g = torch.autograd.grad(loss_g, list(G0.parameters()))
+    lr = 0.1  # first update: no decay yet; momentum buffer starts at 0, so theta <- theta - lr g
+    for p0, g, p1 in zip(D0.parameters(), grads_d, game.discriminator.parameters()):
+        assert torch.allclose(p0 - lr * g, p1, atol=1e-7)
+    for p0, g, p1 in zip(G0.parameters(), grads_g, game.generator.parameters()):
+        assert torch.allclose(p0 - lr * g, p1, atol=1e-7)
+    assert torch.allclose(stats, torch.stack([loss_d, loss_g, torch.sigmoid(real_logits).mean(),
+                                              torch.sigmoid(fake_logits).mean()]).detach())
+    assert (game.d_updates, game.g_updates) == (1, 1)
+
+
+def test_alternating_update_makes_k_discriminator_updates(tiny_mnist):
+    game = build_game(tiny_mnist("train.schedule=alternating", "train.k=3"), torch.device("cpu"))
+    G0 = copy.deepcopy(game.generator)
+    alternating_update(game)
+    alternating_update(game)
+    assert (game.d_updates, game.g_updates, game.data.batches_drawn) == (6, 2, 6)
+    lr_decay = game.cfg.optim.lr_decay
+    assert game.current_lr("d") == 0.1 / lr_decay**6 and game.current_lr("g") == 0.1 / lr_decay**2
+    assert any(not torch.equal(a, b) for a, b in zip(G0.parameters(), game.generator.parameters()))
+    assert game.discriminator.training  # G's phase switches D's dropout mode only temporarily
+
+
+def test_minimax_loss_trains_too(tiny_ring, tmp_path):
+    result = train(tiny_ring("loss.generator=minimax", "train.steps=10"), tmp_path)
+    assert result.step == 10 and torch.isfinite(torch.tensor(result.last_stats["loss_g"]))
+
+
+def test_short_mnist_run_discriminator_learns(data_dir, tmp_path):
+    """The paper's networks and optimizer, 300 updates: D's loss falls from log 2 at the start."""
+    from advnets.config import load_config
+
+    cfg = load_config("paper-mnist", [f"data.dir={data_dir}", "device=cpu", "train.steps=300", "train.log_every=20",
+                                      "train.sample_every=300", "train.checkpoint_every=300", "train.progress=false"])
+    rows = [r for r in _stats(train(cfg, tmp_path).run_dir)]
+    assert abs(rows[0]["loss_d"] - 0.693) < 0.01  # D(x) = D(G(z)) = 1/2 at the start
+    assert rows[-1]["loss_d"] < rows[0]["loss_d"] - 0.1
+    assert rows[-1]["d_real"] > rows[-1]["d_fake"]
+    assert [r["step"] for r in rows] == list(range(20, 301, 20))
+    assert {"epoch", "lr", "momentum", "diversity", "steps_per_s", "collapsed"} <= set(rows[-1])
+
+
+def _stats(run_dir):
+    from advnets.train.rundir import read_stats
+
+    return read_stats(run_dir)

@@ -1,0 +1,63 @@
+import json
+
+import pytest
+import torch
+
+from advnets.errors import CheckpointError
+from advnets.fileio import atomic_write_bytes
+from advnets.train.checkpoint import LATEST_SNAPSHOT, TRAINING_STATE, load_snapshot, read_header
+from advnets.train.loop import train
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, data_dir):
+    from advnets.config import load_config
+    from tests.conftest import TINY
+
+    cfg = load_config("paper-mnist", [*TINY, f"data.dir={data_dir}", "train.steps=10"])
+    return train(cfg, tmp_path_factory.mktemp("run")).run_dir
+
+
+def test_snapshot_round_trip(run):
+    snap = load_snapshot(run)
+    assert snap.step == 10 and snap.config.generator.hidden == [32]
+    assert not snap.generator.training and not snap.discriminator.training
+    from_file = load_snapshot(run / LATEST_SNAPSHOT)
+    for a, b in zip(snap.generator.parameters(), from_file.generator.parameters()):
+        assert torch.equal(a, b)
+    # a training state holds the networks too, so it can be sampled from directly
+    assert load_snapshot(run / TRAINING_STATE).step == 10
+
+
+def test_checkpoints_are_safetensors_not_pickles(run):
+    for name in (LATEST_SNAPSHOT, TRAINING_STATE):
+        data = (run / name).read_bytes()
+        n = int.from_bytes(data[:8], "little")
+        header = json.loads(data[8 : 8 + n])  # plain JSON header, then raw tensor bytes
+        assert "__metadata__" in header and b"\x80\x04" not in data[:2]  # no pickle protocol marker
+    assert read_header(run / LATEST_SNAPSHOT)["format"] == "advnets-network-snapshot/1"
+
+
+def test_bad_snapshots_give_clear_errors(tmp_path, run):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_snapshot(tmp_path / "nope.safetensors")
+    with pytest.raises(CheckpointError, match="holds no network snapshot"):
+        load_snapshot(tmp_path)
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"garbage" * 10)
+    with pytest.raises(CheckpointError, match="not an advnets checkpoint"):
+        load_snapshot(bad)
+    truncated = tmp_path / "trunc.safetensors"
+    truncated.write_bytes((run / LATEST_SNAPSHOT).read_bytes()[:5000])
+    with pytest.raises(CheckpointError, match="not an advnets checkpoint"):
+        load_snapshot(truncated)
+
+
+def test_atomic_write_leaves_no_partial_file(tmp_path):
+    target = tmp_path / "f.bin"
+    atomic_write_bytes(target, b"old")
+
+    with pytest.raises(TypeError):
+        atomic_write_bytes(target, object())  # fails mid-write
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]

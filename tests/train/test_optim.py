@@ -1,0 +1,38 @@
+import pytest
+import torch
+
+from advnets.config import load_config
+from advnets.train import schedules
+from advnets.train.optim import MomentumSGD
+
+
+def test_momentum_sgd_is_pylearn2s_rule_with_changing_lr():
+    p = torch.nn.Parameter(torch.tensor([1.0, -2.0]))
+    opt = MomentumSGD([p], lr=0.1, momentum=0.5)
+    theta, v = p.detach().clone(), torch.zeros(2)
+    for lr, mu in [(0.1, 0.5), (0.05, 0.6), (0.01, 0.7)]:
+        g = torch.randn(2)
+        p.grad = g.clone()
+        opt.param_groups[0].update(lr=lr, momentum=mu)
+        opt.step()
+        v = mu * v - lr * g  # v <- mu v - lr g
+        theta = theta + v  # theta <- theta + v
+        assert torch.allclose(p.detach(), theta)
+    # torch.optim.SGD's form (v <- mu v + g; theta -= lr v) differs once lr changes
+    assert "velocity" in opt.state[p]
+
+
+def test_learning_rate_schedule():
+    o = load_config("paper-mnist").optim
+    assert schedules.learning_rate(o, 0.1, 0) == 0.1
+    assert schedules.learning_rate(o, 0.1, 1) == pytest.approx(0.1 / 1.000004)
+    assert schedules.learning_rate(o, 0.1, 500_000) == pytest.approx(0.1 / 1.000004**500_000)
+    assert schedules.learning_rate(o, 0.1, 10_000_000) == 1e-6  # floored
+
+
+def test_momentum_schedule():
+    o = load_config("paper-mnist").optim
+    assert schedules.momentum(o, 1) == 0.5
+    assert schedules.momentum(o, 250) == pytest.approx(0.7)
+    assert schedules.momentum(o, 1000) == pytest.approx(0.7)
+    assert schedules.momentum(o, 125.5) == pytest.approx(0.6)

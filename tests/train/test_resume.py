@@ -1,0 +1,56 @@
+import pytest
+import torch
+
+from advnets.cli import main
+from advnets.train.checkpoint import load_snapshot, load_training_state
+from advnets.train.loop import train
+from advnets.train.rundir import read_stats
+
+
+def _weights(run_dir):
+    tensors, header = load_training_state(run_dir)
+    return tensors, header
+
+
+@pytest.mark.parametrize("make, extra", [
+    ("tiny_mnist", []),  # released code: simultaneous, momentum SGD, schedules, dropout
+    ("tiny_ring", ["train.schedule=alternating", "train.k=2"]),  # Algorithm 1 with k = 2 and Adam
+])
+def test_resume_equals_uninterrupted(request, tmp_path, make, extra):
+    make = request.getfixturevalue(make)
+    full = train(make(*extra, "train.steps=20"), tmp_path / "full")
+    half = train(make(*extra, "train.steps=10"), tmp_path / "split")
+    assert half.step == 10
+    resumed = train(make(*extra, "train.steps=20"), tmp_path / "split", resume=True)
+    assert resumed.step == 20
+    a, ha = _weights(full.run_dir)
+    b, hb = _weights(resumed.run_dir)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key  # bit-identical, optimizer buffers and RNG included
+    assert (ha["d_updates"], ha["g_updates"]) == (hb["d_updates"], hb["g_updates"])
+    assert [r["step"] for r in read_stats(full.run_dir)] == [r["step"] for r in read_stats(resumed.run_dir)]
+    assert [r["loss_d"] for r in read_stats(full.run_dir)] == [r["loss_d"] for r in read_stats(resumed.run_dir)]
+
+
+def test_cli_resume_and_refusal(tiny_ring, tmp_path, capsys):
+    from advnets.train.rundir import create_run_dir
+
+    run = tmp_path / "run"
+    args = ["train", "toy-ring", "--out", str(run), "--set", "train.steps=10", "train.progress=false",
+            "train.log_every=5", "train.checkpoint_every=5", "train.batch_size=32", "device=cpu"]
+    assert main(args) == 0
+    # continuing to a higher step count is allowed (train.steps may change) ...
+    assert main(["train", "--resume", str(run), "--set", "train.steps=15"]) == 0
+    assert load_snapshot(run).step == 15
+    # ... a changed hyper-parameter is refused, with the key named, and nothing is written
+    before = (run / "training-state.safetensors").read_bytes()
+    assert main(["train", "--resume", str(run), "--set", "train.steps=20", "optim.lr=0.5"]) == 2
+    err = capsys.readouterr().err
+    assert "refusing to resume" in err and "optim.lr: 0.001 -> 0.5" in err and err.count("\n") == 1
+    assert (run / "training-state.safetensors").read_bytes() == before
+    # an existing run directory is never overwritten by a new run
+    assert main(args) == 2
+    assert "already exists and is not empty" in capsys.readouterr().err
+    assert create_run_dir(None, "x", tmp_path / "runs").name == "00000-x"
+    assert create_run_dir(None, "x", tmp_path / "runs").name == "00001-x"
