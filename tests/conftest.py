@@ -27,6 +27,21 @@ def data_dir() -> Path:
     return found
 
 
+@pytest.fixture
+def mnist_copy(tmp_path, data_dir) -> Path:
+    """A writable copy of the MNIST files, as <returned dir>/mnist/*.gz, for tests that damage them."""
+    import shutil
+
+    from advnets.data.mnist import _load_verified
+
+    folder = tmp_path / "data-copy" / "mnist"
+    folder.mkdir(parents=True)
+    for f in (data_dir / "mnist").iterdir():
+        shutil.copy(f, folder / f.name)
+    _load_verified.cache_clear()
+    return folder.parent
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Never touch the user's cache or environment: downloads would go to a temporary folder."""

@@ -107,17 +107,8 @@ def test_missing_data_without_network_is_one_line(tmp_path, capsys):
     assert not (tmp_path / "r").exists()  # the failed run leaves no empty run directory behind
 
 
-def test_corrupt_data_file_exits_2(tmp_path, data_dir, capsys):
-    import shutil
-
-    folder = tmp_path / "data" / "mnist"
-    folder.mkdir(parents=True)
-    for f in data_dir.joinpath("mnist").iterdir():
-        shutil.copy(f, folder / f.name)
-    (folder / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b\x08\x00truncated")
-    from advnets.data.mnist import _load_verified
-
-    _load_verified.cache_clear()
-    argv = ["train", "paper-mnist", "--out", str(tmp_path / "r"), "--data-dir", str(tmp_path / "data"), "--set", *TINY]
+def test_corrupt_data_file_exits_2(tmp_path, mnist_copy, capsys):
+    (mnist_copy / "mnist" / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b\x08\x00truncated")
+    argv = ["train", "paper-mnist", "--out", str(tmp_path / "r"), "--data-dir", str(mnist_copy), "--set", *TINY]
     assert main(argv) == 2
     assert "corrupt or truncated gzip" in capsys.readouterr().err

@@ -1,10 +1,8 @@
-import shutil
-
 import numpy as np
 import pytest
 
 from advnets.data.idx import write_idx
-from advnets.data.mnist import IDX_DATASETS, MNIST, _load_verified, data_dirs, load_idx_split
+from advnets.data.mnist import IDX_DATASETS, data_dirs, load_idx_split
 from advnets.errors import DataError
 
 
@@ -39,11 +37,8 @@ def test_missing_files_without_download(tmp_path):
     assert "\n" not in msg
 
 
-def test_download_from_a_mirror_checks_sha256(tmp_path, data_dir):
-    mirror = tmp_path / "mirror"
-    mirror.mkdir()
-    for f in MNIST.files.values():
-        shutil.copy(data_dir / "mnist" / f.filename, mirror / f.filename)
+def test_download_from_a_mirror_checks_sha256(tmp_path, mnist_copy):
+    mirror = mnist_copy / "mnist"
     target = tmp_path / "data"
     images, labels = load_idx_split("mnist", "test", target, mirrors=(mirror.as_uri() + "/",))
     assert images.shape == (10_000, 28, 28)
@@ -66,23 +61,18 @@ def test_unreachable_mirror_gives_one_line(tmp_path):
     assert "\n" not in msg
 
 
-def test_corrupt_and_truncated_files(tmp_path, data_dir):
-    folder = tmp_path / "mnist"
-    folder.mkdir()
-    for f in MNIST.files.values():
-        shutil.copy(data_dir / "mnist" / f.filename, folder / f.filename)
-    _load_verified.cache_clear()
-    labels = folder / "t10k-labels-idx1-ubyte.gz"
+def test_corrupt_and_truncated_files(mnist_copy):
+    labels = mnist_copy / "mnist" / "t10k-labels-idx1-ubyte.gz"
     write_idx(np.zeros(10_000, np.uint8), labels)  # right format and size, wrong content
     with pytest.raises(DataError, match="fails its SHA-256 check"):
-        load_idx_split("mnist", "test", tmp_path, download=False)
+        load_idx_split("mnist", "test", mnist_copy, download=False)
     write_idx(np.zeros(9_999, np.uint8), labels)
     with pytest.raises(DataError, match="fails its SHA-256 check"):
-        load_idx_split("mnist", "test", tmp_path, download=False)
+        load_idx_split("mnist", "test", mnist_copy, download=False)
     labels.write_bytes(b"\x1f\x8b garbage")
     with pytest.raises(DataError, match="corrupt or truncated gzip"):
-        load_idx_split("mnist", "test", tmp_path, download=False)
+        load_idx_split("mnist", "test", mnist_copy, download=False)
     labels.write_bytes(b"\x00\x00\x99\x01")
     with pytest.raises(DataError, match="not an IDX file"):
-        load_idx_split("mnist", "test", tmp_path, download=False)
+        load_idx_split("mnist", "test", mnist_copy, download=False)
     assert set(IDX_DATASETS) == {"mnist", "fashion-mnist"}

@@ -1,0 +1,147 @@
+"""Training-step speed: advnets' Algorithm-1 step against a plain eager PyTorch loop, same run.
+
+Both train the paper's MNIST networks (G 100-1200-1200-784, D maxout 240x5 x2 with dropout) with
+momentum SGD on real MNIST at the same batch size. The plain loop is written the way such scripts
+usually are: a DataLoader over a TensorDataset, Sigmoid + BCELoss, torch.optim.SGD, and `.item()`
+on both losses every step.
+
+    python benchmarks/train_step.py --data-dir ../shared/data --device cpu --batch-sizes 64 100 1024
+
+Prints one table row per (implementation, batch size): steps/s and samples/s, median of --repeats
+timed windows of --steps steps each, after --warmup steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+
+import torch
+from torch import nn
+
+from advnets.config import load_config
+from advnets.data.mnist import load_idx_split
+from advnets.train.algorithm import train_iteration
+from advnets.train.loop import build_game
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_windows(step, device, steps: int, warmup: int, repeats: int) -> float:
+    """Median steps/s over `repeats` windows of `steps` calls to step()."""
+    for _ in range(warmup):
+        step()
+    sync(device)
+    rates = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            step()
+        sync(device)
+        rates.append(steps / (time.perf_counter() - t0))
+    return statistics.median(rates)
+
+
+def advnets_step(data_dir: str, batch: int, device: torch.device):
+    cfg = load_config("paper-mnist", [f"data.dir={data_dir}", f"train.batch_size={batch}", f"device={device}"])
+    game = build_game(cfg, device)
+    sums = torch.zeros(4, device=device)
+
+    def step():
+        nonlocal sums
+        sums += train_iteration(game)  # statistics stay on the device, as in the training loop
+
+    return step
+
+
+class PlainMaxout(nn.Module):
+    def __init__(self, n_in, units, pieces):
+        super().__init__()
+        self.units, self.pieces = units, pieces
+        self.lin = nn.Linear(n_in, units * pieces)
+
+    def forward(self, x):
+        return self.lin(x).view(-1, self.units, self.pieces).max(2)[0]
+
+
+def plain_eager_step(data_dir: str, batch: int, device: torch.device):
+    """The usual hand-written GAN script (PyTorch-GAN gan.py style), same networks and SGD."""
+    images, _ = load_idx_split("mnist", "train", data_dir)
+    dataset = torch.utils.data.TensorDataset(torch.from_numpy(images).float().div(255).view(-1, 784))
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch, shuffle=True, drop_last=True)
+    G = nn.Sequential(nn.Linear(100, 1200), nn.ReLU(), nn.Linear(1200, 1200), nn.ReLU(),
+                      nn.Linear(1200, 784), nn.Sigmoid()).to(device)
+    D = nn.Sequential(nn.Dropout(0.2), PlainMaxout(784, 240, 5), nn.Dropout(0.5), PlainMaxout(240, 240, 5),
+                      nn.Dropout(0.5), nn.Linear(240, 1), nn.Sigmoid()).to(device)
+    opt_g = torch.optim.SGD(G.parameters(), lr=0.1, momentum=0.5)
+    opt_d = torch.optim.SGD(D.parameters(), lr=0.1, momentum=0.5)
+    bce = nn.BCELoss()
+    batches = iter(())
+
+    def step():
+        nonlocal batches
+        try:
+            (x,) = next(batches)
+        except StopIteration:
+            batches = iter(loader)
+            (x,) = next(batches)
+        x = x.to(device)
+        ones = torch.ones(len(x), 1, device=device)
+        zeros = torch.zeros(len(x), 1, device=device)
+        z = (torch.rand(len(x), 100, device=device) * 2 - 1) * 3**0.5
+        fake = G(z)
+        opt_d.zero_grad()
+        loss_d = 0.5 * (bce(D(x), ones) + bce(D(fake.detach()), zeros))
+        loss_d.backward()
+        opt_d.step()
+        opt_g.zero_grad()
+        loss_g = bce(D(fake), ones)
+        loss_g.backward()
+        opt_g.step()
+        return loss_d.item(), loss_g.item()
+
+    return step
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 100, 1024])
+    p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--warmup", type=int, default=10)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--json", help="also append the rows as JSON lines to this file")
+    args = p.parse_args()
+    device = torch.device(args.device)
+    machine = torch.cuda.get_device_name(device) if device.type == "cuda" else \
+        f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    print(f"torch {torch.__version__}, device {device} ({machine}); median of {args.repeats} x {args.steps} steps")
+    print(f"{'implementation':16s} {'batch':>6s} {'steps/s':>9s} {'samples/s':>10s} {'vs plain':>9s}")
+    rows = []
+    for batch in args.batch_sizes:
+        torch.manual_seed(0)
+        rates = {}
+        for name, make in (("plain-eager", plain_eager_step), ("advnets", advnets_step)):
+            steps = max(5, args.steps * 100 // batch) if device.type == "cpu" else args.steps
+            rates[name] = time_windows(make(args.data_dir, batch, device), device, steps, args.warmup, args.repeats)
+            row = {"impl": name, "batch": batch, "steps_per_s": rates[name], "samples_per_s": rates[name] * batch,
+                   "ratio_vs_plain": rates[name] / rates["plain-eager"], "device": str(device), "machine": machine,
+                   "torch": torch.__version__}
+            rows.append(row)
+            print(f"{name:16s} {batch:6d} {row['steps_per_s']:9.1f} {row['samples_per_s']:10.0f} "
+                  f"{row['ratio_vs_plain']:8.2f}x", flush=True)
+    if args.json:
+        with open(args.json, "a") as f:
+            for row in rows:
+                f.write(json.dumps(row) + "\n")
+
+
+if __name__ == "__main__":
+    main()
