@@ -112,3 +112,18 @@ def test_corrupt_data_file_exits_2(tmp_path, mnist_copy, capsys):
     argv = ["train", "paper-mnist", "--out", str(tmp_path / "r"), "--data-dir", str(mnist_copy), "--set", *TINY]
     assert main(argv) == 2
     assert "corrupt or truncated gzip" in capsys.readouterr().err
+
+
+def test_evaluate_parzen_prints_and_appends_one_json_line(trained, capsys, data_dir):
+    import json
+
+    assert main(["evaluate", str(trained), "--metric", "parzen", "--n-samples", "50", "--seed", "1"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert {"mean", "se", "sigma", "valid_scores", "n_samples", "n_valid", "n_test", "dataset", "seed",
+            "snapshot_sha256", "seconds"} <= set(row)
+    assert (row["n_samples"], row["n_valid"], row["n_test"], row["dataset"]) == (50, 1000, 10000, "mnist")
+    assert len(row["valid_scores"]) == 10 and row["se"] > 0
+    assert f"{row['sigma']:.4f}" == max(row["valid_scores"], key=row["valid_scores"].get)  # chosen on validation
+    lines = (trained / "metrics.jsonl").read_text().splitlines()
+    assert json.loads(lines[-1]) == row
+    assert main(["evaluate", str(trained), "--metric", "parzen", "--n-samples", "0"]) == 2

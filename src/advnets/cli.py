@@ -32,6 +32,13 @@ EXAMPLES = {
 Keys for --set are the dotted names printed by --dry-run (e.g. train.k, optim.lr, data.dir).
 On --resume only these may change: device, data.dir, data.download, train.steps and the
 train.*_every / train.progress bookkeeping keys; anything else is refused.""",
+    "evaluate": """examples:
+  advnets evaluate runs/00000-paper-mnist --metric parzen             # the paper's protocol
+  advnets evaluate runs/00000-paper-mnist --metric parzen --baseline train
+
+Protocol (shared/paper.md section 5): Gaussian kernels on --n-samples samples; sigma from
+logspace(-1, 0, 10) chosen by the best mean log-likelihood of validation images train[50000:51000];
+reported: mean and std/sqrt(N) over the 10,000 test images; pixels in [0, 1]; no dropout.""",
     "sample": """examples:
   advnets sample runs/00000-quick-mnist --n 10000 --seed 0 --out samples.npy
   advnets sample runs/00000-quick-mnist/network-latest.safetensors --n 64 --out grid.png
@@ -76,6 +83,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("evaluate", help="evaluate a trained generator (Parzen window, Table 1)",
+                       formatter_class=_formatter, epilog=EXAMPLES["evaluate"],
+                       description="Evaluate a snapshot with a named protocol; prints one JSON line and "
+                                   "appends it to metrics.jsonl beside the snapshot.")
+    p.add_argument("source", metavar="RUN_DIR_OR_SNAPSHOT", help="a run directory or a .safetensors snapshot")
+    p.add_argument("--metric", required=True, choices=["parzen"], help="the protocol")
+    p.add_argument("--n-samples", type=int, default=10_000, help="kernel centres (default 10000, the paper's)")
+    p.add_argument("--seed", type=int, default=0, help="sample seed (default 0)")
+    p.add_argument("--baseline", choices=["train"], help="score real training images instead of G's samples")
+    p.add_argument("--data-dir", metavar="DIR", help="data directory (default: the run's data.dir, "
+                   "$ADVNETS_DATA, the user cache)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("presets", help="list the built-in presets", description="List the built-in presets.",
                        formatter_class=_formatter, epilog="example:\n  advnets presets")
@@ -188,6 +209,23 @@ def cmd_sample(args: argparse.Namespace) -> int:
         np.save(buf, array)
         atomic_write_bytes(out, buf.getvalue())
     print(f"wrote {args.n} samples of {snap.config.name} (step {snap.step}, seed {args.seed}) to {out}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from advnets.metrics.evaluate import append_metrics, evaluate_parzen
+    from advnets.train.checkpoint import load_snapshot
+    from advnets.train.loop import resolve_device
+
+    if args.n_samples < 1:
+        raise ConfigError(f"--n-samples must be >= 1, got {args.n_samples}")
+    device = resolve_device(args.device)
+    snap = load_snapshot(args.source, device)
+    row = evaluate_parzen(snap, args.n_samples, args.seed, args.baseline, args.data_dir, device)
+    print(json.dumps(row))
+    append_metrics(snap.path, row)
     return 0
 
 

@@ -1,0 +1,1 @@
+"""Metrics: the numbers we report, each named by its protocol."""
