@@ -46,17 +46,19 @@ def load_tensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         raise CheckpointError(f"cannot read checkpoint {path}: {e.strerror}") from None
     try:
         tensors = st_load(data)
-        header = read_header(path)
+        header = _parse_header(data, path)
     except (SafetensorError, ValueError):
         raise CheckpointError(f"{path} is not an advnets checkpoint (corrupt or of another format)") from None
     return tensors, header
 
 
-def _prefixed(prefix: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def with_prefix(prefix: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """{"w": t} -> {"prefix.w": t}: several state dicts share one file."""
     return {f"{prefix}.{k}": v for k, v in state.items()}
 
 
-def _strip(prefix: str, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def strip_prefix(prefix: str, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The entries under "prefix.", with the prefix removed (the inverse of with_prefix)."""
     n = len(prefix) + 1
     return {k[n:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
 
@@ -78,8 +80,8 @@ class Snapshot:
 
 def save_snapshot(path: Path, generator: torch.nn.Module, discriminator: torch.nn.Module, cfg: Config,
                   step: int) -> None:
-    tensors = {**_prefixed("generator", generator.state_dict()),
-               **_prefixed("discriminator", discriminator.state_dict())}
+    tensors = {**with_prefix("generator", generator.state_dict()),
+               **with_prefix("discriminator", discriminator.state_dict())}
     header = {"format": SNAPSHOT_FORMAT, "advnets_version": __version__, "config": to_dict(cfg),
               "step": step, "x_shape": list(generator.x_shape)}
     save_tensors(path, tensors, header)
@@ -110,8 +112,8 @@ def load_snapshot(run_or_file: str | os.PathLike, device: torch.device | str = "
         x_shape = tuple(header["x_shape"])
         generator = build_generator(cfg, x_shape)
         discriminator = build_discriminator(cfg, x_shape)
-        generator.load_state_dict(_strip("generator", tensors))
-        discriminator.load_state_dict(_strip("discriminator", tensors))
+        generator.load_state_dict(strip_prefix("generator", tensors))
+        discriminator.load_state_dict(strip_prefix("discriminator", tensors))
     except (AdvnetsError, KeyError, RuntimeError) as e:
         reason = str(e).splitlines()[0]
         raise CheckpointError(f"{path} does not hold a network this version can build ({reason})") from None
@@ -138,7 +140,7 @@ def pack_optimizer(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str, t
 def unpack_optimizer(prefix: str, opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor],
                      header: dict[str, Any]) -> None:
     state: dict[int, dict[str, Any]] = {}
-    for name, value in _strip(prefix, tensors).items():
+    for name, value in strip_prefix(prefix, tensors).items():
         index, key = name.split(".", 1)
         state.setdefault(int(index), {})[key] = value
     for name, value in header["scalars"].items():
@@ -178,10 +180,18 @@ def read_header(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as f:
             n = int.from_bytes(f.read(8), "little")
-            if not 0 < n < 100_000_000:
-                raise ValueError
-            return json.loads(json.loads(f.read(n))["__metadata__"]["advnets"])
+            prefix = n.to_bytes(8, "little") + (f.read(n) if 0 < n < 100_000_000 else b"")
     except OSError as e:
         raise CheckpointError(f"cannot read checkpoint {path}: {e.strerror}") from None
+    return _parse_header(prefix, path)
+
+
+def _parse_header(data: bytes, path: Path) -> dict[str, Any]:
+    """The advnets JSON header from a safetensors file's leading bytes (8-byte length, then JSON)."""
+    try:
+        n = int.from_bytes(data[:8], "little")
+        if not 0 < n <= len(data) - 8:
+            raise ValueError
+        return json.loads(json.loads(data[8 : 8 + n])["__metadata__"]["advnets"])
     except (ValueError, KeyError, TypeError):
         raise CheckpointError(f"{path} is not an advnets checkpoint (corrupt or of another format)") from None

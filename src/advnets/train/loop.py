@@ -85,26 +85,25 @@ def save_state(game: Game, run_dir: Path, step: int, elapsed: float) -> None:
     t_d, h_d = ckpt.pack_optimizer("opt_d", game.opt_d)
     t_g, h_g = ckpt.pack_optimizer("opt_g", game.opt_g)
     data_state = game.data.state_dict()
-    data_tensors = {f"data.{k}": v for k, v in data_state.items() if isinstance(v, torch.Tensor)}
+    data_tensors = ckpt.with_prefix("data", {k: v for k, v in data_state.items() if isinstance(v, torch.Tensor)})
     header = {
         "config": to_dict(cfg), "step": step, "x_shape": list(G.x_shape), "elapsed_s": elapsed,
         "d_updates": game.d_updates, "g_updates": game.g_updates, "rng_device": game.rng.device.type,
         "opt_d": h_d, "opt_g": h_g,
         "data": {k: v for k, v in data_state.items() if not isinstance(v, torch.Tensor)},
     }
-    tensors = {**{f"generator.{k}": v for k, v in G.state_dict().items()},
-               **{f"discriminator.{k}": v for k, v in D.state_dict().items()},
+    tensors = {**ckpt.with_prefix("generator", G.state_dict()), **ckpt.with_prefix("discriminator", D.state_dict()),
                **t_d, **t_g, **data_tensors, "rng": game.rng.get_state()}
     ckpt.save_training_state(run_dir / ckpt.TRAINING_STATE, header, tensors)
 
 
 def restore_state(game: Game, tensors: dict[str, torch.Tensor], header: dict) -> tuple[int, float]:
     """Load a saved training state into a freshly built game; returns (step, elapsed seconds)."""
-    game.generator.load_state_dict({k[10:]: v for k, v in tensors.items() if k.startswith("generator.")})
-    game.discriminator.load_state_dict({k[14:]: v for k, v in tensors.items() if k.startswith("discriminator.")})
+    game.generator.load_state_dict(ckpt.strip_prefix("generator", tensors))
+    game.discriminator.load_state_dict(ckpt.strip_prefix("discriminator", tensors))
     ckpt.unpack_optimizer("opt_d", game.opt_d, tensors, header["opt_d"])
     ckpt.unpack_optimizer("opt_g", game.opt_g, tensors, header["opt_g"])
-    game.data.load_state_dict({**header["data"], **{k[5:]: v for k, v in tensors.items() if k.startswith("data.")}})
+    game.data.load_state_dict({**header["data"], **ckpt.strip_prefix("data", tensors)})
     game.d_updates, game.g_updates = header["d_updates"], header["g_updates"]
     if header["rng_device"] == game.rng.device.type:
         game.rng.set_state(tensors["rng"])
