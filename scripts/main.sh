@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: install, train the paper's MNIST GAN on a short CPU preset (quick-mnist, about a
-# minute and a half on 2 cores), draw samples, evaluate them with the paper's Parzen protocol. Without MNIST (no files, no network) it says so in one
-# line and runs the 2-D demo (toy-ring), which needs no data. Outputs go to runs/main/.
+# minute and a half on 2 cores), draw samples, evaluate them with the paper's Parzen protocol.
+# Without MNIST (no files, no network) it says so in one line and runs the 2-D demo (toy-ring),
+# which needs no data. Outputs go to runs/main/.
 set -euo pipefail
 if [ -n "${ADVNETS_DATA:-}" ] && [ -d "$ADVNETS_DATA" ]; then
     export ADVNETS_DATA="$(cd "$ADVNETS_DATA" && pwd)"

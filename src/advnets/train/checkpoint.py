@@ -78,10 +78,21 @@ class Snapshot:
     path: Path
 
 
+def network_tensors(generator: torch.nn.Module, discriminator: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """Both networks' weights under "generator." and "discriminator." (snapshots and training states)."""
+    return {**with_prefix("generator", generator.state_dict()),
+            **with_prefix("discriminator", discriminator.state_dict())}
+
+
+def load_networks(generator: torch.nn.Module, discriminator: torch.nn.Module, tensors: dict[str, torch.Tensor]) -> None:
+    """The inverse of network_tensors (strict: every weight must be present and fit)."""
+    generator.load_state_dict(strip_prefix("generator", tensors))
+    discriminator.load_state_dict(strip_prefix("discriminator", tensors))
+
+
 def save_snapshot(path: Path, generator: torch.nn.Module, discriminator: torch.nn.Module, cfg: Config,
                   step: int) -> None:
-    tensors = {**with_prefix("generator", generator.state_dict()),
-               **with_prefix("discriminator", discriminator.state_dict())}
+    tensors = network_tensors(generator, discriminator)
     header = {"format": SNAPSHOT_FORMAT, "advnets_version": __version__, "config": to_dict(cfg),
               "step": step, "x_shape": list(generator.x_shape)}
     save_tensors(path, tensors, header)
@@ -112,8 +123,7 @@ def load_snapshot(run_or_file: str | os.PathLike, device: torch.device | str = "
         x_shape = tuple(header["x_shape"])
         generator = build_generator(cfg, x_shape)
         discriminator = build_discriminator(cfg, x_shape)
-        generator.load_state_dict(strip_prefix("generator", tensors))
-        discriminator.load_state_dict(strip_prefix("discriminator", tensors))
+        load_networks(generator, discriminator, tensors)
     except (AdvnetsError, KeyError, RuntimeError) as e:
         reason = str(e).splitlines()[0]
         raise CheckpointError(f"{path} does not hold a network this version can build ({reason})") from None

@@ -92,15 +92,13 @@ def save_state(game: Game, run_dir: Path, step: int, elapsed: float) -> None:
         "opt_d": h_d, "opt_g": h_g,
         "data": {k: v for k, v in data_state.items() if not isinstance(v, torch.Tensor)},
     }
-    tensors = {**ckpt.with_prefix("generator", G.state_dict()), **ckpt.with_prefix("discriminator", D.state_dict()),
-               **t_d, **t_g, **data_tensors, "rng": game.rng.get_state()}
+    tensors = {**ckpt.network_tensors(G, D), **t_d, **t_g, **data_tensors, "rng": game.rng.get_state()}
     ckpt.save_training_state(run_dir / ckpt.TRAINING_STATE, header, tensors)
 
 
 def restore_state(game: Game, tensors: dict[str, torch.Tensor], header: dict) -> tuple[int, float]:
     """Load a saved training state into a freshly built game; returns (step, elapsed seconds)."""
-    game.generator.load_state_dict(ckpt.strip_prefix("generator", tensors))
-    game.discriminator.load_state_dict(ckpt.strip_prefix("discriminator", tensors))
+    ckpt.load_networks(game.generator, game.discriminator, tensors)
     ckpt.unpack_optimizer("opt_d", game.opt_d, tensors, header["opt_d"])
     ckpt.unpack_optimizer("opt_g", game.opt_g, tensors, header["opt_g"])
     game.data.load_state_dict({**header["data"], **ckpt.strip_prefix("data", tensors)})
