@@ -8,7 +8,8 @@ on both losses every step.
     python benchmarks/train_step.py --data-dir ../shared/data --device cpu --batch-sizes 64 100 1024
 
 Prints one table row per (implementation, batch size): steps/s and samples/s, median of --repeats
-timed windows of --steps steps each, after --warmup steps.
+timed windows of --steps steps each (the implementations' windows interleaved), after --warmup steps.
+advnets is timed at each of --precisions (train.precision: fp32, and bf16 mixed precision).
 """
 
 from __future__ import annotations
@@ -33,23 +34,27 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_windows(step, device, steps: int, warmup: int, repeats: int) -> float:
-    """Median steps/s over `repeats` windows of `steps` calls to step()."""
-    for _ in range(warmup):
-        step()
-    sync(device)
-    rates = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(steps):
+def time_interleaved(steps_by_name: dict, device, steps: int, warmup: int, repeats: int) -> dict[str, float]:
+    """Median steps/s of each step function over `repeats` windows of `steps` calls, the
+    implementations' windows interleaved so that drifts in machine speed hit them all alike."""
+    for step in steps_by_name.values():
+        for _ in range(warmup):
             step()
-        sync(device)
-        rates.append(steps / (time.perf_counter() - t0))
-    return statistics.median(rates)
+    sync(device)
+    rates: dict[str, list[float]] = {name: [] for name in steps_by_name}
+    for _ in range(repeats):
+        for name, step in steps_by_name.items():
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                step()
+            sync(device)
+            rates[name].append(steps / (time.perf_counter() - t0))
+    return {name: statistics.median(r) for name, r in rates.items()}
 
 
-def advnets_step(data_dir: str, batch: int, device: torch.device):
-    cfg = load_config("paper-mnist", [f"data.dir={data_dir}", f"train.batch_size={batch}", f"device={device}"])
+def advnets_step(data_dir: str, batch: int, device: torch.device, precision: str = "fp32"):
+    cfg = load_config("paper-mnist", [f"data.dir={data_dir}", f"train.batch_size={batch}", f"device={device}",
+                                      f"train.precision={precision}"])
     game = build_game(cfg, device)
     sums = torch.zeros(4, device=device)
 
@@ -117,6 +122,8 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"],
+                   help="advnets' train.precision values to time")
     p.add_argument("--json", help="also append the rows as JSON lines to this file")
     args = p.parse_args()
     device = torch.device(args.device)
@@ -127,12 +134,15 @@ def main() -> None:
     rows = []
     for batch in args.batch_sizes:
         torch.manual_seed(0)
-        rates = {}
-        for name, make in (("plain-eager", plain_eager_step), ("advnets", advnets_step)):
-            steps = max(5, args.steps * 100 // batch) if device.type == "cpu" else args.steps
-            rates[name] = time_windows(make(args.data_dir, batch, device), device, steps, args.warmup, args.repeats)
-            row = {"impl": name, "batch": batch, "steps_per_s": rates[name], "samples_per_s": rates[name] * batch,
-                   "ratio_vs_plain": rates[name] / rates["plain-eager"], "device": str(device), "machine": machine,
+        makers = {"plain-eager": lambda: plain_eager_step(args.data_dir, batch, device)}
+        for precision in args.precisions:
+            makers[f"advnets-{precision}"] = lambda p=precision: advnets_step(args.data_dir, batch, device, p)
+        steps = max(5, args.steps * 100 // batch) if device.type == "cpu" else args.steps
+        rates = time_interleaved({name: make() for name, make in makers.items()}, device, steps, args.warmup,
+                                 args.repeats)
+        for name, rate in rates.items():
+            row = {"impl": name, "batch": batch, "steps_per_s": rate, "samples_per_s": rate * batch,
+                   "ratio_vs_plain": rate / rates["plain-eager"], "device": str(device), "machine": machine,
                    "torch": torch.__version__}
             rows.append(row)
             print(f"{name:16s} {batch:6d} {row['steps_per_s']:9.1f} {row['samples_per_s']:10.0f} "

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job: install, train the paper's MNIST GAN on a short CPU preset (quick-mnist, about a
-# minute and a half on 2 cores), draw samples, evaluate them with the paper's Parzen protocol.
-# Without MNIST (no files, no network) it says so in one line and runs the 2-D demo (toy-ring),
-# which needs no data. Outputs go to runs/main/.
+# minute on 2 cores), draw samples, evaluate them with the paper's Parzen protocol; then the demos
+# that need no data: the 2-D ring (modes captured, with its figure) and the 1-D run behind Figure 1.
+# Without MNIST (no files, no network) it says so in one line and runs only the demos.
+# Outputs go to runs/main/.
 set -euo pipefail
 if [ -n "${ADVNETS_DATA:-}" ] && [ -d "$ADVNETS_DATA" ]; then
     export ADVNETS_DATA="$(cd "$ADVNETS_DATA" && pwd)"
@@ -18,11 +19,17 @@ if advnets train quick-mnist --out "$mnist_run" --set train.progress=false; then
     advnets sample "$mnist_run" --n 100 --seed 0 --out "$mnist_run/samples-seed0.png"
     advnets sample "$mnist_run" --n 10000 --seed 0 --out "$mnist_run/samples-seed0.npy"
     advnets evaluate "$mnist_run" --metric parzen --seed 0   # Table 1's protocol; appends to metrics.jsonl
-    echo "MNIST run: $mnist_run (stats.jsonl, samples/, network-latest.safetensors)"
+    echo "MNIST run: $mnist_run (stats.jsonl, samples/, network-best.safetensors, metrics.jsonl)"
 else
-    echo "MNIST unavailable (see the line above); running the 2-D demo, which needs no data."
+    echo "MNIST unavailable (see the line above); running the 1-D and 2-D demos, which need no data."
 fi
 ring_run="$out/toy-ring-$stamp"
 advnets train toy-ring --out "$ring_run" --set train.progress=false
 advnets sample "$ring_run" --n 2500 --seed 0 --out "$ring_run/samples-seed0.png"
+advnets evaluate "$ring_run" --metric modes --seed 0          # modes captured, % high quality, reverse KL
+advnets figure modes "$ring_run" --out "$ring_run/modes.png"
 echo "2-D demo: $ring_run"
+fig1_run="$out/toy-1d-$stamp"
+advnets train toy-1d --out "$fig1_run" --set train.progress=false
+advnets figure fig1 "$fig1_run" --out "$fig1_run/fig1.png"   # the paper's Figure 1, from this run
+echo "1-D demo (Figure 1): $fig1_run/fig1.png"

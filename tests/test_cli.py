@@ -16,7 +16,7 @@ def trained(tmp_path_factory, data_dir):
     return run
 
 
-@pytest.mark.parametrize("command", [[], ["train"], ["sample"], ["presets"]])
+@pytest.mark.parametrize("command", [[], ["train"], ["sample"], ["evaluate"], ["figure"], ["presets"]])
 def test_help_explains_with_an_example(command, capsys):
     with pytest.raises(SystemExit) as exit_:
         main([*command, "--help"])
@@ -127,3 +127,62 @@ def test_evaluate_parzen_prints_and_appends_one_json_line(trained, capsys, data_
     lines = (trained / "metrics.jsonl").read_text().splitlines()
     assert json.loads(lines[-1]) == row
     assert main(["evaluate", str(trained), "--metric", "parzen", "--n-samples", "0"]) == 2
+
+
+def test_evaluate_kmeans_baseline_runs_through_the_same_protocol(trained, capsys):
+    import json
+
+    assert main(["evaluate", str(trained), "--metric", "parzen", "--baseline", "kmeans", "--n-samples", "20"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["baseline"] == "kmeans" and row["n_samples"] == 20 and row["n_test"] == 10000
+    assert 1 <= row["kmeans_iterations"] <= 20 and row["kmeans_inertia"] > 0
+    assert main(["evaluate", str(trained), "--metric", "parzen", "--baseline", "train", "--n-samples", "60000"]) == 2
+    assert "exceeds the 50000 training images" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def ring_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("ring") / "run"
+    assert main(["train", "toy-ring", "--out", str(run), "--set", "train.steps=40", "train.log_every=20",
+                 "train.sample_every=40", "train.checkpoint_every=40", "train.progress=false", "device=cpu"]) == 0
+    return run
+
+
+def test_evaluate_modes_and_its_figure(ring_run, capsys, tmp_path):
+    import json
+
+    from PIL import Image
+
+    assert main(["evaluate", str(ring_run), "--metric", "modes"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["metric"] == "modes" and row["n_samples"] == 2500 and row["total_modes"] == 8
+    assert 0 <= row["modes"] <= 8 and 0 <= row["high_quality"] <= 100 and len(row["counts"]) == 8
+    out = tmp_path / "modes.png"
+    assert main(["figure", "modes", str(ring_run), "--out", str(out)]) == 0
+    assert Image.open(out).size[0] > 300
+    assert main(["figure", "modes", str(ring_run), "--out", str(out)]) == 2  # never overwritten silently
+    assert "already exists" in capsys.readouterr().err
+    assert main(["evaluate", str(ring_run), "--metric", "parzen"]) == 2
+    assert "needs an image data set" in capsys.readouterr().err
+
+
+def test_fig1_from_a_1d_run(tmp_path, capsys):
+    from PIL import Image
+
+    from advnets.train.rundir import PROBES_FILE, read_stats
+
+    run = tmp_path / "t1"
+    assert main(["train", "toy-1d", "--out", str(run), "--set", "train.steps=20", "train.k=2", "train.log_every=5",
+                 "train.sample_every=5", "train.checkpoint_every=20", "train.progress=false", "device=cpu"]) == 0
+    probes = read_stats(run, PROBES_FILE)
+    assert [p["step"] for p in probes] == [5, 10, 15, 20]
+    p = probes[-1]
+    assert len(p["x"]) == len(p["p_g"]) == len(p["d"]) == len(p["d_star"]) and 0 <= p["jsd"] <= 0.6932
+    assert 0 <= p["sup_gap"] <= 1 and len(p["z_lines"]) == len(p["x_lines"])
+    out = tmp_path / "fig1.png"
+    assert main(["figure", "fig1", str(run), "--out", str(out)]) == 0
+    assert Image.open(out).size[0] > 600
+    assert main(["figure", "fig1", str(run), "--steps", "5", "10", "15", "99", "--out", str(tmp_path / "b.png")]) == 2
+    assert "no probe at step 99" in capsys.readouterr().err
+    assert main(["figure", "fig1", str(tmp_path), "--out", str(tmp_path / "c.png")]) == 2
+    assert "holds no probes.jsonl" in capsys.readouterr().err

@@ -22,7 +22,7 @@ def test_defaults_are_the_released_mnist_setup():
     assert (cfg.train.batch_size, cfg.train.k, cfg.train.schedule) == (100, 1, "simultaneous")
     # the preset spells out exactly the defaults, apart from its name and run length/bookkeeping
     assert set(changed_keys(Config(), cfg)) <= {"name", "train.steps", "train.log_every", "train.sample_every",
-                                                "train.checkpoint_every", "train.snapshot_every"}
+                                                "train.checkpoint_every", "train.snapshot_every", "train.valid_every"}
 
 
 @pytest.mark.parametrize("name", preset_names())
@@ -85,3 +85,17 @@ def test_changed_keys():
     b = dataclasses.replace(a, seed=4, train=dataclasses.replace(a.train, k=1, steps=9))
     assert changed_keys(a, b) == ["seed", "train.steps"]
     assert to_dict(a)["train"]["steps"] == a.train.steps
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["train.valid_every=30"], "train.valid_every: must be 0 (off) or a multiple of train.log_every"),
+    (["train.valid_samples=0"], "train.valid_samples: must be >= 1"),
+])
+def test_validation_settings_are_checked(overrides, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_config("quick-mnist", overrides)
+
+
+def test_validation_needs_image_data():
+    with pytest.raises(ConfigError, match="needs an image data set"):
+        load_config("toy-ring", ["train.valid_every=100"])

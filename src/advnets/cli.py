@@ -35,10 +35,16 @@ train.*_every / train.progress bookkeeping keys; anything else is refused.""",
     "evaluate": """examples:
   advnets evaluate runs/00000-paper-mnist --metric parzen             # the paper's protocol
   advnets evaluate runs/00000-paper-mnist --metric parzen --baseline train
+  advnets evaluate runs/00000-paper-mnist --metric parzen --baseline kmeans   # about 80 s on 2 CPU cores
+  advnets evaluate runs/00001-toy-ring --metric modes                   # 2,500 samples
 
 Protocol (shared/paper.md section 5): Gaussian kernels on --n-samples samples; sigma from
 logspace(-1, 0, 10) chosen by the best mean log-likelihood of validation images train[50000:51000];
 reported: mean and std/sqrt(N) over the 10,000 test images; pixels in [0, 1]; no dropout.""",
+    "figure": """examples:
+  advnets train toy-1d --out runs/t1 && advnets figure fig1 runs/t1 --out fig1.png
+  advnets figure fig1 runs/t1 --steps 50 200 400 600 --out fig1.png
+  advnets figure modes runs/00000-toy-ring --n 2500 --out modes.png""",
     "sample": """examples:
   advnets sample runs/00000-quick-mnist --n 10000 --seed 0 --out samples.npy
   advnets sample runs/00000-quick-mnist/network-latest.safetensors --n 64 --out grid.png
@@ -89,14 +95,30 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Evaluate a snapshot with a named protocol; prints one JSON line and "
                                    "appends it to metrics.jsonl beside the snapshot.")
     p.add_argument("source", metavar="RUN_DIR_OR_SNAPSHOT", help="a run directory or a .safetensors snapshot")
-    p.add_argument("--metric", required=True, choices=["parzen"], help="the protocol")
-    p.add_argument("--n-samples", type=int, default=10_000, help="kernel centres (default 10000, the paper's)")
+    p.add_argument("--metric", required=True, choices=["parzen", "modes"],
+                   help="parzen: Table 1's protocol (image data); modes: modes captured on a 2-D mixture")
+    p.add_argument("--n-samples", type=int, default=None,
+                   help="samples of G (default: parzen 10000, the paper's; modes 2500, the published protocol's)")
     p.add_argument("--seed", type=int, default=0, help="sample seed (default 0)")
-    p.add_argument("--baseline", choices=["train"], help="score real training images instead of G's samples")
+    p.add_argument("--baseline", choices=["train", "kmeans"],
+                   help="score a critique baseline instead of G's samples (Theis et al. 2016): N real training "
+                        "images, or N k-means centroids of the training set")
     p.add_argument("--data-dir", metavar="DIR", help="data directory (default: the run's data.dir, "
                    "$ADVNETS_DATA, the user cache)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("figure", help="draw one of the paper's figures from a run", formatter_class=_formatter,
+                       epilog=EXAMPLES["figure"], description="Draw a figure from a run's files.")
+    p.add_argument("kind", choices=["fig1", "modes"], help="fig1: Figure 1 from a 1-D run's probes; "
+                   "modes: samples of a 2-D run over the mode centres")
+    p.add_argument("source", metavar="RUN_DIR_OR_SNAPSHOT", help="a run directory (fig1 needs one) or a snapshot")
+    p.add_argument("--out", required=True, metavar="FILE.png", help="output image")
+    p.add_argument("--steps", type=int, nargs=4, metavar="STEP", help="fig1: the probes for panels (a)-(d)")
+    p.add_argument("--n", type=int, default=2500, help="modes: number of samples (default 2500)")
+    p.add_argument("--seed", type=int, default=0, help="modes: sample seed (default 0)")
+    p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    p.set_defaults(func=cmd_figure)
 
     p = sub.add_parser("presets", help="list the built-in presets", description="List the built-in presets.",
                        formatter_class=_formatter, epilog="example:\n  advnets presets")
@@ -173,6 +195,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"done: step {result.step}, epoch {s['epoch']:.2f}, loss_d {s['loss_d']:.4f}, loss_g {s['loss_g']:.4f}, "
               f"D(x) {s['d_real']:.3f}, D(G(z)) {s['d_fake']:.3f}, diversity {s['diversity']:.3f}, "
               f"{s['steps_per_s']:.1f} steps/s")
+        if s.get("best_valid") is not None:
+            print(f"best validation Parzen {s['best_valid']:.1f} at step {s['best_step']} (network-best.safetensors)")
     print(f"samples: advnets sample {run_dir} --n 100 --out samples.png")
     return 0
 
@@ -215,17 +239,61 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
-    from advnets.metrics.evaluate import append_metrics, evaluate_parzen
+    from advnets.metrics.evaluate import append_metrics, evaluate_modes, evaluate_parzen
     from advnets.train.checkpoint import load_snapshot
     from advnets.train.loop import resolve_device
 
-    if args.n_samples < 1:
+    if args.n_samples is not None and args.n_samples < 1:
         raise ConfigError(f"--n-samples must be >= 1, got {args.n_samples}")
     device = resolve_device(args.device)
     snap = load_snapshot(args.source, device)
-    row = evaluate_parzen(snap, args.n_samples, args.seed, args.baseline, args.data_dir, device)
+    if args.metric == "modes":
+        if args.baseline:
+            raise ConfigError("--baseline applies to --metric parzen only")
+        row = evaluate_modes(snap, args.n_samples or 2_500, args.seed)
+    else:
+        row = evaluate_parzen(snap, args.n_samples or 10_000, args.seed, args.baseline, args.data_dir, device)
     print(json.dumps(row))
     append_metrics(snap.path, row)
+    return 0
+
+
+def cmd_figure(args: argparse.Namespace) -> int:
+    from advnets.viz import figures
+
+    out = Path(args.out)
+    if out.suffix != ".png":
+        raise ConfigError(f"--out {out}: the file name must end in .png")
+    if out.exists() and not args.force:
+        raise ConfigError(f"{out} already exists; choose another --out or pass --force to overwrite it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp.png")
+    if args.kind == "fig1":
+        from advnets.train.rundir import PROBES_FILE, read_stats
+
+        probes = read_stats(Path(args.source), PROBES_FILE) if Path(args.source).is_dir() else []
+        if not probes:
+            raise ConfigError(f"{args.source} holds no {PROBES_FILE}: fig1 needs the run directory of a 1-D run "
+                              "(e.g. advnets train toy-1d)")
+        try:
+            figures.draw_fig1(probes, tmp, args.steps, title=f"{Path(args.source).name}")
+        except ValueError as e:
+            raise ConfigError(f"--steps: {e}") from None
+    else:
+        from advnets.data.sources import mixture_for
+        from advnets.sampling import generate
+        from advnets.train.checkpoint import load_snapshot
+
+        snap = load_snapshot(args.source)
+        if snap.config.data.name not in ("ring", "grid"):
+            raise ConfigError(f"figure modes needs a run on a 2-D mixture; this one was trained on "
+                              f"'{snap.config.data.name}'")
+        mixture = mixture_for(snap.config)
+        samples = generate(snap.generator, args.n, seed=args.seed).numpy()
+        figures.draw_modes(samples, mixture.means.numpy(), float(mixture.stds[0]), tmp,
+                           title=f"{snap.config.name} step {snap.step}, {args.n} samples, seed {args.seed}")
+    tmp.replace(out)
+    print(f"wrote {out}")
     return 0
 
 

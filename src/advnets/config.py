@@ -35,7 +35,7 @@ def _choice(default: str, *choices: str) -> Any:
 class DataConfig:
     """Which distribution p_data is, and where its files live."""
 
-    name: str = _choice("mnist", "fashion-mnist", "ring", "grid", "gaussian-1d")
+    name: str = _choice("mnist", "fashion-mnist", "tfd", "ring", "grid", "gaussian-1d")
     dir: Optional[str] = None  # else env ADVNETS_DATA, else the user cache directory
     download: bool = True  # fetch missing files from the official mirrors (checksums checked)
     # Synthetic distributions (no files): ring of `modes` Gaussians of radius `radius`; a 5x5 grid
@@ -57,10 +57,13 @@ class GeneratorConfig:
     z_dim: int = 100
     z_prior: str = _choice("uniform", "gaussian")  # uniform is U(-sqrt3, sqrt3): unit variance
     hidden: list[int] = field(default_factory=lambda: [1200, 1200])
-    activation: str = _choice("relu", "leaky_relu", "tanh")
+    activation: str = _choice("relu", "leaky_relu", "tanh", "sigmoid")
+    hidden_activations: Optional[list[str]] = None  # one per hidden layer, instead of `activation`
+    hidden_bias: Optional[list[float]] = None  # starting bias of each hidden layer (default 0)
     output: str = _choice("sigmoid", "linear")
     init_range: float = 0.05  # weights ~ U(-r, r), biases 0 ("irange")
     output_bias: str = _choice("data-logit", "zero")  # data-logit: logit(mean training pixel)
+    max_col_norm: Optional[float] = None  # after each update, each unit's incoming weights scaled to norm <= this
 
 
 @dataclass
@@ -70,10 +73,11 @@ class DiscriminatorConfig:
     arch: str = _choice("maxout", "mlp")  # mlp: plain linear + `activation` layers
     hidden: list[int] = field(default_factory=lambda: [240, 240])
     pieces: int = 5  # maxout pieces per unit
-    activation: str = _choice("relu", "leaky_relu", "tanh")  # for arch=mlp only
+    activation: str = _choice("relu", "leaky_relu", "tanh", "sigmoid")  # for arch=mlp only
     init_range: float = 0.005
     input_keep: float = 0.8  # dropout keep probability on the pixels
     hidden_keep: float = 0.5  # ... and on the input of every later layer
+    max_col_norm: Optional[float] = None  # as generator.max_col_norm (pylearn2's max_col_norm)
 
 
 @dataclass
@@ -109,11 +113,19 @@ class TrainConfig:
     k: int = 1  # discriminator updates per generator update (alternating schedule)
     schedule: str = _choice("simultaneous", "alternating")
     g_sees_dropout: bool = True  # G's loss reads D with dropout on, as the released code does
+    # bf16: forward and backward matmuls in bfloat16 (torch.autocast), weights, optimizer state and
+    # losses in float32. Faster where the hardware has bf16 units (recent GPUs, AVX512-BF16 CPUs).
+    precision: str = _choice("fp32", "bf16")
     log_every: int = 100
     sample_every: int = 500
     checkpoint_every: int = 500
     snapshot_every: int = 0  # also keep numbered network snapshots every N steps (0: off)
     grid_size: int = 100  # samples in each progress grid (fixed latent batch)
+    # Model selection on validation only: every valid_every steps (a multiple of log_every; 0: off),
+    # the Parzen log-likelihood of the first 1,000 validation images under valid_samples samples of G,
+    # at the best sigma of the paper's grid; the best one is kept as network-best.safetensors.
+    valid_every: int = 0
+    valid_samples: int = 10000
     progress: bool = True
 
 
@@ -145,6 +157,8 @@ RESUMABLE_KEYS = frozenset(
         "train.checkpoint_every",
         "train.snapshot_every",
         "train.progress",
+        "train.valid_every",
+        "train.valid_samples",
     }
 )
 
@@ -238,6 +252,14 @@ def validate(cfg: Config) -> None:
     need(g.z_dim >= 1, "generator.z_dim", ">= 1")
     need(all(h >= 1 for h in g.hidden), "generator.hidden", "positive layer widths")
     need(g.init_range > 0, "generator.init_range", "> 0")
+    activations = ("relu", "leaky_relu", "tanh", "sigmoid")
+    need(g.hidden_activations is None or (len(g.hidden_activations) == len(g.hidden)
+                                          and all(a in activations for a in g.hidden_activations)),
+         "generator.hidden_activations", f"one of {', '.join(activations)} per entry of generator.hidden")
+    need(g.hidden_bias is None or len(g.hidden_bias) == len(g.hidden), "generator.hidden_bias",
+         "one value per entry of generator.hidden")
+    for key, norm in (("generator.max_col_norm", g.max_col_norm), ("discriminator.max_col_norm", dis.max_col_norm)):
+        need(norm is None or norm > 0, key, "> 0 (or null: no constraint)")
     need(all(h >= 1 for h in dis.hidden), "discriminator.hidden", "positive layer widths")
     need(dis.pieces >= 1, "discriminator.pieces", ">= 1")
     need(dis.init_range > 0, "discriminator.init_range", "> 0")
@@ -261,6 +283,11 @@ def validate(cfg: Config) -> None:
         need(getattr(t, key) >= 1, f"train.{key}", ">= 1")
     need(t.snapshot_every >= 0, "train.snapshot_every", ">= 0")
     need(t.grid_size >= 1, "train.grid_size", ">= 1")
+    need(t.valid_every >= 0 and t.valid_every % t.log_every == 0, "train.valid_every",
+         "0 (off) or a multiple of train.log_every")
+    need(t.valid_every == 0 or d.name in ("mnist", "fashion-mnist", "tfd"), "train.valid_every",
+         "0 for synthetic data (the Parzen validation score needs an image data set)")
+    need(t.valid_samples >= 1, "train.valid_samples", ">= 1")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -86,3 +86,28 @@ def test_mlp_discriminator_and_linear_generator_for_toy_data():
     G, D = build_generator(cfg, (2,)), build_discriminator(cfg, (2,))
     x = G(G.sample_z(6))
     assert x.shape == (6, 2) and D(x).shape == (6,)
+
+
+def test_column_norm_constraint_matches_pylearn2():
+    from torch import nn
+
+    from advnets.models.mlp import constrain_column_norms_
+
+    layer = nn.Linear(4, 3)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[3.0, 4.0, 0, 0], [0.1, 0, 0, 0], [0, 0, 1.0, 1.0]]))  # norms 5, 0.1, 1.41
+    constrain_column_norms_(layer, 1.0)
+    norms = layer.weight.norm(dim=1)
+    assert torch.allclose(norms, torch.tensor([1.0, 0.1, 1.0]), atol=1e-6)  # only too-long rows shrink
+    assert torch.allclose(layer.weight[0], torch.tensor([0.6, 0.8, 0, 0]), atol=1e-6)  # direction kept
+
+
+def test_per_layer_activations_and_biases():
+    from advnets.config import load_config
+    from advnets.models import build_generator
+
+    cfg = load_config("paper-mnist", ["generator.hidden=[8, 6]", "generator.hidden_activations=[relu, sigmoid]",
+                                      "generator.hidden_bias=[0.0, -2.0]"])
+    G = build_generator(cfg, (1, 28, 28))
+    assert isinstance(G.hidden[1], torch.nn.ReLU) and isinstance(G.hidden[3], torch.nn.Sigmoid)
+    assert torch.equal(G.hidden[2].bias, torch.full((6,), -2.0)) and torch.equal(G.hidden[0].bias, torch.zeros(8))

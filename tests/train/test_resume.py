@@ -54,3 +54,23 @@ def test_cli_resume_and_refusal(tiny_ring, tmp_path, capsys):
     assert "already exists and is not empty" in capsys.readouterr().err
     assert create_run_dir(None, "x", tmp_path / "runs").name == "00000-x"
     assert create_run_dir(None, "x", tmp_path / "runs").name == "00001-x"
+
+
+def test_validation_keeps_the_best_snapshot_and_survives_resume(tiny_mnist, tmp_path):
+    from advnets.train.checkpoint import BEST_SNAPSHOT, resolve_snapshot_path
+
+    extra = ["train.valid_every=5", "train.valid_samples=200"]
+    full = train(tiny_mnist(*extra, "train.steps=20"), tmp_path / "full")
+    rows = [r for r in read_stats(full.run_dir) if "parzen_valid" in r]
+    assert [r["step"] for r in rows] == [5, 10, 15, 20]
+    best = max(rows, key=lambda r: r["parzen_valid"])
+    assert rows[-1]["best_valid"] == best["parzen_valid"] and rows[-1]["best_step"] == best["step"]
+    assert all(r["best_valid"] == max(q["parzen_valid"] for q in rows if q["step"] <= r["step"]) for r in rows)
+    assert resolve_snapshot_path(full.run_dir).name == BEST_SNAPSHOT  # sample/evaluate use the best
+    assert load_snapshot(full.run_dir).step == best["step"]
+    # a run stopped at step 10 and resumed keeps tracking the same best
+    train(tiny_mnist(*extra, "train.steps=10"), tmp_path / "split")
+    resumed = train(tiny_mnist(*extra, "train.steps=20"), tmp_path / "split", resume=True)
+    assert resumed.last_stats["best_step"] == best["step"]
+    assert [r.get("parzen_valid") for r in read_stats(resumed.run_dir)] == \
+        [r.get("parzen_valid") for r in read_stats(full.run_dir)]

@@ -13,7 +13,7 @@ import torch
 
 from advnets.config import Config
 from advnets.data import toy
-from advnets.data.mnist import IDX_DATASETS, load_idx_split
+from advnets.data.images import IMAGE_DATASETS, load_split
 
 SYNTHETIC_EPOCH = 50_000  # examples per nominal "epoch" of an infinite synthetic source (as MNIST)
 
@@ -130,8 +130,8 @@ def mixture_for(cfg: Config) -> toy.GaussianMixture:
 
 def build_source(cfg: Config, device: torch.device) -> DataSource:
     """The training source named by ``cfg.data`` (for file data sets: the paper's train split)."""
-    if cfg.data.name in IDX_DATASETS:
-        images, _ = load_idx_split(cfg.data.name, "train", cfg.data.dir, cfg.data.download)
-        pixels = torch.from_numpy(images).unsqueeze(1)  # [50000, 1, 28, 28]
+    if cfg.data.name in IMAGE_DATASETS:
+        images, _ = load_split(cfg.data.name, "train", cfg.data.dir, cfg.data.download)
+        pixels = torch.from_numpy(images).unsqueeze(1)  # [N, 1, H, W]; MNIST: [50000, 1, 28, 28]
         return TensorSource(pixels, cfg.train.batch_size, cfg.seed, device)
     return MixtureSource(mixture_for(cfg), cfg.train.batch_size, cfg.seed, device)

@@ -16,7 +16,7 @@ from torch import nn
 
 from advnets.config import DiscriminatorConfig, GeneratorConfig
 
-_ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "tanh": nn.Tanh}
+_ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 
 
 def uniform_init_(linear: nn.Linear, init_range: float) -> nn.Linear:
@@ -47,9 +47,13 @@ class MLPGenerator(nn.Module):
         self.prior = cfg.z_prior
         self.output = cfg.output
         widths = [cfg.z_dim, *cfg.hidden]
+        activations = cfg.hidden_activations or [cfg.activation] * len(cfg.hidden)
+        biases = cfg.hidden_bias or [0.0] * len(cfg.hidden)
         layers: list[nn.Module] = []
-        for n_in, n_out in zip(widths[:-1], widths[1:]):
-            layers += [uniform_init_(nn.Linear(n_in, n_out), cfg.init_range), _ACTIVATIONS[cfg.activation]()]
+        for n_in, n_out, activation, bias in zip(widths[:-1], widths[1:], activations, biases):
+            linear = uniform_init_(nn.Linear(n_in, n_out), cfg.init_range)
+            nn.init.constant_(linear.bias, bias)
+            layers += [linear, _ACTIVATIONS[activation]()]
         self.hidden = nn.Sequential(*layers)
         self.out = uniform_init_(nn.Linear(widths[-1], math.prod(self.x_shape)), cfg.init_range)
         if cfg.output_bias == "data-logit" and data_mean is not None:
@@ -65,6 +69,16 @@ class MLPGenerator(nn.Module):
     def sample_z(self, n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
         device = device if device is not None else self.out.weight.device
         return sample_prior(n, self.z_dim, self.prior, generator, device)
+
+
+@torch.no_grad()
+def constrain_column_norms_(module: nn.Module, max_norm: float) -> None:
+    """Pylearn2's max_col_norm: scale each unit's incoming weight vector (a row of a torch Linear's
+    weight, a column of pylearn2's W) to norm <= max_norm, as W * clip(|w|, 0, c) / (1e-7 + |w|)."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Linear):
+            norms = layer.weight.norm(dim=1, keepdim=True)  # [out, 1]
+            layer.weight.mul_(norms.clamp(max=max_norm) / (1e-7 + norms))
 
 
 def pixel_logit(mean: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
@@ -90,7 +104,8 @@ class Maxout(nn.Module):
 class DropoutInput(nn.Module):
     """Dropout on a layer's input with inverted scaling: h * mask / keep, mask ~ Bernoulli(keep).
 
-    The mask is drawn from an explicit generator when one is given, so runs replay exactly.
+    The mask is drawn as (u < keep) with u ~ U[0, 1) from an explicit generator when one is given,
+    so runs replay exactly; on CPU this is about twice as fast as ``Tensor.bernoulli_``.
     """
 
     def __init__(self, keep: float):
@@ -100,8 +115,8 @@ class DropoutInput(nn.Module):
     def forward(self, h: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         if not self.training or self.keep >= 1.0:
             return h
-        mask = torch.empty_like(h).bernoulli_(self.keep, generator=generator)
-        return h * mask * (1.0 / self.keep)
+        kept = torch.rand(h.shape, generator=generator, device=h.device, dtype=h.dtype) < self.keep  # [m, n]
+        return h * kept * (1.0 / self.keep)
 
 
 class MLPDiscriminator(nn.Module):

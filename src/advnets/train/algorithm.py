@@ -23,6 +23,7 @@ from torch import nn
 from advnets.config import Config
 from advnets.data.sources import DataSource
 from advnets.losses import discriminator_loss, generator_loss
+from advnets.models.mlp import constrain_column_norms_
 from advnets.train import schedules
 
 STAT_NAMES = ("loss_d", "loss_g", "d_real", "d_fake")
@@ -57,12 +58,28 @@ class Game:
     def current_momentum(self) -> float:
         return schedules.momentum(self.cfg.optim, self.data.epoch)
 
-    def _schedule(self, opt: torch.optim.Optimizer, network: str) -> None:
+    def apply_update(self, network: str) -> None:
+        """Step `network`'s optimizer ("d" or "g") with its scheduled lr and momentum, then apply
+        the network's weight-norm constraint if it has one, and count the update."""
+        opt = self.opt_d if network == "d" else self.opt_g
         lr, mu = self.current_lr(network), self.current_momentum()
         for group in opt.param_groups:
             group["lr"] = lr
             if "momentum" in group:
                 group["momentum"] = mu
+        opt.step()
+        max_norm = (self.cfg.discriminator if network == "d" else self.cfg.generator).max_col_norm
+        if max_norm is not None:
+            constrain_column_norms_(self.discriminator if network == "d" else self.generator, max_norm)
+        if network == "d":
+            self.d_updates += 1
+        else:
+            self.g_updates += 1
+
+    def autocast(self) -> torch.autocast:
+        """Mixed precision for the forward passes when train.precision is bf16 (else a no-op)."""
+        return torch.autocast(self.data.device.type, dtype=torch.bfloat16,
+                              enabled=self.cfg.train.precision == "bf16")
 
     def sample_fakes(self, m: int) -> torch.Tensor:
         z = self.generator.sample_z(m, self.rng)  # [m, z_dim]
@@ -80,21 +97,18 @@ def simultaneous_update(game: Game) -> torch.Tensor:
     """The released code's step: one minibatch, one pass of D over G(z), both nets updated."""
     G, D, rng = game.generator, game.discriminator, game.rng
     x = game.data.next_batch()  # [m, *x_shape]
-    fake = game.sample_fakes(len(x))  # [m, *x_shape]
-    real_logits = D(x, rng)  # [m]
-    fake_logits = D(fake, rng)  # [m]; the same dropped-out pass feeds both losses
+    with game.autocast():
+        fake = game.sample_fakes(len(x))  # [m, *x_shape]
+        real_logits = D(x, rng).float()  # [m]
+        fake_logits = D(fake, rng).float()  # [m]; the same dropped-out pass feeds both losses
     loss_d = discriminator_loss(real_logits, fake_logits)  # 0.5 [CE(1, D(x)) + CE(0, D(G(z)))]
     loss_g = generator_loss(game.cfg.loss.generator, fake_logits)
     game.opt_d.zero_grad(set_to_none=True)
     game.opt_g.zero_grad(set_to_none=True)
     loss_d.backward(inputs=game.d_params, retain_graph=True)  # grad_theta_d only
     loss_g.backward(inputs=game.g_params)  # grad_theta_g only
-    game._schedule(game.opt_d, "d")
-    game._schedule(game.opt_g, "g")
-    game.opt_d.step()
-    game.opt_g.step()
-    game.d_updates += 1
-    game.g_updates += 1
+    game.apply_update("d")  # each network's lr comes from its own update count
+    game.apply_update("g")
     return _stats(loss_d, loss_g, real_logits, fake_logits)
 
 
@@ -104,26 +118,24 @@ def alternating_update(game: Game) -> torch.Tensor:
     d_stats = torch.zeros(3, device=game.data.device)
     for _ in range(k):
         x = game.data.next_batch()  # [m, *x_shape]
-        with torch.no_grad():
+        with torch.no_grad(), game.autocast():
             fake = game.sample_fakes(len(x))
-        real_logits, fake_logits = D(x, rng), D(fake, rng)
+        with game.autocast():
+            real_logits, fake_logits = D(x, rng).float(), D(fake, rng).float()
         loss_d = discriminator_loss(real_logits, fake_logits)
         game.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
-        game._schedule(game.opt_d, "d")
-        game.opt_d.step()
-        game.d_updates += 1
+        game.apply_update("d")
         d_stats += torch.stack([loss_d.detach(), torch.sigmoid(real_logits).mean().detach(),
                                 torch.sigmoid(fake_logits).mean().detach()])
     D.train(game.cfg.train.g_sees_dropout)
-    fake_logits = D(game.sample_fakes(game.cfg.train.batch_size), rng)
+    with game.autocast():
+        fake_logits = D(game.sample_fakes(game.cfg.train.batch_size), rng).float()
     D.train(True)
     loss_g = generator_loss(game.cfg.loss.generator, fake_logits)
     game.opt_g.zero_grad(set_to_none=True)
     loss_g.backward(inputs=game.g_params)
-    game._schedule(game.opt_g, "g")
-    game.opt_g.step()
-    game.g_updates += 1
+    game.apply_update("g")
     d_stats /= k
     return torch.stack([d_stats[0], loss_g.detach(), d_stats[1], d_stats[2]])
 

@@ -30,6 +30,7 @@ from advnets.fileio import atomic_write_bytes
 SNAPSHOT_FORMAT = "advnets-network-snapshot/1"
 STATE_FORMAT = "advnets-training-state/1"
 LATEST_SNAPSHOT = "network-latest.safetensors"
+BEST_SNAPSHOT = "network-best.safetensors"  # the best by validation score, when the run measured one
 TRAINING_STATE = "training-state.safetensors"
 
 
@@ -99,9 +100,11 @@ def save_snapshot(path: Path, generator: torch.nn.Module, discriminator: torch.n
 
 
 def resolve_snapshot_path(run_or_file: str | os.PathLike) -> Path:
+    """A snapshot file as given, or a run directory's best snapshot by validation score if it has
+    one (train.valid_every), else its latest."""
     path = Path(run_or_file)
     if path.is_dir():
-        path = path / LATEST_SNAPSHOT
+        path = path / BEST_SNAPSHOT if (path / BEST_SNAPSHOT).is_file() else path / LATEST_SNAPSHOT
         if not path.is_file():
             raise CheckpointError(f"{path.parent} holds no network snapshot ({LATEST_SNAPSHOT}); "
                                   "is it a run directory that has reached its first checkpoint?")
@@ -111,7 +114,7 @@ def resolve_snapshot_path(run_or_file: str | os.PathLike) -> Path:
 
 
 def load_snapshot(run_or_file: str | os.PathLike, device: torch.device | str = "cpu") -> Snapshot:
-    """Load G and D from a run directory (its latest snapshot) or a snapshot/training-state file."""
+    """Load G and D from a run directory (see resolve_snapshot_path) or a snapshot/training-state file."""
     from advnets.models import build_discriminator, build_generator
 
     path = resolve_snapshot_path(run_or_file)

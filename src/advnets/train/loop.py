@@ -18,13 +18,14 @@ import torch
 from tqdm import tqdm
 
 from advnets.config import Config, to_dict
-from advnets.data.sources import build_source
+from advnets.data.sources import MixtureSource, build_source
 from advnets.errors import ConfigError
 from advnets.models import build_discriminator, build_generator
 from advnets.train import checkpoint as ckpt
 from advnets.train.algorithm import STAT_NAMES, Game, train_iteration
 from advnets.train.optim import build_optimizer
-from advnets.train.rundir import StatsWriter, read_stats, write_config
+from advnets.train.probe import probe_1d
+from advnets.train.rundir import PROBES_FILE, StatsWriter, read_stats, write_config
 from advnets.viz import save_progress_image
 
 # Diversity = mean pairwise distance of G's samples of a fixed latent batch / that of real data.
@@ -76,7 +77,7 @@ def build_game(cfg: Config, device: torch.device) -> Game:
 # training state <-> game
 
 
-def save_state(game: Game, run_dir: Path, step: int, elapsed: float) -> None:
+def save_state(game: Game, run_dir: Path, step: int, elapsed: float, monitor_state: dict | None = None) -> None:
     """Write the snapshot and the training state (both atomically)."""
     cfg, G, D = game.cfg, game.generator, game.discriminator
     ckpt.save_snapshot(run_dir / ckpt.LATEST_SNAPSHOT, G, D, cfg, step)
@@ -91,6 +92,7 @@ def save_state(game: Game, run_dir: Path, step: int, elapsed: float) -> None:
         "d_updates": game.d_updates, "g_updates": game.g_updates, "rng_device": game.rng.device.type,
         "opt_d": h_d, "opt_g": h_g,
         "data": {k: v for k, v in data_state.items() if not isinstance(v, torch.Tensor)},
+        "monitor": monitor_state or {},
     }
     tensors = {**ckpt.network_tensors(G, D), **t_d, **t_g, **data_tensors, "rng": game.rng.get_state()}
     ckpt.save_training_state(run_dir / ckpt.TRAINING_STATE, header, tensors)
@@ -163,7 +165,7 @@ class Monitor:
     of G's samples of a fixed latent batch (mode collapse, the "Helvetica scenario", shows as a
     fall of diversity toward 0). Writes ``stats.jsonl`` rows and the progress images."""
 
-    def __init__(self, game: Game, run_dir: Path, peak_diversity: float = 0.0):
+    def __init__(self, game: Game, run_dir: Path, peak_diversity: float = 0.0, saved: dict | None = None):
         cfg, device = game.cfg, game.data.device
         self.game, self.run_dir = game, run_dir
         self.writer = StatsWriter(run_dir)
@@ -172,9 +174,35 @@ class Monitor:
         self.real_spread = mean_pairwise_distance(game.data.reference_batch(cfg.train.grid_size))
         self.peak_diversity = peak_diversity
         self.warned = False
+        saved = saved or {}
+        self.best_valid, self.best_step = saved.get("best_valid"), saved.get("best_step")
+        self.probes = None  # 1-D data: Figure-1 probes with every progress image
+        if isinstance(game.data, MixtureSource) and game.data.mixture.dim == 1:
+            self.probes = StatsWriter(run_dir, PROBES_FILE)
+        self.validator = None
+        if cfg.train.valid_every:
+            from advnets.metrics.evaluate import ValidationParzen
+
+            self.validator = ValidationParzen(cfg.data.name, cfg.data.dir, cfg.train.valid_samples, cfg.seed + 2,
+                                              device)
+
+    def state(self) -> dict:
+        """What a resumed run needs to go on selecting the best snapshot."""
+        return {"best_valid": self.best_valid, "best_step": self.best_step}
+
+    def validate(self, step: int) -> dict:
+        """Score G on validation data; keep the snapshot if it is the best so far."""
+        game = self.game
+        score, sigma = self.validator(game.generator)
+        improved = self.best_valid is None or score > self.best_valid
+        if improved:
+            self.best_valid, self.best_step = score, step
+            ckpt.save_snapshot(self.run_dir / ckpt.BEST_SNAPSHOT, game.generator, game.discriminator, game.cfg, step)
+        return {"parzen_valid": score, "parzen_sigma": sigma, "best_valid": self.best_valid,
+                "best_step": self.best_step}
 
     def log(self, step: int, means: list[float], steps: int, seconds: float, elapsed: float) -> dict:
-        game = self.game
+        game, t = self.game, self.game.cfg.train
         diversity = mean_pairwise_distance(fixed_batch_samples(game, self.z_fixed)) / max(self.real_spread, 1e-12)
         self.peak_diversity = max(self.peak_diversity, diversity)
         collapsed = self.peak_diversity > HEALTHY_DIVERSITY and diversity < COLLAPSE_DIVERSITY
@@ -185,6 +213,8 @@ class Monitor:
             "diversity": diversity, "collapsed": collapsed,
             "steps_per_s": steps / seconds, "wall_s": round(elapsed, 3),
         }
+        if self.validator is not None and (step % t.valid_every == 0 or step == t.steps):
+            row.update(self.validate(step))
         self.writer.write(row)
         if collapsed and not self.warned:
             tqdm.write(f"warning: step {step}: the generator has collapsed: sample diversity fell from "
@@ -194,21 +224,27 @@ class Monitor:
         return row
 
     def save_samples(self, step: int) -> None:
-        save_progress_image(fixed_batch_samples(self.game, self.z_fixed),
-                            self.run_dir / "samples" / f"step-{step:08d}.png", title=f"{self.game.cfg.name} step {step}")
+        game = self.game
+        save_progress_image(fixed_batch_samples(game, self.z_fixed),
+                            self.run_dir / "samples" / f"step-{step:08d}.png", title=f"{game.cfg.name} step {step}")
+        if self.probes is not None:
+            self.probes.write(probe_1d(game.generator, game.discriminator, game.data.mixture, step))
 
 
 def train(cfg: Config, run_dir: Path, resume: bool = False) -> TrainResult:
     """Train `cfg` in `run_dir` (new and empty, or a run to continue when `resume`)."""
     game = build_game(cfg, resolve_device(cfg.device))
-    step, elapsed, peak_diversity = 0, 0.0, 0.0
+    step, elapsed, peak_diversity, monitor_state = 0, 0.0, 0.0, {}
     if resume:
-        step, elapsed = restore_state(game, *ckpt.load_training_state(run_dir))
+        tensors, header = ckpt.load_training_state(run_dir)
+        step, elapsed = restore_state(game, tensors, header)
+        monitor_state = header.get("monitor", {})
         StatsWriter(run_dir).truncate_after(step)
+        StatsWriter(run_dir, PROBES_FILE).truncate_after(step)
         peak_diversity = max((row.get("diversity", 0.0) for row in read_stats(run_dir)), default=0.0)
     write_config(run_dir, cfg)
     (run_dir / "samples").mkdir(exist_ok=True)
-    monitor = Monitor(game, run_dir, peak_diversity)
+    monitor = Monitor(game, run_dir, peak_diversity, monitor_state)
 
     t = cfg.train
     sums = torch.zeros(len(STAT_NAMES), device=game.data.device)  # summed on the device, read per log
@@ -226,14 +262,15 @@ def train(cfg: Config, run_dir: Path, resume: bool = False) -> TrainResult:
                 elapsed += now - tick
                 last_row = monitor.log(step, (sums / since_log).tolist(), since_log, now - tick, elapsed)
                 bar.set_postfix(D_x=f"{last_row['d_real']:.3f}", D_Gz=f"{last_row['d_fake']:.3f}",
-                                div=f"{last_row['diversity']:.2f}")
+                                div=f"{last_row['diversity']:.2f}",
+                                **({"valid": f"{monitor.best_valid:.1f}"} if monitor.best_valid is not None else {}))
                 sums.zero_()
                 since_log = 0
                 tick = time.perf_counter()
             if step % t.sample_every == 0 or step == t.steps:
                 monitor.save_samples(step)
             if step % t.checkpoint_every == 0 or step == t.steps or stop.is_set():
-                save_state(game, run_dir, step, elapsed + time.perf_counter() - tick)
+                save_state(game, run_dir, step, elapsed + time.perf_counter() - tick, monitor.state())
             if stop.is_set() and step < t.steps:
                 bar.close()
                 raise TrainingInterrupted(step, run_dir)

@@ -21,6 +21,7 @@ from advnets.fileio import atomic_write_bytes
 
 CONFIG_FILE = "config.yaml"
 STATS_FILE = "stats.jsonl"
+PROBES_FILE = "probes.jsonl"  # 1-D runs: the Figure-1 probes (train/probe.py)
 
 
 def create_run_dir(out: str | Path | None, name: str, root: str | Path = "runs") -> Path:
@@ -51,10 +52,10 @@ def write_config(run_dir: Path, cfg: Config) -> None:
 
 
 class StatsWriter:
-    """Appends one JSON object per line to ``stats.jsonl``, flushed at once."""
+    """Appends one JSON object per line to ``stats.jsonl`` (or another such file), flushed at once."""
 
-    def __init__(self, run_dir: Path):
-        self.path = run_dir / STATS_FILE
+    def __init__(self, run_dir: Path, name: str = STATS_FILE):
+        self.path = run_dir / name
 
     def write(self, row: dict[str, Any]) -> None:
         with self.path.open("a") as f:
@@ -69,8 +70,8 @@ class StatsWriter:
         atomic_write_bytes(self.path, "".join(line + "\n" for line in kept).encode())
 
 
-def read_stats(run_dir: Path) -> list[dict[str, Any]]:
-    path = Path(run_dir) / STATS_FILE
+def read_stats(run_dir: Path, name: str = STATS_FILE) -> list[dict[str, Any]]:
+    path = Path(run_dir) / name
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

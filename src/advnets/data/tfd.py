@@ -1,0 +1,70 @@
+"""The Toronto Face Database (TFD), for users who have it: it is not openly available, so it is
+never downloaded. The file is the one the paper's code read (pylearn2's ``TFD``): a MATLAB file
+``TFD_48x48.mat`` holding
+
+    images  [N, 48, 48] uint8      the faces
+    folds   [N, 5]                 per fold: 0 unlabeled, 1 train, 2 valid, 3 test
+    labs_ex [N, 1]                 expression label (1-7; -1 where unlabeled)
+
+looked up as ``<dir>/tfd/TFD_48x48.mat`` or ``<dir>/TFD_48x48.mat`` in the usual data directories.
+The paper's splits (``shared/paper.md`` section 4), fold 0: train = the "unlabeled" images, valid
+and test = that fold's validation and test images.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+
+from advnets.data.mnist import data_dirs
+from advnets.errors import DataError
+
+FILENAME = "TFD_48x48.mat"
+FOLD_CODES = {"train": 0, "labeled-train": 1, "valid": 2, "test": 3}  # the paper's train is "unlabeled"
+FOLD = 0
+
+
+def find_tfd(data_dir: str | None = None) -> Path:
+    dirs = data_dirs(data_dir)
+    for d in dirs:
+        for path in (d / "tfd" / FILENAME, d / FILENAME):
+            if path.is_file():
+                return path
+    raise DataError(f"TFD file {FILENAME} not found in {', '.join(map(str, dirs))}; TFD is not openly "
+                    f"available and is never downloaded: put your copy in {dirs[0] / 'tfd'}")
+
+
+@functools.lru_cache(maxsize=2)
+def _read(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    try:
+        from scipy.io import loadmat
+        from scipy.io.matlab import MatReadError
+    except ImportError:  # pragma: no cover - scipy is a declared dependency
+        raise DataError("reading TFD needs scipy (pip install scipy)") from None
+    try:
+        mat = loadmat(str(path))
+    except (MatReadError, ValueError, OSError, TypeError, NotImplementedError) as e:
+        raise DataError(f"{path} is not a readable MATLAB file ({str(e).splitlines()[0]})") from None
+    missing = [key for key in ("images", "folds") if key not in mat]
+    if missing:
+        raise DataError(f"{path} lacks the variable '{missing[0]}' of TFD's format (images, folds, labs_ex)")
+    images, folds = np.asarray(mat["images"]), np.asarray(mat["folds"])
+    if images.ndim != 3 or images.shape[1:] != (48, 48) or images.dtype != np.uint8:
+        raise DataError(f"{path}: images must be uint8 [N, 48, 48], got {images.dtype} {list(images.shape)}")
+    if folds.shape != (len(images), 5):
+        raise DataError(f"{path}: folds must be [N, 5] for N = {len(images)} images, got {list(folds.shape)}")
+    labels = np.asarray(mat.get("labs_ex", np.full((len(images), 1), -1))).reshape(-1).astype(np.int64)
+    return images, folds, labels
+
+
+def load_tfd_split(split: str, data_dir: str | None = None, fold: int = FOLD) -> tuple[np.ndarray, np.ndarray]:
+    """Images [N, 48, 48] uint8 and expression labels [N] (-1: none) of one split of one fold."""
+    if split not in FOLD_CODES:
+        raise DataError(f"unknown TFD split '{split}' (known: {', '.join(FOLD_CODES)})")
+    images, folds, labels = _read(find_tfd(data_dir))
+    rows = folds[:, fold] == FOLD_CODES[split]
+    if not rows.any():
+        raise DataError(f"TFD fold {fold} has no '{split}' images in {find_tfd(data_dir)}")
+    return images[rows], labels[rows]

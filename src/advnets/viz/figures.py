@@ -1,0 +1,94 @@
+"""The paper's figures drawn from a run's files (matplotlib, Agg backend, PNG out).
+
+- fig1: Figure 1 from a 1-D run's probes (``probes.jsonl``): in each of four panels p_data (black
+  dots), p_g (green line), D (blue dashes), and below them the z -> x map (the lower line is z's
+  domain, the upper one part of x's); then JSD(p_data || p_g) and sup |D - D*| over training.
+- modes: samples of a 2-D run over the mixture's mode centres (3-std circles).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def pick_probes(probes: list[dict], steps: list[int] | None = None) -> list[dict]:
+    """Four probes for panels (a)-(d): the given steps, else the first, 1/3, 2/3 and last."""
+    if steps:
+        by_step = {p["step"]: p for p in probes}
+        missing = [s for s in steps if s not in by_step]
+        if missing:
+            raise ValueError(f"no probe at step {missing[0]} (probes at: {', '.join(str(s) for s in sorted(by_step))})")
+        return [by_step[s] for s in steps]
+    n = len(probes)
+    return [probes[i] for i in sorted({0, n // 3, (2 * n) // 3, n - 1})]
+
+
+def draw_fig1(probes: list[dict], out: Path, steps: list[int] | None = None, title: str = "") -> None:
+    plt = _pyplot()
+    chosen = pick_probes(probes, steps)
+    fig = plt.figure(figsize=(3.2 * len(chosen), 5.6), dpi=110)
+    grid = fig.add_gridspec(2, len(chosen), height_ratios=[3, 1.4], hspace=0.35)
+    for i, probe in enumerate(chosen):
+        ax = fig.add_subplot(grid[0, i])
+        x = np.asarray(probe["x"])
+        scale = 0.8 / max(probe["p_data"])  # densities drawn with the data's peak at 0.8; p_g's spikes clipped
+        every = max(1, len(x) // 60)
+        ax.plot(x[::every], np.asarray(probe["p_data"])[::every] * scale, "k.", ms=3, label="p_data")
+        ax.plot(x, np.minimum(np.asarray(probe["p_g"]) * scale, 1.05), "-", color="tab:green", lw=1.5, label="p_g")
+        ax.plot(x, probe["d"], "--", color="tab:blue", lw=1.5, label="D")
+        ax.plot(x, probe["d_star"], ":", color="tab:blue", lw=0.8, alpha=0.6, label="D*")
+        # the z -> x map: z's domain drawn on the lower line, affinely onto x's plotted range
+        z, gz = np.asarray(probe["z_lines"]), np.asarray(probe["x_lines"])
+        lo, hi = x[0], x[-1]
+        z_shown = lo + (z - z.min()) / max(np.ptp(z), 1e-12) * (hi - lo) * 0.6 + (hi - lo) * 0.2
+        y_x, y_z = -0.15, -0.45
+        ax.hlines([y_x, y_z], lo, hi, color="0.3", lw=1)
+        for a, b in zip(z_shown, gz):
+            ax.annotate("", xy=(b, y_x), xytext=(a, y_z), arrowprops={"arrowstyle": "->", "lw": 0.6, "color": "0.4"})
+        ax.text(lo, y_x + 0.03, "x", fontsize=8)
+        ax.text(lo, y_z + 0.03, "z", fontsize=8)
+        ax.set_ylim(-0.55, 1.1)
+        ax.set_xlim(lo, hi)
+        ax.set_yticks([0, 0.5, 1])
+        ax.set_title(f"({'abcd'[i]}) step {probe['step']}\nJSD {probe['jsd']:.3f}, "
+                     f"sup|D-D*| {probe['sup_gap']:.2f}", fontsize=8)
+        if i == 0:
+            ax.legend(fontsize=7, loc="upper left")
+    ax = fig.add_subplot(grid[1, :])
+    steps_all = [p["step"] for p in probes]
+    ax.plot(steps_all, [p["jsd"] for p in probes], "-o", ms=3, color="tab:red", label="JSD(p_data || p_g)")
+    ax.plot(steps_all, [p["sup_gap"] for p in probes], "-s", ms=3, color="tab:blue", label="sup |D - D*| (data +-3 std)")
+    ax.plot(steps_all, [p.get("sup_gap_common", np.nan) for p in probes], "--", ms=3, color="tab:cyan",
+            label="the same where p_g > 0")
+    ax.axhline(np.log(2), color="0.6", lw=0.8, ls=":")
+    ax.set_xlabel("generator updates")
+    ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.savefig(out, bbox_inches="tight")
+    plt.close(fig)
+
+
+def draw_modes(samples: np.ndarray, centres: np.ndarray, std: float, out: Path, title: str = "") -> None:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 5), dpi=110)
+    ax.scatter(samples[:, 0], samples[:, 1], s=3, color="tab:green", alpha=0.5, label="G(z)")
+    ax.scatter(centres[:, 0], centres[:, 1], marker="x", s=40, color="tab:red", label="modes")
+    for c in centres:
+        ax.add_patch(plt.Circle(tuple(c), 3 * std, fill=False, color="tab:red", lw=0.6, alpha=0.7))
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.legend(fontsize=8, loc="upper right")
+    ax.set_title(title, fontsize=9)
+    fig.savefig(out, bbox_inches="tight")
+    plt.close(fig)
