@@ -19,7 +19,10 @@ if advnets train quick-mnist --out "$mnist_run" --set train.progress=false; then
     advnets sample "$mnist_run" --n 100 --seed 0 --out "$mnist_run/samples-seed0.png"
     advnets sample "$mnist_run" --n 10000 --seed 0 --out "$mnist_run/samples-seed0.npy"
     advnets evaluate "$mnist_run" --metric parzen --seed 0   # Table 1's protocol; appends to metrics.jsonl
-    echo "MNIST run: $mnist_run (stats.jsonl, samples/, network-best.safetensors, metrics.jsonl)"
+    advnets figure fig2 "$mnist_run" --seed 0 --out "$mnist_run/fig2.png"   # samples + nearest training images
+    advnets figure fig3 "$mnist_run" --seed 0 --out "$mnist_run/fig3.png"   # interpolation in z
+    advnets report "$mnist_run"                              # report.html: numbers, curves, figures, config
+    echo "MNIST run: $mnist_run (report.html, fig2.png, fig3.png, stats.jsonl, metrics.jsonl, network-best.safetensors)"
 else
     echo "MNIST unavailable (see the line above); running the 1-D and 2-D demos, which need no data."
 fi
@@ -28,8 +31,10 @@ advnets train toy-ring --out "$ring_run" --set train.progress=false
 advnets sample "$ring_run" --n 2500 --seed 0 --out "$ring_run/samples-seed0.png"
 advnets evaluate "$ring_run" --metric modes --seed 0          # modes captured, % high quality, reverse KL
 advnets figure modes "$ring_run" --out "$ring_run/modes.png"
+advnets report "$ring_run"
 echo "2-D demo: $ring_run"
 fig1_run="$out/toy-1d-$stamp"
 advnets train toy-1d --out "$fig1_run" --set train.progress=false
 advnets figure fig1 "$fig1_run" --out "$fig1_run/fig1.png"   # the paper's Figure 1, from this run
+advnets report "$fig1_run"
 echo "1-D demo (Figure 1): $fig1_run/fig1.png"

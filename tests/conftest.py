@@ -72,3 +72,14 @@ def tiny_ring():
         return load_config("toy-ring", [*TINY, "train.batch_size=32", "train.steps=20", *overrides])
 
     return make
+
+
+@pytest.fixture(scope="session")
+def tiny_mnist_run(tmp_path_factory, data_dir) -> Path:
+    """A finished 10-step tiny MNIST run directory, shared by the tests that only read it."""
+    from advnets.cli import main
+
+    run = tmp_path_factory.mktemp("tiny-mnist") / "run"
+    assert main(["train", "paper-mnist", "--out", str(run), "--data-dir", str(data_dir),
+                 "--set", *TINY, "train.steps=10"]) == 0
+    return run

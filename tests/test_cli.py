@@ -8,12 +8,9 @@ from advnets.cli import main
 from tests.conftest import TINY
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, data_dir):
-    run = tmp_path_factory.mktemp("cli") / "run"
-    assert main(["train", "paper-mnist", "--out", str(run), "--data-dir", str(data_dir),
-                 "--set", *TINY, "train.steps=10"]) == 0
-    return run
+@pytest.fixture
+def trained(tiny_mnist_run):
+    return tiny_mnist_run
 
 
 @pytest.mark.parametrize("command", [[], ["train"], ["sample"], ["evaluate"], ["figure"], ["presets"]])
@@ -186,3 +183,24 @@ def test_fig1_from_a_1d_run(tmp_path, capsys):
     assert "no probe at step 99" in capsys.readouterr().err
     assert main(["figure", "fig1", str(tmp_path), "--out", str(tmp_path / "c.png")]) == 2
     assert "holds no probes.jsonl" in capsys.readouterr().err
+
+
+def test_conditional_model_sample_evaluate_and_figure(tmp_path, data_dir, capsys, trained):
+    import json
+
+    run = tmp_path / "cond"
+    assert main(["train", "cond-mnist", "--out", str(run), "--data-dir", str(data_dir),
+                 "--set", *TINY, "train.steps=10", "train.valid_every=0"]) == 0
+    out = tmp_path / "sevens.npy"
+    assert main(["sample", str(run), "--n", "8", "--label", "7", "--out", str(out)]) == 0
+    assert np.load(out).shape == (8, 1, 28, 28)
+    assert main(["evaluate", str(run), "--metric", "classes", "--n-samples", "200"]) == 0
+    row = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert row["metric"] == "classes" and len(row["per_class"]) == 10 and 0 <= row["agreement"] <= 1
+    assert main(["figure", "classes", str(run), "--cols", "3", "--out", str(tmp_path / "c.png")]) == 0
+    # bad requests: one line each
+    assert main(["sample", str(run), "--n", "8", "--label", "10", "--out", str(tmp_path / "x.npy")]) == 2
+    assert main(["sample", str(trained), "--n", "8", "--label", "1", "--out", str(tmp_path / "y.npy")]) == 2
+    assert "unconditional generator" in capsys.readouterr().err
+    assert main(["evaluate", str(trained), "--metric", "classes"]) == 2
+    assert "needs a conditional model" in capsys.readouterr().err

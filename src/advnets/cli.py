@@ -42,6 +42,9 @@ Protocol (shared/paper.md section 5): Gaussian kernels on --n-samples samples; s
 logspace(-1, 0, 10) chosen by the best mean log-likelihood of validation images train[50000:51000];
 reported: mean and std/sqrt(N) over the 10,000 test images; pixels in [0, 1]; no dropout.""",
     "figure": """examples:
+  advnets figure fig2 runs/q --seed 0 --out fig2.png         # samples + nearest training images
+  advnets figure fig3 runs/q --rows 5 --interp-steps 10 --slerp --out fig3.png
+  advnets figure curves runs/q --out curves.png
   advnets train toy-1d --out runs/t1 && advnets figure fig1 runs/t1 --out fig1.png
   advnets figure fig1 runs/t1 --steps 50 200 400 600 --out fig1.png
   advnets figure modes runs/00000-toy-ring --n 2500 --out modes.png""",
@@ -85,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", metavar="RUN_DIR_OR_SNAPSHOT", help="a run directory or a .safetensors snapshot")
     p.add_argument("--n", type=int, required=True, help="number of samples")
     p.add_argument("--seed", type=int, default=0, help="sample seed (default 0)")
+    p.add_argument("--label", type=int, metavar="C", help="conditional models: the class of every sample "
+                   "(default: classes 0, 1, ..., 9, 0, 1, ... in turn)")
     p.add_argument("--out", required=True, metavar="FILE", help="output file: .npy or .png")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
@@ -95,10 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Evaluate a snapshot with a named protocol; prints one JSON line and "
                                    "appends it to metrics.jsonl beside the snapshot.")
     p.add_argument("source", metavar="RUN_DIR_OR_SNAPSHOT", help="a run directory or a .safetensors snapshot")
-    p.add_argument("--metric", required=True, choices=["parzen", "modes"],
-                   help="parzen: Table 1's protocol (image data); modes: modes captured on a 2-D mixture")
+    p.add_argument("--metric", required=True, choices=["parzen", "modes", "classes"],
+                   help="parzen: Table 1's protocol (image data); modes: modes captured on a 2-D mixture; "
+                        "classes: how often the project's MNIST classifier gives a conditional model's samples "
+                        "the class they were drawn for")
     p.add_argument("--n-samples", type=int, default=None,
-                   help="samples of G (default: parzen 10000, the paper's; modes 2500, the published protocol's)")
+                   help="samples of G (default: parzen 10000, the paper's; modes 2500, the published protocol's; "
+                        "classes 10000)")
     p.add_argument("--seed", type=int, default=0, help="sample seed (default 0)")
     p.add_argument("--baseline", choices=["train", "kmeans"],
                    help="score a critique baseline instead of G's samples (Theis et al. 2016): N real training "
@@ -108,17 +116,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("figure", help="draw one of the paper's figures from a run", formatter_class=_formatter,
-                       epilog=EXAMPLES["figure"], description="Draw a figure from a run's files.")
-    p.add_argument("kind", choices=["fig1", "modes"], help="fig1: Figure 1 from a 1-D run's probes; "
-                   "modes: samples of a 2-D run over the mode centres")
-    p.add_argument("source", metavar="RUN_DIR_OR_SNAPSHOT", help="a run directory (fig1 needs one) or a snapshot")
+    p = sub.add_parser("figure", help="draw one of the paper's figures, or training curves, from a run",
+                       formatter_class=_formatter, epilog=EXAMPLES["figure"], description="Draw a figure from a run's files.")
+    p.add_argument("kind", choices=["fig1", "fig2", "fig3", "curves", "modes", "classes"],
+                   help="fig1: Figure 1 from a 1-D run; fig2: samples with nearest training images; fig3: "
+                        "interpolation in z; curves: training curves; modes: 2-D samples over the mode centres; "
+                        "classes: a conditional model's samples, one row per class")
+    p.add_argument("source", metavar="RUN_DIR_OR_SNAPSHOT", help="a run directory (fig1 and curves need one) or a snapshot")
     p.add_argument("--out", required=True, metavar="FILE.png", help="output image")
+    p.add_argument("--seed", type=int, default=0, help="sample seed (default 0; printed on the figure)")
     p.add_argument("--steps", type=int, nargs=4, metavar="STEP", help="fig1: the probes for panels (a)-(d)")
-    p.add_argument("--n", type=int, default=2500, help="modes: number of samples (default 2500)")
-    p.add_argument("--seed", type=int, default=0, help="modes: sample seed (default 0)")
+    p.add_argument("--rows", type=int, help="fig2, fig3: rows (default 5)")
+    p.add_argument("--cols", type=int, help="fig2: samples per row before the neighbour column (default 4); "
+                   "classes: samples per class (default 10)")
+    p.add_argument("--interp-steps", type=int, help="fig3: images per row, endpoints included (default 10)")
+    p.add_argument("--slerp", action="store_true", help="fig3: spherical instead of linear interpolation")
+    p.add_argument("--n", type=int, help="modes: number of samples (default 2500)")
+    p.add_argument("--data-dir", metavar="DIR", help="fig2: data directory (default: the run's, $ADVNETS_DATA, cache)")
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     p.set_defaults(func=cmd_figure)
+
+    p = sub.add_parser("report", help="write a self-contained report.html of a run", formatter_class=_formatter,
+                       epilog="example:\n  advnets report runs/00000-quick-mnist        # writes runs/00000-quick-mnist/report.html",
+                       description="Write one HTML page (images embedded) with a run's numbers, curves and figures.")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory")
+    p.add_argument("--out", metavar="FILE.html", help="output file (default RUN_DIR/report.html, replaced if present)")
+    p.add_argument("--data-dir", metavar="DIR", help="data directory for Figure 2's nearest training images")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("presets", help="list the built-in presets", description="List the built-in presets.",
                        formatter_class=_formatter, epilog="example:\n  advnets presets")
@@ -219,7 +243,12 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise ConfigError(f"{out} already exists; choose another --out or pass --force to overwrite it")
     device = resolve_device(args.device)
     snap = load_snapshot(args.source, device)
-    x = generate(snap.generator, args.n, seed=args.seed, device=device)  # [n, *x_shape]
+    n_classes = snap.generator.n_classes
+    if args.label is not None and not n_classes:
+        raise ConfigError(f"--label: {args.source} holds an unconditional generator (trained without data.conditional)")
+    if args.label is not None and not 0 <= args.label < n_classes:
+        raise ConfigError(f"--label must be in 0..{n_classes - 1}, got {args.label}")
+    x = generate(snap.generator, args.n, seed=args.seed, device=device, labels=args.label)  # [n, *x_shape]
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".png":
         tmp = out.with_name(f".{out.name}.tmp.png")
@@ -239,7 +268,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
-    from advnets.metrics.evaluate import append_metrics, evaluate_modes, evaluate_parzen
+    from advnets.metrics.evaluate import append_metrics, evaluate_classes, evaluate_modes, evaluate_parzen
     from advnets.train.checkpoint import load_snapshot
     from advnets.train.loop import resolve_device
 
@@ -247,10 +276,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise ConfigError(f"--n-samples must be >= 1, got {args.n_samples}")
     device = resolve_device(args.device)
     snap = load_snapshot(args.source, device)
+    if args.baseline and args.metric != "parzen":
+        raise ConfigError("--baseline applies to --metric parzen only")
     if args.metric == "modes":
-        if args.baseline:
-            raise ConfigError("--baseline applies to --metric parzen only")
         row = evaluate_modes(snap, args.n_samples or 2_500, args.seed)
+    elif args.metric == "classes":
+        row = evaluate_classes(snap, args.n_samples or 10_000, args.seed)
     else:
         row = evaluate_parzen(snap, args.n_samples or 10_000, args.seed, args.baseline, args.data_dir, device)
     print(json.dumps(row))
@@ -259,41 +290,35 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_figure(args: argparse.Namespace) -> int:
-    from advnets.viz import figures
+    from advnets import figures
 
     out = Path(args.out)
     if out.suffix != ".png":
         raise ConfigError(f"--out {out}: the file name must end in .png")
     if out.exists() and not args.force:
         raise ConfigError(f"{out} already exists; choose another --out or pass --force to overwrite it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp.png")
-    if args.kind == "fig1":
-        from advnets.train.rundir import PROBES_FILE, read_stats
+    for name in ("n", "rows", "cols", "interp_steps"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    options = {
+        "fig1": {"steps": args.steps},
+        "fig2": {"rows": args.rows or 5, "cols": args.cols or 4, "seed": args.seed, "data_dir": args.data_dir},
+        "fig3": {"rows": args.rows or 5, "steps": args.interp_steps or 10, "seed": args.seed, "spherical": args.slerp},
+        "curves": {},
+        "modes": {"n": args.n or 2500, "seed": args.seed},
+        "classes": {"cols": args.cols or 10, "seed": args.seed},
+    }[args.kind]
+    summary = figures.draw(args.kind, args.source, out, **options)
+    print(f"wrote {out} ({summary})")
+    return 0
 
-        probes = read_stats(Path(args.source), PROBES_FILE) if Path(args.source).is_dir() else []
-        if not probes:
-            raise ConfigError(f"{args.source} holds no {PROBES_FILE}: fig1 needs the run directory of a 1-D run "
-                              "(e.g. advnets train toy-1d)")
-        try:
-            figures.draw_fig1(probes, tmp, args.steps, title=f"{Path(args.source).name}")
-        except ValueError as e:
-            raise ConfigError(f"--steps: {e}") from None
-    else:
-        from advnets.data.sources import mixture_for
-        from advnets.sampling import generate
-        from advnets.train.checkpoint import load_snapshot
 
-        snap = load_snapshot(args.source)
-        if snap.config.data.name not in ("ring", "grid"):
-            raise ConfigError(f"figure modes needs a run on a 2-D mixture; this one was trained on "
-                              f"'{snap.config.data.name}'")
-        mixture = mixture_for(snap.config)
-        samples = generate(snap.generator, args.n, seed=args.seed).numpy()
-        figures.draw_modes(samples, mixture.means.numpy(), float(mixture.stds[0]), tmp,
-                           title=f"{snap.config.name} step {snap.step}, {args.n} samples, seed {args.seed}")
-    tmp.replace(out)
-    print(f"wrote {out}")
+def cmd_report(args: argparse.Namespace) -> int:
+    from advnets.report import build_report
+
+    if args.out and Path(args.out).suffix != ".html":
+        raise ConfigError(f"--out {args.out}: the file name must end in .html")
+    print(f"wrote {build_report(args.run_dir, args.out, args.data_dir)}")
     return 0
 
 

@@ -38,6 +38,7 @@ class DataConfig:
     name: str = _choice("mnist", "fashion-mnist", "tfd", "ring", "grid", "gaussian-1d")
     dir: Optional[str] = None  # else env ADVNETS_DATA, else the user cache directory
     download: bool = True  # fetch missing files from the official mirrors (checksums checked)
+    conditional: bool = False  # p(x | c): the class label c (one-hot) is fed to both G and D (future work 1)
     # Synthetic distributions (no files): ring of `modes` Gaussians of radius `radius`; a 5x5 grid
     # with spacing 2; a 1-D mixture. `std` is each mode's standard deviation (None: the
     # data set's published default: ring 0.01, grid 0.05).
@@ -126,6 +127,7 @@ class TrainConfig:
     # at the best sigma of the paper's grid; the best one is kept as network-best.safetensors.
     valid_every: int = 0
     valid_samples: int = 10000
+    tensorboard: bool = False  # also log scalars and sample grids to RUN_DIR/tensorboard (needs the package)
     progress: bool = True
 
 
@@ -159,6 +161,7 @@ RESUMABLE_KEYS = frozenset(
         "train.progress",
         "train.valid_every",
         "train.valid_samples",
+        "train.tensorboard",
     }
 )
 
@@ -242,6 +245,8 @@ def validate(cfg: Config) -> None:
     need(cfg.seed >= 0, "seed", ">= 0")
     need(cfg.device == "auto" or cfg.device == "cpu" or cfg.device.startswith("cuda"), "device",
          "auto, cpu, cuda or cuda:N")
+    need(not d.conditional or d.name in ("mnist", "fashion-mnist"), "data.conditional",
+         "false unless the data set has class labels (mnist, fashion-mnist)")
     need(d.modes >= 1, "data.modes", ">= 1")
     need(d.radius > 0, "data.radius", "> 0")
     need(d.std is None or d.std > 0, "data.std", "> 0")

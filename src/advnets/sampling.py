@@ -9,14 +9,54 @@ from __future__ import annotations
 import torch
 
 
+def balanced_labels(n: int, n_classes: int) -> torch.Tensor:
+    """0, 1, ..., n_classes - 1, 0, 1, ...: [n] labels, every class equally often (up to one)."""
+    return torch.arange(n) % n_classes
+
+
 @torch.no_grad()
 def generate(generator: torch.nn.Module, n: int, seed: int = 0, batch_size: int = 1000,
-             device: torch.device | str | None = None) -> torch.Tensor:
-    """n samples [n, *x_shape] on the CPU, G in eval mode (no dropout anywhere)."""
+             device: torch.device | str | None = None, labels: torch.Tensor | int | None = None,
+             z: torch.Tensor | None = None) -> torch.Tensor:
+    """n samples [n, *x_shape] on the CPU, G in eval mode (no dropout anywhere).
+
+    A conditional G takes `labels`: one class for all (an int), a tensor [n], or by default
+    balanced_labels (sample i has class i mod n_classes). `z` [n, z_dim] replaces the seeded draw."""
     device = torch.device(device) if device is not None else next(generator.parameters()).device
+    n_classes = getattr(generator, "n_classes", 0)
+    if n_classes:
+        if labels is None:
+            labels = balanced_labels(n, n_classes)
+        elif isinstance(labels, int):
+            labels = torch.full((n,), labels, dtype=torch.long)
+    elif labels is not None:
+        raise ValueError("labels given to an unconditional generator")
     was_training = generator.training
     generator.eval()
-    z = generator.sample_z(n, torch.Generator().manual_seed(seed), device="cpu")  # [n, z_dim]
-    out = [generator(z[i : i + batch_size].to(device)).cpu() for i in range(0, n, batch_size)]
+    if z is None:
+        z = generator.sample_z(n, torch.Generator().manual_seed(seed), device="cpu")  # [n, z_dim]
+
+    def part(i: int) -> torch.Tensor:
+        c = labels[i : i + batch_size].to(device) if labels is not None else None
+        return generator(z[i : i + batch_size].to(device), c).cpu()
+
+    out = [part(i) for i in range(0, n, batch_size)]
     generator.train(was_training)
     return torch.cat(out) if out else torch.empty(0, *generator.x_shape)
+
+
+def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int, spherical: bool = False) -> torch.Tensor:
+    """Latent points [steps, z_dim] from z0 to z1 (both [z_dim]), endpoints included.
+
+    linear:    z(t) = (1 - t) z0 + t z1
+    spherical: z(t) = sin((1 - t) W) / sin W z0 + sin(t W) / sin W z1, W the angle between z0 and z1
+               (falls back to linear when they are parallel)
+    """
+    t = torch.linspace(0, 1, steps, dtype=torch.float64)[:, None]  # [steps, 1]
+    a, b = z0.double()[None], z1.double()[None]  # [1, z_dim]
+    if spherical:
+        cos = float((a * b).sum() / (a.norm() * b.norm()).clamp_min(1e-12))
+        omega = torch.tensor(cos).clamp(-1, 1).acos()
+        if omega.abs() > 1e-6:
+            return ((torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)).to(z0.dtype)
+    return ((1 - t) * a + t * b).to(z0.dtype)

@@ -1,13 +1,14 @@
 import pytest
 import torch
 
-from advnets.metrics.kmeans import kmeans, nearest_centroid
+from advnets.metrics.kmeans import kmeans
+from advnets.metrics.nearest import nearest_rows
 
 
-def test_nearest_centroid_matches_brute_force():
+def test_nearest_rows_matches_brute_force():
     g = torch.Generator().manual_seed(0)
     points, centroids = torch.rand(300, 20, generator=g), torch.rand(17, 20, generator=g)
-    index, dist = nearest_centroid(points, centroids, batch_size=64)
+    index, dist = nearest_rows(points, centroids, batch_size=64)
     brute = torch.cdist(points.double(), centroids.double()) ** 2  # [300, 17]
     assert torch.equal(index, brute.argmin(1))
     assert torch.allclose(dist.double(), brute.min(1).values, atol=1e-5)

@@ -111,3 +111,18 @@ def test_per_layer_activations_and_biases():
     G = build_generator(cfg, (1, 28, 28))
     assert isinstance(G.hidden[1], torch.nn.ReLU) and isinstance(G.hidden[3], torch.nn.Sigmoid)
     assert torch.equal(G.hidden[2].bias, torch.full((6,), -2.0)) and torch.equal(G.hidden[0].bias, torch.zeros(8))
+
+
+def test_conditional_networks_take_one_hot_labels():
+    from advnets.config import load_config
+    from advnets.models import build_discriminator, build_generator
+
+    cfg = load_config("cond-mnist", ["generator.hidden=[16]", "discriminator.hidden=[8]"])
+    G, D = build_generator(cfg, (1, 28, 28)), build_discriminator(cfg, (1, 28, 28)).eval()
+    assert G.hidden[0].in_features == 110 and D.blocks[0].linear.in_features == 794
+    z = G.sample_z(4, torch.Generator().manual_seed(0))
+    a, b = G(z, torch.tensor([0, 1, 2, 3])), G(z, torch.tensor([3, 2, 1, 0]))
+    assert a.shape == (4, 1, 28, 28) and not torch.equal(a, b)  # the label changes the sample
+    assert D(a, None, torch.tensor([0, 1, 2, 3])).shape == (4,)
+    with pytest.raises(AssertionError, match="needs labels"):
+        G(z)

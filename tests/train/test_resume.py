@@ -15,6 +15,7 @@ def _weights(run_dir):
 @pytest.mark.parametrize("make, extra", [
     ("tiny_mnist", []),  # released code: simultaneous, momentum SGD, schedules, dropout
     ("tiny_ring", ["train.schedule=alternating", "train.k=2"]),  # Algorithm 1 with k = 2 and Adam
+    ("tiny_mnist", ["data.conditional=true", "train.schedule=alternating", "train.k=2"]),  # p(x | c)
 ])
 def test_resume_equals_uninterrupted(request, tmp_path, make, extra):
     make = request.getfixturevalue(make)
@@ -74,3 +75,15 @@ def test_validation_keeps_the_best_snapshot_and_survives_resume(tiny_mnist, tmp_
     assert resumed.last_stats["best_step"] == best["step"]
     assert [r.get("parzen_valid") for r in read_stats(resumed.run_dir)] == \
         [r.get("parzen_valid") for r in read_stats(full.run_dir)]
+
+
+def test_tensorboard_logging_is_optional_and_explained(tiny_ring, tmp_path, monkeypatch):
+    import sys
+
+    train(tiny_ring("train.tensorboard=true", "train.steps=10"), tmp_path / "tb")
+    assert list((tmp_path / "tb" / "tensorboard").glob("events.out.tfevents.*"))
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # as if the package were missing
+    from advnets.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="the tensorboard package is not installed"):
+        train(tiny_ring("train.tensorboard=true", "train.steps=10"), tmp_path / "tb2")

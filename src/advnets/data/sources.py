@@ -15,6 +15,7 @@ from advnets.config import Config
 from advnets.data import toy
 from advnets.data.images import IMAGE_DATASETS, load_split
 
+N_CLASSES = 10  # MNIST and Fashion-MNIST
 SYNTHETIC_EPOCH = 50_000  # examples per nominal "epoch" of an infinite synthetic source (as MNIST)
 
 
@@ -26,10 +27,15 @@ class DataSource(ABC):
     batches_per_epoch: int
     device: torch.device
     batches_drawn: int = 0
+    n_classes: int = 0  # > 0 when the source has class labels (for conditional models)
 
     @abstractmethod
     def next_batch(self) -> torch.Tensor:
         """The next minibatch, [batch_size, *x_shape] float32 on the source's device."""
+
+    def next_labelled_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The next minibatch and its class labels [batch_size] (int64), for conditional models."""
+        raise TypeError(f"{type(self).__name__} has no class labels")
 
     @abstractmethod
     def reference_batch(self, n: int) -> torch.Tensor:
@@ -58,10 +64,13 @@ class TensorSource(DataSource):
     order never depends on when a run was stopped and resumed. The last partial batch is dropped.
     """
 
-    def __init__(self, pixels: torch.Tensor, batch_size: int, seed: int, device: torch.device):
+    def __init__(self, pixels: torch.Tensor, batch_size: int, seed: int, device: torch.device,
+                 labels: torch.Tensor | None = None, n_classes: int = 0):
         if len(pixels) < batch_size:
             raise ValueError(f"batch size {batch_size} exceeds the {len(pixels)} training examples")
         self.pixels = pixels.to(device)  # [N, *x_shape] uint8
+        self.labels = labels.long().to(device) if labels is not None else None  # [N]
+        self.n_classes = n_classes
         self.x_shape = tuple(pixels.shape[1:])
         self.batch_size = batch_size
         self.batches_per_epoch = len(pixels) // batch_size
@@ -77,11 +86,19 @@ class TensorSource(DataSource):
             self._order_epoch = epoch
         return self._order
 
-    def next_batch(self) -> torch.Tensor:
+    def _next_rows(self) -> torch.Tensor:
         epoch, pos = divmod(self.batches_drawn, self.batches_per_epoch)
-        rows = self._epoch_order(epoch)[pos * self.batch_size : (pos + 1) * self.batch_size]
         self.batches_drawn += 1
-        return self.pixels.index_select(0, rows).float().div_(255.0)
+        return self._epoch_order(epoch)[pos * self.batch_size : (pos + 1) * self.batch_size]
+
+    def next_batch(self) -> torch.Tensor:
+        return self.pixels.index_select(0, self._next_rows()).float().div_(255.0)
+
+    def next_labelled_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.labels is None:
+            return super().next_labelled_batch()
+        rows = self._next_rows()
+        return self.pixels.index_select(0, rows).float().div_(255.0), self.labels.index_select(0, rows)
 
     def reference_batch(self, n: int) -> torch.Tensor:
         rows = torch.randperm(len(self.pixels), generator=torch.Generator().manual_seed(12345))[:n]
@@ -131,7 +148,10 @@ def mixture_for(cfg: Config) -> toy.GaussianMixture:
 def build_source(cfg: Config, device: torch.device) -> DataSource:
     """The training source named by ``cfg.data`` (for file data sets: the paper's train split)."""
     if cfg.data.name in IMAGE_DATASETS:
-        images, _ = load_split(cfg.data.name, "train", cfg.data.dir, cfg.data.download)
+        images, labels = load_split(cfg.data.name, "train", cfg.data.dir, cfg.data.download)
         pixels = torch.from_numpy(images).unsqueeze(1)  # [N, 1, H, W]; MNIST: [50000, 1, 28, 28]
+        if cfg.data.conditional:
+            return TensorSource(pixels, cfg.train.batch_size, cfg.seed, device,
+                                torch.from_numpy(labels.astype("int64")), N_CLASSES)
         return TensorSource(pixels, cfg.train.batch_size, cfg.seed, device)
     return MixtureSource(mixture_for(cfg), cfg.train.batch_size, cfg.seed, device)

@@ -93,6 +93,28 @@ def evaluate_modes(snap: Snapshot, n_samples: int = 2_500, seed: int = 0) -> dic
             "snapshot_sha256": file_sha256(snap.path), "step": snap.step, "seconds": round(time.perf_counter() - t0, 2)}
 
 
+def evaluate_classes(snap: Snapshot, n_samples: int = 10_000, seed: int = 0) -> dict[str, Any]:
+    """A conditional model's samples, n/10 per class, labelled by the project's MNIST classifier:
+    the share given the class they were drawn for, overall and per class."""
+    from advnets.classifier import load_classifier
+    from advnets.sampling import balanced_labels
+
+    n_classes = snap.generator.n_classes
+    if not n_classes:
+        raise ConfigError("--metric classes needs a conditional model (trained with data.conditional=true)")
+    if snap.config.data.name != "mnist":
+        raise ConfigError(f"--metric classes uses the MNIST classifier; this model was trained on '{snap.config.data.name}'")
+    t0 = time.perf_counter()
+    labels = balanced_labels(n_samples, n_classes)
+    predicted = load_classifier().predict(generate(snap.generator, n_samples, seed=seed, labels=labels))
+    hits = predicted == labels
+    per_class = [float(hits[labels == c].float().mean()) for c in range(n_classes)]
+    return {"metric": "classes", "dataset": snap.config.data.name, "agreement": float(hits.float().mean()),
+            "per_class": per_class, "n_samples": n_samples, "seed": seed, "snapshot": str(snap.path),
+            "snapshot_sha256": file_sha256(snap.path), "step": snap.step,
+            "seconds": round(time.perf_counter() - t0, 2)}
+
+
 class ValidationParzen:
     """The cheap score for model selection during training (validation data only, never test):
     the mean Parzen log-likelihood of the first 1,000 validation images under `n_samples` samples

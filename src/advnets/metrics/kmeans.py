@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import torch
 
+from advnets.metrics.nearest import nearest_rows
+
 
 @dataclass
 class KMeansResult:
@@ -23,19 +25,6 @@ class KMeansResult:
     iterations: int  # rounds of assignment + update run
     changed: int  # assignments that changed in the last round (0: converged)
     inertia: float  # mean squared distance of each point to its centroid, after the last update
-
-
-def nearest_centroid(points: torch.Tensor, centroids: torch.Tensor, batch_size: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
-    """(index [N] of each point's nearest centroid, its squared distance [N]), by blocked matmuls."""
-    c_sq = (centroids * centroids).sum(1)  # [k]
-    index, dist = [], []
-    for start in range(0, len(points), batch_size):
-        x = points[start : start + batch_size]  # [b, d]
-        partial = c_sq[None, :] - 2.0 * x @ centroids.T  # [b, k] = |x - mu|^2 - |x|^2
-        best, arg = partial.min(dim=1)
-        index.append(arg)
-        dist.append((best + (x * x).sum(1)).clamp_min_(0.0))
-    return torch.cat(index), torch.cat(dist)
 
 
 def kmeans(points: torch.Tensor, k: int, seed: int = 0, iterations: int = 20) -> KMeansResult:
@@ -49,7 +38,7 @@ def kmeans(points: torch.Tensor, k: int, seed: int = 0, iterations: int = 20) ->
     assignment = torch.full((n,), -1, dtype=torch.long, device=points.device)
     changed, rounds = n, 0
     while rounds < iterations and changed > 0:
-        new_assignment, _ = nearest_centroid(points, centroids)
+        new_assignment, _ = nearest_rows(points, centroids)
         changed = int((new_assignment != assignment).sum())
         assignment = new_assignment
         sums = torch.zeros_like(centroids).index_add_(0, assignment, points)  # [k, d]
@@ -57,5 +46,5 @@ def kmeans(points: torch.Tensor, k: int, seed: int = 0, iterations: int = 20) ->
         filled = counts > 0
         centroids[filled] = sums[filled] / counts[filled, None]
         rounds += 1
-    _, dist = nearest_centroid(points, centroids)
+    _, dist = nearest_rows(points, centroids)
     return KMeansResult(centroids, rounds, changed, float(dist.mean()))

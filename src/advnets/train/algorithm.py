@@ -81,9 +81,22 @@ class Game:
         return torch.autocast(self.data.device.type, dtype=torch.bfloat16,
                               enabled=self.cfg.train.precision == "bf16")
 
-    def sample_fakes(self, m: int) -> torch.Tensor:
+    def real_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """x ~ p_data [m, *x_shape], with its class labels [m] when the model is conditional."""
+        if self.data.n_classes and self.cfg.data.conditional:
+            return self.data.next_labelled_batch()
+        return self.data.next_batch(), None
+
+    def random_labels(self, m: int) -> torch.Tensor | None:
+        """Uniform class labels [m] for G's samples in its own update (conditional models only)."""
+        if not self.cfg.data.conditional:
+            return None
+        return torch.randint(0, self.data.n_classes, (m,), generator=self.rng, device=self.data.device)
+
+    def sample_fakes(self, m: int, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """G(z) [m, *x_shape] for z ~ p_z (and the given labels, for a conditional G)."""
         z = self.generator.sample_z(m, self.rng)  # [m, z_dim]
-        return self.generator(z)  # [m, *x_shape]
+        return self.generator(z, labels)
 
 
 def train_iteration(game: Game) -> torch.Tensor:
@@ -95,12 +108,12 @@ def train_iteration(game: Game) -> torch.Tensor:
 
 def simultaneous_update(game: Game) -> torch.Tensor:
     """The released code's step: one minibatch, one pass of D over G(z), both nets updated."""
-    G, D, rng = game.generator, game.discriminator, game.rng
-    x = game.data.next_batch()  # [m, *x_shape]
+    D, rng = game.discriminator, game.rng
+    x, c = game.real_batch()  # [m, *x_shape]; labels [m] or None
     with game.autocast():
-        fake = game.sample_fakes(len(x))  # [m, *x_shape]
-        real_logits = D(x, rng).float()  # [m]
-        fake_logits = D(fake, rng).float()  # [m]; the same dropped-out pass feeds both losses
+        fake = game.sample_fakes(len(x), c)  # [m, *x_shape]; a conditional G draws the batch's labels
+        real_logits = D(x, rng, c).float()  # [m]
+        fake_logits = D(fake, rng, c).float()  # [m]; the same dropped-out pass feeds both losses
     loss_d = discriminator_loss(real_logits, fake_logits)  # 0.5 [CE(1, D(x)) + CE(0, D(G(z)))]
     loss_g = generator_loss(game.cfg.loss.generator, fake_logits)
     game.opt_d.zero_grad(set_to_none=True)
@@ -114,14 +127,14 @@ def simultaneous_update(game: Game) -> torch.Tensor:
 
 def alternating_update(game: Game) -> torch.Tensor:
     """Algorithm 1 as printed: k discriminator updates, then one generator update."""
-    G, D, rng, k = game.generator, game.discriminator, game.rng, game.cfg.train.k
+    D, rng, k = game.discriminator, game.rng, game.cfg.train.k
     d_stats = torch.zeros(3, device=game.data.device)
     for _ in range(k):
-        x = game.data.next_batch()  # [m, *x_shape]
+        x, c = game.real_batch()  # [m, *x_shape]; labels [m] or None
         with torch.no_grad(), game.autocast():
-            fake = game.sample_fakes(len(x))
+            fake = game.sample_fakes(len(x), c)
         with game.autocast():
-            real_logits, fake_logits = D(x, rng).float(), D(fake, rng).float()
+            real_logits, fake_logits = D(x, rng, c).float(), D(fake, rng, c).float()
         loss_d = discriminator_loss(real_logits, fake_logits)
         game.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
@@ -129,8 +142,9 @@ def alternating_update(game: Game) -> torch.Tensor:
         d_stats += torch.stack([loss_d.detach(), torch.sigmoid(real_logits).mean().detach(),
                                 torch.sigmoid(fake_logits).mean().detach()])
     D.train(game.cfg.train.g_sees_dropout)
+    c = game.random_labels(game.cfg.train.batch_size)
     with game.autocast():
-        fake_logits = D(game.sample_fakes(game.cfg.train.batch_size), rng).float()
+        fake_logits = D(game.sample_fakes(game.cfg.train.batch_size, c), rng, c).float()
     D.train(True)
     loss_g = generator_loss(game.cfg.loss.generator, fake_logits)
     game.opt_g.zero_grad(set_to_none=True)

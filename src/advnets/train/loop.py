@@ -21,6 +21,7 @@ from advnets.config import Config, to_dict
 from advnets.data.sources import MixtureSource, build_source
 from advnets.errors import ConfigError
 from advnets.models import build_discriminator, build_generator
+from advnets.sampling import generate
 from advnets.train import checkpoint as ckpt
 from advnets.train.algorithm import STAT_NAMES, Game, train_iteration
 from advnets.train.optim import build_optimizer
@@ -125,13 +126,9 @@ def mean_pairwise_distance(x: torch.Tensor) -> float:
     return float(torch.cdist(flat, flat).sum() / (n * (n - 1))) if n > 1 else 0.0
 
 
-@torch.no_grad()
 def fixed_batch_samples(game: Game, z_fixed: torch.Tensor) -> torch.Tensor:
-    G = game.generator
-    G.eval()
-    x = G(z_fixed)
-    G.train()
-    return x
+    """G's samples [n, *x_shape] (CPU) of the fixed latent batch; balanced labels if conditional."""
+    return generate(game.generator, len(z_fixed), z=z_fixed)
 
 
 @contextlib.contextmanager
@@ -179,6 +176,7 @@ class Monitor:
         self.probes = None  # 1-D data: Figure-1 probes with every progress image
         if isinstance(game.data, MixtureSource) and game.data.mixture.dim == 1:
             self.probes = StatsWriter(run_dir, PROBES_FILE)
+        self.tensorboard = open_tensorboard(run_dir) if cfg.train.tensorboard else None
         self.validator = None
         if cfg.train.valid_every:
             from advnets.metrics.evaluate import ValidationParzen
@@ -216,6 +214,11 @@ class Monitor:
         if self.validator is not None and (step % t.valid_every == 0 or step == t.steps):
             row.update(self.validate(step))
         self.writer.write(row)
+        if self.tensorboard is not None:
+            for key, value in row.items():
+                if isinstance(value, (int, float)) and key != "step":
+                    self.tensorboard.add_scalar(key, float(value), step)
+            self.tensorboard.flush()
         if collapsed and not self.warned:
             tqdm.write(f"warning: step {step}: the generator has collapsed: sample diversity fell from "
                        f"{self.peak_diversity:.2f} to {diversity:.3f} (samples nearly identical); "
@@ -225,10 +228,25 @@ class Monitor:
 
     def save_samples(self, step: int) -> None:
         game = self.game
-        save_progress_image(fixed_batch_samples(game, self.z_fixed),
-                            self.run_dir / "samples" / f"step-{step:08d}.png", title=f"{game.cfg.name} step {step}")
+        path = self.run_dir / "samples" / f"step-{step:08d}.png"
+        save_progress_image(fixed_batch_samples(game, self.z_fixed), path, title=f"{game.cfg.name} step {step}")
+        if self.tensorboard is not None:
+            import numpy as np
+            from PIL import Image
+
+            self.tensorboard.add_image("samples", np.asarray(Image.open(path).convert("RGB")), step, dataformats="HWC")
         if self.probes is not None:
             self.probes.write(probe_1d(game.generator, game.discriminator, game.data.mixture, step))
+
+
+def open_tensorboard(run_dir: Path):
+    """A TensorBoard writer for RUN_DIR/tensorboard, or one clear error when the package is missing."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise ConfigError("train.tensorboard: the tensorboard package is not installed "
+                          "(pip install tensorboard, or set train.tensorboard=false)") from None
+    return SummaryWriter(str(run_dir / "tensorboard"))
 
 
 def train(cfg: Config, run_dir: Path, resume: bool = False) -> TrainResult:
@@ -275,4 +293,6 @@ def train(cfg: Config, run_dir: Path, resume: bool = False) -> TrainResult:
                 bar.close()
                 raise TrainingInterrupted(step, run_dir)
     bar.close()
+    if monitor.tensorboard is not None:
+        monitor.tensorboard.close()
     return TrainResult(run_dir, step, last_row)

@@ -1,4 +1,4 @@
-"""The paper's figures drawn from a run's files (matplotlib, Agg backend, PNG out).
+"""Figures of the synthetic runs, drawn from a run's files (matplotlib, Agg backend, PNG out).
 
 - fig1: Figure 1 from a 1-D run's probes (``probes.jsonl``): in each of four panels p_data (black
   dots), p_g (green line), D (blue dashes), and below them the z -> x map (the lower line is z's

@@ -1,0 +1,157 @@
+"""Every figure by name, from a run directory or snapshot to a PNG file (written atomically).
+
+    fig1     Figure 1 from a 1-D run's probes              (run directory of e.g. toy-1d)
+    fig2     Figure 2: samples and nearest training images (image models)
+    fig3     Figure 3: interpolation in z                  (image models)
+    curves   losses, D outputs, schedules, diversity, metrics over training (any run directory)
+    modes    samples over the mode centres                 (2-D mixtures)
+    classes  one row of samples per class                  (conditional models)
+
+The drawing itself lives in ``advnets.viz``; this module gathers what each figure needs.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+
+from advnets.errors import ConfigError
+
+FIGURES = ("fig1", "fig2", "fig3", "curves", "modes", "classes")
+
+
+def _run_dir(source: str | Path, kind: str) -> Path:
+    path = Path(source)
+    if not path.is_dir():
+        raise ConfigError(f"{kind} needs a run directory; {path} is not one")
+    return path
+
+
+def _image_snapshot(source: str | Path, kind: str):
+    from advnets.data.images import IMAGE_DATASETS
+    from advnets.train.checkpoint import load_snapshot
+
+    snap = load_snapshot(source)
+    if snap.config.data.name not in IMAGE_DATASETS:
+        raise ConfigError(f"{kind} needs an image model; this one was trained on '{snap.config.data.name}'")
+    return snap
+
+
+def fig1(source, out: Path, steps: list[int] | None = None) -> str:
+    from advnets.train.rundir import PROBES_FILE, read_stats
+    from advnets.viz.toy_figures import draw_fig1
+
+    run = _run_dir(source, "fig1")
+    probes = read_stats(run, PROBES_FILE)
+    if not probes:
+        raise ConfigError(f"{run} holds no {PROBES_FILE}: fig1 needs the run directory of a 1-D run "
+                          "(e.g. advnets train toy-1d)")
+    try:
+        draw_fig1(probes, out, steps, title=run.name)
+    except ValueError as e:
+        raise ConfigError(f"--steps: {e}") from None
+    return f"{len(probes)} probes"
+
+
+def fig2(source, out: Path, rows: int = 5, cols: int = 4, seed: int = 0, data_dir: str | None = None) -> str:
+    """rows x cols samples; the nearest training image (exact L2 over the whole training split) of
+    each row's last sample. All rows x cols samples are searched; the time is reported."""
+    from advnets.data.images import load_split
+    from advnets.metrics.nearest import nearest_rows
+    from advnets.sampling import generate
+    from advnets.viz import to_uint8
+    from advnets.viz.image_figures import draw_fig2
+
+    snap = _image_snapshot(source, "fig2")
+    train, _ = load_split(snap.config.data.name, "train", data_dir or snap.config.data.dir)
+    train_pixels = torch.from_numpy(train).reshape(len(train), -1).float().div_(255)  # [N, d]
+    x = generate(snap.generator, rows * cols, seed=seed)  # [rows*cols, C, H, W]
+    t0 = time.perf_counter()
+    index, _ = nearest_rows(x.reshape(len(x), -1).float(), train_pixels)
+    search_s = time.perf_counter() - t0
+    samples = to_uint8(x).reshape(rows, cols, *x.shape[1:])
+    last = index.reshape(rows, cols)[:, -1]
+    neighbours = train[last.numpy()][:, None]  # [rows, 1, H, W]
+    draw_fig2(samples, neighbours, out, title=f"{snap.config.name} step {snap.step}: samples of seed {seed} "
+                                             f"(not cherry-picked); right: nearest of {len(train)} training images")
+    return f"nearest-neighbour search: {len(x)} samples x {len(train)} training images in {search_s:.3f} s"
+
+
+def fig3(source, out: Path, rows: int = 5, steps: int = 10, seed: int = 0, spherical: bool = False) -> str:
+    from advnets.sampling import interpolate
+    from advnets.viz import to_uint8
+    from advnets.viz.image_figures import draw_fig3
+
+    snap = _image_snapshot(source, "fig3")
+    G = snap.generator
+    ends = G.sample_z(2 * rows, torch.Generator().manual_seed(seed), "cpu").reshape(rows, 2, -1)  # [rows, 2, z]
+    z = torch.stack([interpolate(a, b, steps, spherical) for a, b in ends])  # [rows, steps, z_dim]
+    with torch.no_grad():
+        x = G(z.reshape(rows * steps, -1))
+    kind = "spherical" if spherical else "linear"
+    draw_fig3(to_uint8(x).reshape(rows, steps, *x.shape[1:]), out,
+              title=f"{snap.config.name} step {snap.step}: {kind} interpolation in z, seed {seed} (framed: endpoints)")
+    return f"{rows} rows x {steps} steps"
+
+
+def curves(source, out: Path) -> str:
+    from advnets.metrics.evaluate import METRICS_FILE
+    from advnets.train.rundir import PROBES_FILE, read_stats
+    from advnets.viz.curves import draw_curves
+
+    run = _run_dir(source, "curves")
+    stats = read_stats(run)
+    if not stats:
+        raise ConfigError(f"{run} holds no statistics yet (stats.jsonl); is it a run directory?")
+    draw_curves(stats, read_stats(run, METRICS_FILE), read_stats(run, PROBES_FILE), out, title=run.name)
+    return f"{len(stats)} statistics rows"
+
+
+def modes(source, out: Path, n: int = 2500, seed: int = 0) -> str:
+    from advnets.data.sources import mixture_for
+    from advnets.sampling import generate
+    from advnets.train.checkpoint import load_snapshot
+    from advnets.viz.toy_figures import draw_modes
+
+    snap = load_snapshot(source)
+    if snap.config.data.name not in ("ring", "grid"):
+        raise ConfigError(f"modes needs a run on a 2-D mixture; this one was trained on '{snap.config.data.name}'")
+    mixture = mixture_for(snap.config)
+    samples = generate(snap.generator, n, seed=seed).numpy()
+    draw_modes(samples, mixture.means.numpy(), float(mixture.stds[0]), out,
+               title=f"{snap.config.name} step {snap.step}, {n} samples, seed {seed}")
+    return f"{n} samples"
+
+
+def classes(source, out: Path, cols: int = 10, seed: int = 0) -> str:
+    """A conditional model: row c holds `cols` samples drawn for class c."""
+    from advnets.sampling import generate
+    from advnets.viz import to_uint8
+    from advnets.viz.image_figures import draw_rows
+
+    snap = _image_snapshot(source, "classes")
+    n_classes = snap.generator.n_classes
+    if not n_classes:
+        raise ConfigError("classes needs a conditional model (trained with data.conditional=true)")
+    labels = torch.arange(n_classes).repeat_interleave(cols)  # [n_classes * cols]
+    x = generate(snap.generator, len(labels), seed=seed, labels=labels)
+    draw_rows(to_uint8(x).reshape(n_classes, cols, *x.shape[1:]), out,
+              title=f"{snap.config.name} step {snap.step}: row c = samples of class c, seed {seed}",
+              row_labels=[str(c) for c in range(n_classes)])
+    return f"{n_classes} classes x {cols} samples"
+
+
+def draw(kind: str, source, out: Path, **options) -> str:
+    """Draw figure `kind` from `source` into `out` (atomically); returns a one-line summary."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp.png")
+    try:
+        summary = {"fig1": fig1, "fig2": fig2, "fig3": fig3, "curves": curves, "modes": modes,
+                   "classes": classes}[kind](source, tmp, **options)
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return summary

@@ -1,0 +1,121 @@
+"""A run judged at a glance: one self-contained ``report.html`` (every image embedded as base64).
+
+Sections: the run's headline numbers, its metrics (every `advnets evaluate` row), the training
+curves, the figures that fit its data (image models: Figures 2 and 3; 1-D runs: Figure 1; 2-D runs:
+the modes plot), the latest progress grid, and the resolved config. A figure that cannot be drawn
+(for example Figure 2 without the training images) is replaced by a line saying why.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import tempfile
+from pathlib import Path
+
+from advnets import figures
+from advnets.errors import AdvnetsError, ConfigError
+from advnets.fileio import atomic_write_bytes
+from advnets.metrics.evaluate import METRICS_FILE
+from advnets.train.rundir import CONFIG_FILE, read_stats
+
+REPORT_FILE = "report.html"
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.15em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; font-size: 0.9em; } td, th { padding: 3px 10px; border: 1px solid #ddd; }
+th { background: #f4f4f4; text-align: left; } img { max-width: 100%; border: 1px solid #eee; }
+pre { background: #f7f7f7; padding: 1em; font-size: 0.8em; overflow-x: auto; } .note { color: #a33; }
+"""
+
+# Marks the page once every image has decoded, so that a headless browser can check it.
+ON_LOAD = """
+window.addEventListener("load", function () {
+  var images = Array.prototype.slice.call(document.images);
+  var ok = images.length > 0 && images.every(function (i) { return i.complete && i.naturalWidth > 0; });
+  document.body.setAttribute("data-images-loaded", ok ? "all" : "missing");
+});
+"""
+
+
+def _img(path: Path, alt: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _table(rows: list[dict], keys: list[str]) -> str:
+    head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(r.get(k)))}</td>" for k in keys) + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def _figure_kinds(data_name: str) -> list[str]:
+    if data_name == "gaussian-1d":
+        return ["fig1"]
+    if data_name in ("ring", "grid"):
+        return ["modes"]
+    return ["fig2", "fig3"]
+
+
+def build_report(run_dir: str | Path, out: str | Path | None = None, data_dir: str | None = None) -> Path:
+    """Write the report of `run_dir` (default: RUN_DIR/report.html, replaced if present)."""
+    run = Path(run_dir)
+    if not (run / CONFIG_FILE).is_file():
+        raise ConfigError(f"{run} is not a run directory (no {CONFIG_FILE})")
+    stats = read_stats(run)
+    if not stats:
+        raise ConfigError(f"{run} has no statistics yet (stats.jsonl); report it after its first log interval")
+    config_text = (run / CONFIG_FILE).read_text()
+    import yaml
+
+    config = yaml.safe_load(config_text)
+    metrics = read_stats(run, METRICS_FILE)
+    last = stats[-1]
+    parts = [f"<h1>advnets run {html.escape(run.name)}</h1>",
+             f"<p>{html.escape(config.get('name', ''))}: step {last['step']}, epoch {last.get('epoch')}, "
+             f"{last.get('wall_s', 0):.0f} s of training.</p>"]
+    headline = [{"D(x)": last.get("d_real"), "D(G(z))": last.get("d_fake"), "diversity": last.get("diversity"),
+                 "collapsed": last.get("collapsed"), "best validation Parzen": last.get("best_valid"),
+                 "at step": last.get("best_step"), "steps/s": last.get("steps_per_s")}]
+    parts.append(_table(headline, list(headline[0])))
+    parts.append("<h2>Metrics (advnets evaluate)</h2>")
+    if metrics:
+        keys = ["metric", "baseline", "mean", "se", "sigma", "modes", "high_quality", "reverse_kl", "n_samples",
+                "seed", "step", "snapshot"]
+        used = [k for k in keys if any(k in m for m in metrics)]
+        parts.append(_table(metrics, used))
+    else:
+        parts.append("<p>None yet: <code>advnets evaluate RUN_DIR --metric ...</code> adds them.</p>")
+    with tempfile.TemporaryDirectory() as tmp:
+        kinds = ["curves", *(_figure_kinds(config.get("data", {}).get("name", "")))]
+        titles = {"curves": "Training curves", "fig1": "Figure 1", "fig2": "Figure 2: samples and nearest "
+                  "training images", "fig3": "Figure 3: interpolation in z", "modes": "Samples over the modes"}
+        for kind in kinds:
+            parts.append(f"<h2>{titles[kind]}</h2>")
+            target = Path(tmp) / f"{kind}.png"
+            options = {"data_dir": data_dir} if kind == "fig2" else {}
+            try:
+                figures.draw(kind, run, target, **options)
+                parts.append(_img(target, kind))
+            except AdvnetsError as e:
+                parts.append(f'<p class="note">not drawn: {html.escape(str(e))}</p>')
+        grids = sorted((run / "samples").glob("step-*.png"))
+        if grids:
+            parts.append(f"<h2>Latest progress grid ({html.escape(grids[-1].name)})</h2>")
+            parts.append(_img(grids[-1], grids[-1].name))
+    parts.append("<h2>Config</h2>")
+    parts.append(f"<pre>{html.escape(config_text)}</pre>")
+    parts.append(f"<h2>Last statistics row</h2><pre>{html.escape(json.dumps(last, indent=1))}</pre>")
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>advnets {html.escape(run.name)}</title>"
+            f"<style>{STYLE}</style><script>{ON_LOAD}</script></head><body>{''.join(parts)}</body></html>")
+    target = Path(out) if out else run / REPORT_FILE
+    atomic_write_bytes(target, page.encode())
+    return target

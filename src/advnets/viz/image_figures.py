@@ -1,0 +1,77 @@
+"""Figures 2 and 3 of the paper for image models (matplotlib, Agg backend, PNG out).
+
+- fig2: random samples (not cherry-picked: the first n of a seed) in rows; the last column holds,
+  for the sample beside it, its nearest training image in L2, framed in yellow as in the paper.
+- fig3: rows of images along a path between two latent points, linear or spherical; the two
+  endpoints of each row are framed.
+- rows of images in general (e.g. one row per class of a conditional model).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _show(ax, image: np.ndarray, frame: str | None = None) -> None:
+    """One image [C, H, W] uint8 on an axis without ticks; a coloured frame when asked."""
+    picture = image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)
+    ax.imshow(picture, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(frame is not None)
+        if frame is not None:
+            spine.set_edgecolor(frame)
+            spine.set_linewidth(3)
+
+
+def draw_fig2(samples: np.ndarray, neighbours: np.ndarray, out: Path, title: str) -> None:
+    """samples [rows, cols, C, H, W] uint8; neighbours [rows, C, H, W]: the nearest training image of
+    each row's last sample."""
+    plt = _pyplot()
+    rows, cols = samples.shape[:2]
+    fig, axes = plt.subplots(rows, cols + 1, figsize=(1.1 * (cols + 1) + 0.3, 1.1 * rows + 0.6), dpi=110,
+                             gridspec_kw={"wspace": 0.08, "hspace": 0.08})
+    axes = np.asarray(axes).reshape(rows, cols + 1)
+    for r in range(rows):
+        for c in range(cols):
+            _show(axes[r, c], samples[r, c])
+        _show(axes[r, cols], neighbours[r], frame="gold")
+    axes[0, cols].set_title("nearest\ntraining\nimage", fontsize=7)
+    fig.suptitle(title, fontsize=8)
+    fig.savefig(out, bbox_inches="tight")
+    plt.close(fig)
+
+
+def draw_rows(images: np.ndarray, out: Path, title: str, framed_columns: tuple[int, ...] = (),
+              row_labels: list[str] | None = None) -> None:
+    """images [rows, cols, C, H, W] uint8 as a grid; the given columns framed in red."""
+    plt = _pyplot()
+    rows, cols = images.shape[:2]
+    fig, axes = plt.subplots(rows, cols, figsize=(1.0 * cols + 0.3, 1.0 * rows + 0.6), dpi=110,
+                             gridspec_kw={"wspace": 0.06, "hspace": 0.08})
+    axes = np.asarray(axes).reshape(rows, cols)
+    for r in range(rows):
+        for c in range(cols):
+            _show(axes[r, c], images[r, c], frame="tab:red" if c in framed_columns else None)
+        if row_labels:
+            axes[r, 0].set_ylabel(row_labels[r], rotation=0, labelpad=12, fontsize=9, va="center")
+    fig.suptitle(title, fontsize=8)
+    fig.savefig(out, bbox_inches="tight")
+    plt.close(fig)
+
+
+def draw_fig3(paths: np.ndarray, out: Path, title: str) -> None:
+    """paths [rows, steps, C, H, W] uint8, each row from one latent endpoint to the other (framed)."""
+    draw_rows(paths, out, title, framed_columns=(0, paths.shape[1] - 1))

@@ -1,0 +1,41 @@
+"""The report renders in a real browser: headless Chromium (Debian's `chromium`, installed by .ci/run)."""
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from advnets.cli import main
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    pytest.fail("headless Chromium not found: install Debian's chromium package (.ci/run does)")
+
+
+def test_report_renders_with_all_images(tiny_mnist_run, data_dir, tmp_path):
+    out = tmp_path / "report.html"
+    assert main(["report", str(tiny_mnist_run), "--data-dir", str(data_dir), "--out", str(out)]) == 0
+    page = out.read_text()
+    assert page.count("data:image/png;base64,") >= 4  # curves, fig2, fig3, latest grid: all embedded
+    assert "src=\"http" not in page and "<link" not in page  # self-contained
+    browser = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
+    dom = subprocess.run([*browser, "--dump-dom", out.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    assert 'data-images-loaded="all"' in dom  # every <img> decoded (set by the page on load)
+    shot = tmp_path / "shot.png"
+    subprocess.run([*browser, f"--screenshot={shot}", "--window-size=1200,1400", out.as_uri()],
+                   capture_output=True, timeout=120, check=True)
+    pixels = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+    assert pixels.std() > 20  # not a blank page
+    # matplotlib's first line colour (tab:blue, the D loss and D(x) curves) is on screen: the figures drew
+    blue = (np.abs(pixels - [31, 119, 180]).sum(-1) < 30).sum()
+    assert blue > 200
+
+
+def test_report_of_a_non_run_is_one_error_line(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "is not a run directory" in capsys.readouterr().err
