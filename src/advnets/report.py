@@ -57,12 +57,12 @@ def _fmt(value) -> str:
     return "" if value is None else str(value)
 
 
-def _figure_kinds(data_name: str) -> list[str]:
-    if data_name == "gaussian-1d":
+def _figure_kinds(data: dict) -> list[str]:
+    if data.get("name") == "gaussian-1d":
         return ["fig1"]
-    if data_name in ("ring", "grid"):
+    if data.get("name") in ("ring", "grid"):
         return ["modes"]
-    return ["fig2", "fig3"]
+    return ["fig2", "fig3", *(["classes"] if data.get("conditional") else [])]
 
 
 def build_report(run_dir: str | Path, out: str | Path | None = None, data_dir: str | None = None) -> Path:
@@ -95,9 +95,10 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, data_dir: s
     else:
         parts.append("<p>None yet: <code>advnets evaluate RUN_DIR --metric ...</code> adds them.</p>")
     with tempfile.TemporaryDirectory() as tmp:
-        kinds = ["curves", *(_figure_kinds(config.get("data", {}).get("name", "")))]
+        kinds = ["curves", *_figure_kinds(config.get("data", {}))]
         titles = {"curves": "Training curves", "fig1": "Figure 1", "fig2": "Figure 2: samples and nearest "
-                  "training images", "fig3": "Figure 3: interpolation in z", "modes": "Samples over the modes"}
+                  "training images", "fig3": "Figure 3: interpolation in z", "modes": "Samples over the modes",
+                  "classes": "One row per class"}
         for kind in kinds:
             parts.append(f"<h2>{titles[kind]}</h2>")
             target = Path(tmp) / f"{kind}.png"
