@@ -83,7 +83,7 @@ class Game:
 
     def real_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """x ~ p_data [m, *x_shape], with its class labels [m] when the model is conditional."""
-        if self.data.n_classes and self.cfg.data.conditional:
+        if self.cfg.data.conditional:
             return self.data.next_labelled_batch()
         return self.data.next_batch(), None
 

@@ -200,7 +200,7 @@ class Monitor:
                 "best_step": self.best_step}
 
     def log(self, step: int, means: list[float], steps: int, seconds: float, elapsed: float) -> dict:
-        game, t = self.game, self.game.cfg.train
+        game = self.game
         diversity = mean_pairwise_distance(fixed_batch_samples(game, self.z_fixed)) / max(self.real_spread, 1e-12)
         self.peak_diversity = max(self.peak_diversity, diversity)
         collapsed = self.peak_diversity > HEALTHY_DIVERSITY and diversity < COLLAPSE_DIVERSITY
@@ -211,7 +211,7 @@ class Monitor:
             "diversity": diversity, "collapsed": collapsed,
             "steps_per_s": steps / seconds, "wall_s": round(elapsed, 3),
         }
-        if self.validator is not None and (step % t.valid_every == 0 or step == t.steps):
+        if self.validator is not None and step % game.cfg.train.valid_every == 0:  # same steps however the run is split
             row.update(self.validate(step))
         self.writer.write(row)
         if self.tensorboard is not None:
