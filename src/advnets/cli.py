@@ -153,6 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
 # ----------------------------------------------------------------------------------------------
 
 
+def refuse_to_overwrite(out: Path, force: bool) -> None:
+    """A user's existing file is replaced only when they pass --force."""
+    if out.exists() and not force:
+        raise ConfigError(f"{out} already exists; choose another --out or pass --force to overwrite it")
+
+
 def cmd_presets(args: argparse.Namespace) -> int:
     from advnets.config import preset_names, preset_path
 
@@ -239,8 +245,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise ConfigError(f"--out {out}: the file name must end in .npy or .png")
     if args.n < 1:
         raise ConfigError(f"--n must be >= 1, got {args.n}")
-    if out.exists() and not args.force:
-        raise ConfigError(f"{out} already exists; choose another --out or pass --force to overwrite it")
+    refuse_to_overwrite(out, args.force)
     device = resolve_device(args.device)
     snap = load_snapshot(args.source, device)
     n_classes = snap.generator.n_classes
@@ -295,8 +300,7 @@ def cmd_figure(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix != ".png":
         raise ConfigError(f"--out {out}: the file name must end in .png")
-    if out.exists() and not args.force:
-        raise ConfigError(f"{out} already exists; choose another --out or pass --force to overwrite it")
+    refuse_to_overwrite(out, args.force)
     for name in ("n", "rows", "cols", "interp_steps"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")

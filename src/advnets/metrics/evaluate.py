@@ -35,6 +35,12 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def provenance(snap: Snapshot, started: float) -> dict[str, Any]:
+    """What every metric row carries: which weights it measured (path, hash, step) and how long it took."""
+    return {"snapshot": str(snap.path), "snapshot_sha256": file_sha256(snap.path), "step": snap.step,
+            "seconds": round(time.perf_counter() - started, 2)}
+
+
 def _pixels(images) -> torch.Tensor:
     return torch.from_numpy(images).reshape(len(images), -1).double().div_(255.0)  # [N, 784] in [0, 1]
 
@@ -72,8 +78,7 @@ def evaluate_parzen(snap: Snapshot, n_samples: int = 10_000, seed: int = 0, base
         "metric": "parzen", "dataset": name, "split": "test", "baseline": baseline, **extra,
         "mean": result.mean, "se": result.se, "sigma": result.sigma, "valid_scores": result.valid_scores,
         "n_samples": result.n_samples, "n_valid": result.n_valid, "n_test": result.n_test, "seed": seed,
-        "snapshot": str(snap.path), "snapshot_sha256": file_sha256(snap.path), "step": snap.step,
-        "device": str(device), "seconds": round(time.perf_counter() - t0, 2),
+        **provenance(snap, t0), "device": str(device),
     }
 
 
@@ -89,8 +94,7 @@ def evaluate_modes(snap: Snapshot, n_samples: int = 2_500, seed: int = 0) -> dic
     mixture = mixture_for(snap.config)
     samples = generate(snap.generator, n_samples, seed=seed)  # [n, 2]
     report = mode_report(samples, mixture.means, float(mixture.stds[0]))
-    return {"metric": "modes", "dataset": name, **report.as_dict(), "seed": seed, "snapshot": str(snap.path),
-            "snapshot_sha256": file_sha256(snap.path), "step": snap.step, "seconds": round(time.perf_counter() - t0, 2)}
+    return {"metric": "modes", "dataset": name, **report.as_dict(), "seed": seed, **provenance(snap, t0)}
 
 
 def evaluate_classes(snap: Snapshot, n_samples: int = 10_000, seed: int = 0) -> dict[str, Any]:
@@ -110,9 +114,7 @@ def evaluate_classes(snap: Snapshot, n_samples: int = 10_000, seed: int = 0) -> 
     hits = predicted == labels
     per_class = [float(hits[labels == c].float().mean()) for c in range(n_classes)]
     return {"metric": "classes", "dataset": snap.config.data.name, "agreement": float(hits.float().mean()),
-            "per_class": per_class, "n_samples": n_samples, "seed": seed, "snapshot": str(snap.path),
-            "snapshot_sha256": file_sha256(snap.path), "step": snap.step,
-            "seconds": round(time.perf_counter() - t0, 2)}
+            "per_class": per_class, "n_samples": n_samples, "seed": seed, **provenance(snap, t0)}
 
 
 class ValidationParzen:
