@@ -59,8 +59,10 @@ def draw_rows(images: np.ndarray, out: Path, title: str, framed_columns: tuple[i
     """images [rows, cols, C, H, W] uint8 as a grid; the given columns framed in red."""
     plt = _pyplot()
     rows, cols = images.shape[:2]
-    fig, axes = plt.subplots(rows, cols, figsize=(1.0 * cols + 0.3, 1.0 * rows + 0.6), dpi=110,
+    height = 1.0 * rows + 0.5  # one inch per (square) image, half an inch for the title
+    fig, axes = plt.subplots(rows, cols, figsize=(1.0 * cols + 0.3, height), dpi=110,
                              gridspec_kw={"wspace": 0.06, "hspace": 0.08})
+    fig.subplots_adjust(left=0.03, right=0.99, bottom=0.01, top=1 - 0.45 / height)
     axes = np.asarray(axes).reshape(rows, cols)
     for r in range(rows):
         for c in range(cols):
