@@ -16,6 +16,7 @@ import numpy as np
 
 from advnets import __version__
 from advnets.errors import AdvnetsError, ConfigError
+from advnets.figures import FIGURES
 
 EXAMPLES = {
     "main": """examples:
@@ -118,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("figure", help="draw one of the paper's figures, or training curves, from a run",
                        formatter_class=_formatter, epilog=EXAMPLES["figure"], description="Draw a figure from a run's files.")
-    p.add_argument("kind", choices=["fig1", "fig2", "fig3", "curves", "modes", "classes"],
+    p.add_argument("kind", choices=list(FIGURES),
                    help="fig1: Figure 1 from a 1-D run; fig2: samples with nearest training images; fig3: "
                         "interpolation in z; curves: training curves; modes: 2-D samples over the mode centres; "
                         "classes: a conditional model's samples, one row per class")

@@ -15,11 +15,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import torch
-
 from advnets.errors import ConfigError
 
-FIGURES = ("fig1", "fig2", "fig3", "curves", "modes", "classes")
+# torch and the drawing libraries are imported inside the functions: the command line reads FIGURES
+# (at the end of this module) to build its parser, and should start fast.
 
 
 def _run_dir(source: str | Path, kind: str) -> Path:
@@ -64,6 +63,8 @@ def fig2(source, out: Path, rows: int = 5, cols: int = 4, seed: int = 0, data_di
     from advnets.viz import to_uint8
     from advnets.viz.image_figures import draw_fig2
 
+    import torch
+
     snap = _image_snapshot(source, "fig2")
     train, _ = load_split(snap.config.data.name, "train", data_dir or snap.config.data.dir)
     train_pixels = torch.from_numpy(train).reshape(len(train), -1).float().div_(255)  # [N, d]
@@ -83,6 +84,8 @@ def fig3(source, out: Path, rows: int = 5, steps: int = 10, seed: int = 0, spher
     from advnets.sampling import interpolate
     from advnets.viz import to_uint8
     from advnets.viz.image_figures import draw_fig3
+
+    import torch
 
     snap = _image_snapshot(source, "fig3")
     G = snap.generator
@@ -131,6 +134,8 @@ def classes(source, out: Path, cols: int = 10, seed: int = 0) -> str:
     from advnets.viz import to_uint8
     from advnets.viz.image_figures import draw_rows
 
+    import torch
+
     snap = _image_snapshot(source, "classes")
     n_classes = snap.generator.n_classes
     if not n_classes:
@@ -149,9 +154,11 @@ def draw(kind: str, source, out: Path, **options) -> str:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp.png")
     try:
-        summary = {"fig1": fig1, "fig2": fig2, "fig3": fig3, "curves": curves, "modes": modes,
-                   "classes": classes}[kind](source, tmp, **options)
+        summary = FIGURES[kind](source, tmp, **options)
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)
     return summary
+
+
+FIGURES = {"fig1": fig1, "fig2": fig2, "fig3": fig3, "curves": curves, "modes": modes, "classes": classes}
