@@ -59,6 +59,13 @@ Sample i depends only on (--seed, i): the first 64 of --n 10000 equal --n 64."""
 }
 
 
+def add_generator_choice(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--generator", choices=["auto", "live", "ema"], default="auto",
+                   help="which generator of a run that kept a moving average of G's weights (train.ema_decay): "
+                        "ema, the average; live, G itself (from a run directory: the snapshot whose live G "
+                        "validated best); auto (default): the average when there is one")
+
+
 def _formatter(prog: str) -> argparse.HelpFormatter:
     return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
 
@@ -94,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="FILE", help="output file: .npy or .png")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    add_generator_choice(p)
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("evaluate", help="evaluate a trained generator (Parzen window, Table 1)",
@@ -115,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", metavar="DIR", help="data directory (default: the run's data.dir, "
                    "$ADVNETS_DATA, the user cache)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
+    add_generator_choice(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("figure", help="draw one of the paper's figures, or training curves, from a run",
@@ -135,7 +144,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, help="modes: number of samples (default 2500)")
     p.add_argument("--data-dir", metavar="DIR", help="fig2: data directory (default: the run's, $ADVNETS_DATA, cache)")
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    add_generator_choice(p)
     p.set_defaults(func=cmd_figure)
+
+    p = sub.add_parser("export", help="write one generator alone (for sharing or shipping)", formatter_class=_formatter,
+                       epilog="examples:\n  advnets export runs/mnist-s0 --out pretrained/mnist   # the averaged G, if kept\n"
+                              "  advnets export runs/mnist-s0 --generator live --out g-live.safetensors",
+                       description="Write a snapshot that holds only the generator (no discriminator, no "
+                                   "second copy of G); advnets sample / evaluate / figure read it like any "
+                                   "snapshot.")
+    p.add_argument("source", metavar="RUN_DIR_OR_SNAPSHOT", help="a run directory or a .safetensors snapshot")
+    p.add_argument("--out", required=True, metavar="DIR_OR_FILE",
+                   help="a .safetensors file, or a directory (new or empty) to hold generator.safetensors")
+    p.add_argument("--force", action="store_true", help="overwrite the output file if it exists")
+    add_generator_choice(p)
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("report", help="write a self-contained report.html of a run", formatter_class=_formatter,
                        epilog="example:\n  advnets report runs/00000-quick-mnist        # writes runs/00000-quick-mnist/report.html",
@@ -227,7 +250,12 @@ def cmd_train(args: argparse.Namespace) -> int:
               f"D(x) {s['d_real']:.3f}, D(G(z)) {s['d_fake']:.3f}, diversity {s['diversity']:.3f}, "
               f"{s['steps_per_s']:.1f} steps/s")
         if s.get("best_valid") is not None:
-            print(f"best validation Parzen {s['best_valid']:.1f} at step {s['best_step']} (network-best.safetensors)")
+            which = "G's moving average" if cfg.train.ema_decay else "G"
+            print(f"best validation Parzen of {which}: {s['best_valid']:.1f} at step {s['best_step']} "
+                  "(network-best.safetensors)")
+        if s.get("best_valid_live") is not None:
+            print(f"best validation Parzen of the live G: {s['best_valid_live']:.1f} at step {s['best_step_live']} "
+                  "(network-best-live.safetensors)")
     print(f"samples: advnets sample {run_dir} --n 100 --out samples.png")
     return 0
 
@@ -248,7 +276,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise ConfigError(f"--n must be >= 1, got {args.n}")
     refuse_to_overwrite(out, args.force)
     device = resolve_device(args.device)
-    snap = load_snapshot(args.source, device)
+    snap = load_snapshot(args.source, device, args.generator)
     n_classes = snap.generator.n_classes
     if args.label is not None and not n_classes:
         raise ConfigError(f"--label: {args.source} holds an unconditional generator (trained without data.conditional)")
@@ -267,7 +295,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
         buf = io.BytesIO()
         np.save(buf, array)
         atomic_write_bytes(out, buf.getvalue())
-    print(f"wrote {args.n} samples of {snap.config.name} (step {snap.step}, seed {args.seed}) to {out}")
+    which = ", averaged G" if snap.weights == "ema" else ""
+    print(f"wrote {args.n} samples of {snap.config.name} (step {snap.step}{which}, seed {args.seed}) to {out}")
     return 0
 
 
@@ -281,7 +310,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.n_samples is not None and args.n_samples < 1:
         raise ConfigError(f"--n-samples must be >= 1, got {args.n_samples}")
     device = resolve_device(args.device)
-    snap = load_snapshot(args.source, device)
+    snap = load_snapshot(args.source, device, args.generator)
     if args.baseline and args.metric != "parzen":
         raise ConfigError("--baseline applies to --metric parzen only")
     if args.metric == "modes":
@@ -305,16 +334,36 @@ def cmd_figure(args: argparse.Namespace) -> int:
     for name in ("n", "rows", "cols", "interp_steps"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    weights = {"weights": args.generator}
     options = {
         "fig1": {"steps": args.steps},
-        "fig2": {"rows": args.rows or 5, "cols": args.cols or 4, "seed": args.seed, "data_dir": args.data_dir},
-        "fig3": {"rows": args.rows or 5, "steps": args.interp_steps or 10, "seed": args.seed, "spherical": args.slerp},
+        "fig2": {"rows": args.rows or 5, "cols": args.cols or 4, "seed": args.seed, "data_dir": args.data_dir, **weights},
+        "fig3": {"rows": args.rows or 5, "steps": args.interp_steps or 10, "seed": args.seed, "spherical": args.slerp,
+                 **weights},
         "curves": {},
-        "modes": {"n": args.n or 2500, "seed": args.seed},
-        "classes": {"cols": args.cols or 10, "seed": args.seed},
+        "modes": {"n": args.n or 2500, "seed": args.seed, **weights},
+        "classes": {"cols": args.cols or 10, "seed": args.seed, **weights},
     }[args.kind]
     summary = figures.draw(args.kind, args.source, out, **options)
     print(f"wrote {out} ({summary})")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from advnets.metrics.evaluate import file_sha256
+    from advnets.train.checkpoint import EXPORTED_SNAPSHOT, export_generator, load_snapshot
+
+    out = Path(args.out)
+    if out.suffix != ".safetensors":
+        if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not args.force)):
+            raise ConfigError(f"{out} already exists and is not an empty directory; choose another --out "
+                              "(or pass --force to replace its generator.safetensors)")
+        out = out / EXPORTED_SNAPSHOT
+    refuse_to_overwrite(out, args.force)
+    snap = load_snapshot(args.source, "cpu", args.generator)
+    export_generator(snap, out, file_sha256(snap.path))
+    size = out.stat().st_size / 1e6
+    print(f"wrote {out} ({snap.weights} generator of {snap.config.name}, step {snap.step}, {size:.1f} MB)")
     return 0
 
 

@@ -127,6 +127,9 @@ class TrainConfig:
     # at the best sigma of the paper's grid; the best one is kept as network-best.safetensors.
     valid_every: int = 0
     valid_samples: int = 10000
+    # An exponential moving average of G's weights (0: off), updated after every G update; samples,
+    # validation and evaluation read the average (train/ema.py). The live G trains as without it.
+    ema_decay: float = 0.0
     tensorboard: bool = False  # also log scalars and sample grids to RUN_DIR/tensorboard (needs the package)
     progress: bool = True
 
@@ -293,6 +296,7 @@ def validate(cfg: Config) -> None:
     need(t.valid_every == 0 or d.name in ("mnist", "fashion-mnist", "tfd"), "train.valid_every",
          "0 for synthetic data (the Parzen validation score needs an image data set)")
     need(t.valid_samples >= 1, "train.valid_samples", ">= 1")
+    need(0 <= t.ema_decay < 1, "train.ema_decay", "in [0, 1) (0: no average)")
 
 
 # ----------------------------------------------------------------------------------------------

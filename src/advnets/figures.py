@@ -28,14 +28,19 @@ def _run_dir(source: str | Path, kind: str) -> Path:
     return path
 
 
-def _image_snapshot(source: str | Path, kind: str):
+def _image_snapshot(source: str | Path, kind: str, weights: str = "auto"):
     from advnets.data.images import IMAGE_DATASETS
     from advnets.train.checkpoint import load_snapshot
 
-    snap = load_snapshot(source)
+    snap = load_snapshot(source, weights=weights)
     if snap.config.data.name not in IMAGE_DATASETS:
         raise ConfigError(f"{kind} needs an image model; this one was trained on '{snap.config.data.name}'")
     return snap
+
+
+def _label(snap) -> str:
+    """'NAME step N' (and 'averaged G' when the snapshot's moving average of G is drawn)."""
+    return f"{snap.config.name} step {snap.step}" + (" (averaged G)" if snap.weights == "ema" else "")
 
 
 def fig1(source, out: Path, steps: list[int] | None = None) -> str:
@@ -54,7 +59,8 @@ def fig1(source, out: Path, steps: list[int] | None = None) -> str:
     return f"{len(probes)} probes"
 
 
-def fig2(source, out: Path, rows: int = 5, cols: int = 4, seed: int = 0, data_dir: str | None = None) -> str:
+def fig2(source, out: Path, rows: int = 5, cols: int = 4, seed: int = 0, data_dir: str | None = None,
+         weights: str = "auto") -> str:
     """rows x cols samples; the nearest training image (exact L2 over the whole training split) of
     each row's last sample. All rows x cols samples are searched; the time is reported."""
     from advnets.data.images import load_split
@@ -65,7 +71,7 @@ def fig2(source, out: Path, rows: int = 5, cols: int = 4, seed: int = 0, data_di
 
     import torch
 
-    snap = _image_snapshot(source, "fig2")
+    snap = _image_snapshot(source, "fig2", weights)
     train, _ = load_split(snap.config.data.name, "train", data_dir or snap.config.data.dir)
     train_pixels = torch.from_numpy(train).reshape(len(train), -1).float().div_(255)  # [N, d]
     x = generate(snap.generator, rows * cols, seed=seed)  # [rows*cols, C, H, W]
@@ -75,19 +81,20 @@ def fig2(source, out: Path, rows: int = 5, cols: int = 4, seed: int = 0, data_di
     samples = to_uint8(x).reshape(rows, cols, *x.shape[1:])
     last = index.reshape(rows, cols)[:, -1]
     neighbours = train[last.numpy()][:, None]  # [rows, 1, H, W]
-    draw_fig2(samples, neighbours, out, title=f"{snap.config.name} step {snap.step}: samples of seed {seed} "
+    draw_fig2(samples, neighbours, out, title=f"{_label(snap)}: samples of seed {seed} "
                                              f"(not cherry-picked); right: nearest of {len(train)} training images")
     return f"nearest-neighbour search: {len(x)} samples x {len(train)} training images in {search_s:.3f} s"
 
 
-def fig3(source, out: Path, rows: int = 5, steps: int = 10, seed: int = 0, spherical: bool = False) -> str:
+def fig3(source, out: Path, rows: int = 5, steps: int = 10, seed: int = 0, spherical: bool = False,
+         weights: str = "auto") -> str:
     from advnets.sampling import interpolate
     from advnets.viz import to_uint8
     from advnets.viz.image_figures import draw_fig3
 
     import torch
 
-    snap = _image_snapshot(source, "fig3")
+    snap = _image_snapshot(source, "fig3", weights)
     G = snap.generator
     ends = G.sample_z(2 * rows, torch.Generator().manual_seed(seed), "cpu").reshape(rows, 2, -1)  # [rows, 2, z]
     z = torch.stack([interpolate(a, b, steps, spherical) for a, b in ends])  # [rows, steps, z_dim]
@@ -95,7 +102,7 @@ def fig3(source, out: Path, rows: int = 5, steps: int = 10, seed: int = 0, spher
         x = G(z.reshape(rows * steps, -1))
     kind = "spherical" if spherical else "linear"
     draw_fig3(to_uint8(x).reshape(rows, steps, *x.shape[1:]), out,
-              title=f"{snap.config.name} step {snap.step}: {kind} interpolation in z, seed {seed} (framed: endpoints)")
+              title=f"{_label(snap)}: {kind} interpolation in z, seed {seed} (framed: endpoints)")
     return f"{rows} rows x {steps} steps"
 
 
@@ -112,23 +119,23 @@ def curves(source, out: Path) -> str:
     return f"{len(stats)} statistics rows"
 
 
-def modes(source, out: Path, n: int = 2500, seed: int = 0) -> str:
+def modes(source, out: Path, n: int = 2500, seed: int = 0, weights: str = "auto") -> str:
     from advnets.data.sources import mixture_for
     from advnets.sampling import generate
     from advnets.train.checkpoint import load_snapshot
     from advnets.viz.toy_figures import draw_modes
 
-    snap = load_snapshot(source)
+    snap = load_snapshot(source, weights=weights)
     if snap.config.data.name not in ("ring", "grid"):
         raise ConfigError(f"modes needs a run on a 2-D mixture; this one was trained on '{snap.config.data.name}'")
     mixture = mixture_for(snap.config)
     samples = generate(snap.generator, n, seed=seed).numpy()
     draw_modes(samples, mixture.means.numpy(), float(mixture.stds[0]), out,
-               title=f"{snap.config.name} step {snap.step}, {n} samples, seed {seed}")
+               title=f"{_label(snap)}, {n} samples, seed {seed}")
     return f"{n} samples"
 
 
-def classes(source, out: Path, cols: int = 10, seed: int = 0) -> str:
+def classes(source, out: Path, cols: int = 10, seed: int = 0, weights: str = "auto") -> str:
     """A conditional model: row c holds `cols` samples drawn for class c."""
     from advnets.sampling import generate
     from advnets.viz import to_uint8
@@ -136,14 +143,14 @@ def classes(source, out: Path, cols: int = 10, seed: int = 0) -> str:
 
     import torch
 
-    snap = _image_snapshot(source, "classes")
+    snap = _image_snapshot(source, "classes", weights)
     n_classes = snap.generator.n_classes
     if not n_classes:
         raise ConfigError("classes needs a conditional model (trained with data.conditional=true)")
     labels = torch.arange(n_classes).repeat_interleave(cols)  # [n_classes * cols]
     x = generate(snap.generator, len(labels), seed=seed, labels=labels)
     draw_rows(to_uint8(x).reshape(n_classes, cols, *x.shape[1:]), out,
-              title=f"{snap.config.name} step {snap.step}: row c = samples of class c, seed {seed}",
+              title=f"{_label(snap)}: row c = samples of class c, seed {seed}",
               row_labels=[str(c) for c in range(n_classes)])
     return f"{n_classes} classes x {cols} samples"
 

@@ -16,6 +16,7 @@ def _weights(run_dir):
     ("tiny_mnist", []),  # released code: simultaneous, momentum SGD, schedules, dropout
     ("tiny_ring", ["train.schedule=alternating", "train.k=2"]),  # Algorithm 1 with k = 2 and Adam
     ("tiny_mnist", ["data.conditional=true", "train.schedule=alternating", "train.k=2"]),  # p(x | c)
+    ("tiny_mnist", ["train.ema_decay=0.9", "train.valid_every=5", "train.valid_samples=200"]),  # G's average
 ])
 def test_resume_equals_uninterrupted(request, tmp_path, make, extra):
     make = request.getfixturevalue(make)

@@ -36,9 +36,10 @@ def file_sha256(path: Path) -> str:
 
 
 def provenance(snap: Snapshot, started: float) -> dict[str, Any]:
-    """What every metric row carries: which weights it measured (path, hash, step) and how long it took."""
+    """What every metric row carries: which weights it measured (path, hash, step, and "live" G or
+    its moving average "ema") and how long it took."""
     return {"snapshot": str(snap.path), "snapshot_sha256": file_sha256(snap.path), "step": snap.step,
-            "seconds": round(time.perf_counter() - started, 2)}
+            "generator": snap.weights, "seconds": round(time.perf_counter() - started, 2)}
 
 
 def _pixels(images) -> torch.Tensor:

@@ -25,6 +25,7 @@ from advnets.data.sources import DataSource
 from advnets.losses import discriminator_loss, generator_loss
 from advnets.models.mlp import constrain_column_norms_
 from advnets.train import schedules
+from advnets.train.ema import GeneratorAverage
 
 STAT_NAMES = ("loss_d", "loss_g", "d_real", "d_fake")
 
@@ -40,6 +41,7 @@ class Game:
     opt_g: torch.optim.Optimizer
     data: DataSource
     rng: torch.Generator  # noise and dropout masks; its state is saved with the training state
+    average: GeneratorAverage | None = None  # train.ema_decay > 0: the moving average of G's weights
     d_updates: int = 0
     g_updates: int = 0
     d_params: list[nn.Parameter] = field(init=False)
@@ -75,6 +77,13 @@ class Game:
             self.d_updates += 1
         else:
             self.g_updates += 1
+            if self.average is not None:
+                self.average.update(self.generator, self.g_updates)
+
+    @property
+    def average_model(self) -> nn.Module | None:
+        """G's moving average (train.ema_decay > 0), which samples and validation read; else None."""
+        return self.average.model if self.average is not None else None
 
     def autocast(self) -> torch.autocast:
         """Mixed precision for the forward passes when train.precision is bf16 (else a no-op)."""

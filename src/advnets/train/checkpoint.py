@@ -2,8 +2,9 @@
 
 Two kinds, both written atomically (temporary file, fsync, rename):
 
-- a network snapshot (``network-*.safetensors``): G's and D's weights, the run's config, the step
-  and the data shape: everything ``advnets sample`` and the metrics need;
+- a network snapshot (``network-*.safetensors``): G's and D's weights (and the moving average of G's
+  weights, when the run keeps one), the run's config, the step and the data shape: everything
+  ``advnets sample`` and the metrics need;
 - a training state (``training-state.safetensors``): the snapshot's contents plus both
   optimizers' buffers, the step counters, the data position and the random generator's state:
   everything needed to continue exactly as if the run had never stopped.
@@ -31,6 +32,8 @@ SNAPSHOT_FORMAT = "advnets-network-snapshot/1"
 STATE_FORMAT = "advnets-training-state/1"
 LATEST_SNAPSHOT = "network-latest.safetensors"
 BEST_SNAPSHOT = "network-best.safetensors"  # the best by validation score, when the run measured one
+BEST_LIVE_SNAPSHOT = "network-best-live.safetensors"  # runs with G's moving average: the best live G
+EXPORTED_SNAPSHOT = "generator.safetensors"  # `advnets export`: one generator alone, for sharing
 TRAINING_STATE = "training-state.safetensors"
 
 
@@ -70,41 +73,60 @@ def strip_prefix(prefix: str, tensors: dict[str, torch.Tensor]) -> dict[str, tor
 
 @dataclass
 class Snapshot:
-    """A trained network pair, ready for sampling or evaluation (both in eval mode)."""
+    """A trained generator (and, unless exported alone, its discriminator), both in eval mode.
+
+    `weights` says which generator was loaded: "live" (G as trained) or "ema" (the moving average of
+    G's weights, kept by runs with train.ema_decay > 0)."""
 
     generator: torch.nn.Module
-    discriminator: torch.nn.Module
+    discriminator: torch.nn.Module | None
     config: Config
     step: int
     path: Path
+    weights: str = "live"
 
 
-def network_tensors(generator: torch.nn.Module, discriminator: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """Both networks' weights under "generator." and "discriminator." (snapshots and training states)."""
-    return {**with_prefix("generator", generator.state_dict()),
-            **with_prefix("discriminator", discriminator.state_dict())}
+GENERATOR_CHOICES = ("auto", "live", "ema")  # auto: the average when the file holds one
 
 
-def load_networks(generator: torch.nn.Module, discriminator: torch.nn.Module, tensors: dict[str, torch.Tensor]) -> None:
+def network_tensors(generator: torch.nn.Module, discriminator: torch.nn.Module | None,
+                    average: torch.nn.Module | None = None) -> dict[str, torch.Tensor]:
+    """The networks' weights under "generator.", "discriminator." and (G's moving average, if kept)
+    "generator_ema." (snapshots and training states)."""
+    tensors = with_prefix("generator", generator.state_dict())
+    if discriminator is not None:
+        tensors.update(with_prefix("discriminator", discriminator.state_dict()))
+    if average is not None:
+        tensors.update(with_prefix("generator_ema", average.state_dict()))
+    return tensors
+
+
+def load_networks(generator: torch.nn.Module, discriminator: torch.nn.Module, tensors: dict[str, torch.Tensor],
+                  average: torch.nn.Module | None = None) -> None:
     """The inverse of network_tensors (strict: every weight must be present and fit)."""
     generator.load_state_dict(strip_prefix("generator", tensors))
     discriminator.load_state_dict(strip_prefix("discriminator", tensors))
+    if average is not None:
+        average.load_state_dict(strip_prefix("generator_ema", tensors))
 
 
-def save_snapshot(path: Path, generator: torch.nn.Module, discriminator: torch.nn.Module, cfg: Config,
-                  step: int) -> None:
-    tensors = network_tensors(generator, discriminator)
+def save_snapshot(path: Path, generator: torch.nn.Module, discriminator: torch.nn.Module | None, cfg: Config,
+                  step: int, average: torch.nn.Module | None = None, extra: dict[str, Any] | None = None) -> None:
+    tensors = network_tensors(generator, discriminator, average)
     header = {"format": SNAPSHOT_FORMAT, "advnets_version": __version__, "config": to_dict(cfg),
-              "step": step, "x_shape": list(generator.x_shape)}
+              "step": step, "x_shape": list(generator.x_shape), **(extra or {})}
     save_tensors(path, tensors, header)
 
 
-def resolve_snapshot_path(run_or_file: str | os.PathLike) -> Path:
+def resolve_snapshot_path(run_or_file: str | os.PathLike, weights: str = "auto") -> Path:
     """A snapshot file as given, or a run directory's best snapshot by validation score if it has
-    one (train.valid_every), else its latest."""
+    one (train.valid_every), else its latest. With weights="live", a run that kept G's moving
+    average gives the snapshot whose *live* G scored best (network-best-live.safetensors)."""
     path = Path(run_or_file)
     if path.is_dir():
-        path = path / BEST_SNAPSHOT if (path / BEST_SNAPSHOT).is_file() else path / LATEST_SNAPSHOT
+        candidates = ([BEST_LIVE_SNAPSHOT] if weights == "live" else []) + [BEST_SNAPSHOT, LATEST_SNAPSHOT,
+                                                                            EXPORTED_SNAPSHOT]
+        path = next((path / name for name in candidates if (path / name).is_file()), path / LATEST_SNAPSHOT)
         if not path.is_file():
             raise CheckpointError(f"{path.parent} holds no network snapshot ({LATEST_SNAPSHOT}); "
                                   "is it a run directory that has reached its first checkpoint?")
@@ -113,24 +135,49 @@ def resolve_snapshot_path(run_or_file: str | os.PathLike) -> Path:
     return path
 
 
-def load_snapshot(run_or_file: str | os.PathLike, device: torch.device | str = "cpu") -> Snapshot:
-    """Load G and D from a run directory (see resolve_snapshot_path) or a snapshot/training-state file."""
+def load_snapshot(run_or_file: str | os.PathLike, device: torch.device | str = "cpu", weights: str = "auto") -> Snapshot:
+    """Load G (and D) from a run directory (see resolve_snapshot_path) or a snapshot/training-state file.
+
+    weights: "auto" loads G's moving average when the file holds one, else G; "live" and "ema" ask
+    for one of them, and a file that does not hold the one asked for is refused with one line."""
     from advnets.models import build_discriminator, build_generator
 
-    path = resolve_snapshot_path(run_or_file)
+    assert weights in GENERATOR_CHOICES, weights
+    path = resolve_snapshot_path(run_or_file, weights)
     tensors, header = load_tensors(path)
     if header.get("format") not in (SNAPSHOT_FORMAT, STATE_FORMAT):
         raise CheckpointError(f"{path} is not an advnets network snapshot (format {header.get('format')!r})")
+    # Which generators the file holds, by label: run snapshots hold G ("live") and, if the run kept
+    # one, G's moving average ("ema"); an exported file holds one, labelled in its header.
+    stored = {header.get("generator_weights", "live"): "generator"}
+    if any(k.startswith("generator_ema.") for k in tensors):
+        stored["ema"] = "generator_ema"
+    label = ("ema" if "ema" in stored else next(iter(stored))) if weights == "auto" else weights
+    if label not in stored:
+        missing = "moving average of G (its run had train.ema_decay=0)" if label == "ema" else "live G"
+        raise CheckpointError(f"{path} holds no {missing}; use --generator {next(iter(stored))} or auto")
     try:
         cfg = from_dict(Config, header["config"])
         x_shape = tuple(header["x_shape"])
         generator = build_generator(cfg, x_shape)
-        discriminator = build_discriminator(cfg, x_shape)
-        load_networks(generator, discriminator, tensors)
+        generator.load_state_dict(strip_prefix(stored[label], tensors))
+        discriminator = None
+        if any(k.startswith("discriminator.") for k in tensors):  # exported generators travel alone
+            discriminator = build_discriminator(cfg, x_shape)
+            discriminator.load_state_dict(strip_prefix("discriminator", tensors))
+            discriminator = discriminator.to(device).eval()
     except (AdvnetsError, KeyError, RuntimeError) as e:
         reason = str(e).splitlines()[0]
         raise CheckpointError(f"{path} does not hold a network this version can build ({reason})") from None
-    return Snapshot(generator.to(device).eval(), discriminator.to(device).eval(), cfg, int(header["step"]), path)
+    return Snapshot(generator.to(device).eval(), discriminator, cfg, int(header["step"]), path, label)
+
+
+def export_generator(snap: Snapshot, path: Path, source_sha256: str) -> None:
+    """Write `snap`'s generator alone (no D, no second copy of G): what sampling and the metrics need,
+    at about a third of a run snapshot's size. The header names the file it came from."""
+    save_snapshot(path, snap.generator.cpu(), None, snap.config, snap.step,
+                  extra={"generator_weights": snap.weights, "exported_from": snap.path.name,
+                         "exported_from_sha256": source_sha256})
 
 
 # ----------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from advnets.models import build_discriminator, build_generator
 from advnets.sampling import generate
 from advnets.train import checkpoint as ckpt
 from advnets.train.algorithm import STAT_NAMES, Game, train_iteration
+from advnets.train.ema import GeneratorAverage
 from advnets.train.optim import build_optimizer
 from advnets.train.probe import probe_1d
 from advnets.train.rundir import PROBES_FILE, StatsWriter, read_stats, write_config
@@ -71,7 +72,8 @@ def build_game(cfg: Config, device: torch.device) -> Game:
     opt_d = build_optimizer(o, D.parameters(), o.d_lr or o.lr)
     opt_g = build_optimizer(o, G.parameters(), o.g_lr or o.lr)
     rng = torch.Generator(device).manual_seed(cfg.seed)
-    return Game(cfg, G, D, opt_d, opt_g, data, rng)
+    average = GeneratorAverage(G, cfg.train.ema_decay) if cfg.train.ema_decay > 0 else None
+    return Game(cfg, G, D, opt_d, opt_g, data, rng, average)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -80,10 +82,10 @@ def build_game(cfg: Config, device: torch.device) -> Game:
 
 def save_state(game: Game, run_dir: Path, step: int, elapsed: float, monitor_state: dict | None = None) -> None:
     """Write the snapshot and the training state (both atomically)."""
-    cfg, G, D = game.cfg, game.generator, game.discriminator
-    ckpt.save_snapshot(run_dir / ckpt.LATEST_SNAPSHOT, G, D, cfg, step)
+    cfg, G, D, average = game.cfg, game.generator, game.discriminator, game.average_model
+    ckpt.save_snapshot(run_dir / ckpt.LATEST_SNAPSHOT, G, D, cfg, step, average)
     if cfg.train.snapshot_every and step % cfg.train.snapshot_every == 0:
-        ckpt.save_snapshot(run_dir / f"network-{step:08d}.safetensors", G, D, cfg, step)
+        ckpt.save_snapshot(run_dir / f"network-{step:08d}.safetensors", G, D, cfg, step, average)
     t_d, h_d = ckpt.pack_optimizer("opt_d", game.opt_d)
     t_g, h_g = ckpt.pack_optimizer("opt_g", game.opt_g)
     data_state = game.data.state_dict()
@@ -95,13 +97,13 @@ def save_state(game: Game, run_dir: Path, step: int, elapsed: float, monitor_sta
         "data": {k: v for k, v in data_state.items() if not isinstance(v, torch.Tensor)},
         "monitor": monitor_state or {},
     }
-    tensors = {**ckpt.network_tensors(G, D), **t_d, **t_g, **data_tensors, "rng": game.rng.get_state()}
+    tensors = {**ckpt.network_tensors(G, D, average), **t_d, **t_g, **data_tensors, "rng": game.rng.get_state()}
     ckpt.save_training_state(run_dir / ckpt.TRAINING_STATE, header, tensors)
 
 
 def restore_state(game: Game, tensors: dict[str, torch.Tensor], header: dict) -> tuple[int, float]:
     """Load a saved training state into a freshly built game; returns (step, elapsed seconds)."""
-    ckpt.load_networks(game.generator, game.discriminator, tensors)
+    ckpt.load_networks(game.generator, game.discriminator, tensors, game.average_model)
     ckpt.unpack_optimizer("opt_d", game.opt_d, tensors, header["opt_d"])
     ckpt.unpack_optimizer("opt_g", game.opt_g, tensors, header["opt_g"])
     game.data.load_state_dict({**header["data"], **ckpt.strip_prefix("data", tensors)})
@@ -172,7 +174,10 @@ class Monitor:
         self.peak_diversity = peak_diversity
         self.warned = False
         saved = saved or {}
-        self.best_valid, self.best_step = saved.get("best_valid"), saved.get("best_step")
+        # Best validation score and its step, per tracked generator: "" is the one the run samples
+        # from (G's moving average when kept, else G); "_live" is G itself, tracked beside an average.
+        self.tracks = [""] + (["_live"] if game.average is not None else [])
+        self.best = {t: (saved.get(f"best_valid{t}"), saved.get(f"best_step{t}")) for t in self.tracks}
         self.probes = None  # 1-D data: Figure-1 probes with every progress image
         if isinstance(game.data, MixtureSource) and game.data.mixture.dim == 1:
             self.probes = StatsWriter(run_dir, PROBES_FILE)
@@ -184,20 +189,30 @@ class Monitor:
             self.validator = ValidationParzen(cfg.data.name, cfg.data.dir, cfg.train.valid_samples, cfg.seed + 2,
                                               device)
 
+    @property
+    def best_valid(self) -> float | None:
+        return self.best[""][0]
+
     def state(self) -> dict:
-        """What a resumed run needs to go on selecting the best snapshot."""
-        return {"best_valid": self.best_valid, "best_step": self.best_step}
+        """What a resumed run needs to go on selecting the best snapshots."""
+        return {f"{key}{t}": value for t, (score, step) in self.best.items()
+                for key, value in (("best_valid", score), ("best_step", step))}
 
     def validate(self, step: int) -> dict:
-        """Score G on validation data; keep the snapshot if it is the best so far."""
-        game = self.game
-        score, sigma = self.validator(game.generator)
-        improved = self.best_valid is None or score > self.best_valid
-        if improved:
-            self.best_valid, self.best_step = score, step
-            ckpt.save_snapshot(self.run_dir / ckpt.BEST_SNAPSHOT, game.generator, game.discriminator, game.cfg, step)
-        return {"parzen_valid": score, "parzen_sigma": sigma, "best_valid": self.best_valid,
-                "best_step": self.best_step}
+        """Score G (and G's average, if kept) on validation data; keep each one's best snapshot."""
+        game, row = self.game, {}
+        for track in self.tracks:
+            live = track == "_live"
+            generator = game.generator if live or game.average is None else game.average.model
+            score, sigma = self.validator(generator)
+            if self.best[track][0] is None or score > self.best[track][0]:
+                self.best[track] = (score, step)
+                name = ckpt.BEST_LIVE_SNAPSHOT if live else ckpt.BEST_SNAPSHOT
+                ckpt.save_snapshot(self.run_dir / name, game.generator, game.discriminator, game.cfg, step,
+                                   None if live else game.average_model)
+            row.update({f"parzen_valid{track}": score, f"parzen_sigma{track}": sigma,
+                        f"best_valid{track}": self.best[track][0], f"best_step{track}": self.best[track][1]})
+        return row
 
     def log(self, step: int, means: list[float], steps: int, seconds: float, elapsed: float) -> dict:
         game = self.game

@@ -1,0 +1,42 @@
+"""An exponential moving average of G's weights: a "better coordination of G and D" (the paper's
+future work 5) that leaves the game itself untouched.
+
+After every generator update t (t = 1, 2, ...):
+
+    theta_ema <- beta_t * theta_ema + (1 - beta_t) * theta,    beta_t = min(beta, (1 + t) / (10 + t))
+
+The warm-up factor (1 + t) / (10 + t) (TensorFlow's ``ExponentialMovingAverage(num_updates=t)``) lets
+the average follow G closely early on, when G moves fast, instead of dragging the random initial
+weights along for ~1 / (1 - beta) updates. The averaged copy is only read (sampling, validation,
+evaluation); the live G keeps training exactly as without it, so one run gives both the paper's exact
+setup (the live G) and this variant (the averaged G).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+
+def ema_decay_at(decay: float, updates: int) -> float:
+    """beta_t for the average taken after generator update number `updates` (1-based)."""
+    return min(decay, (1 + updates) / (10 + updates))
+
+
+class GeneratorAverage:
+    """The averaged copy of a generator (``.model``, always in eval mode, no gradients)."""
+
+    def __init__(self, generator: nn.Module, decay: float):
+        assert 0 < decay < 1, "decay must be in (0, 1)"
+        self.decay = decay
+        self.model = copy.deepcopy(generator).eval().requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, generator: nn.Module, updates: int) -> None:
+        """Fold G's current weights into the average, after G's update number `updates`."""
+        beta = ema_decay_at(self.decay, updates)
+        averaged = list(self.model.parameters()) + list(self.model.buffers())
+        live = list(generator.parameters()) + list(generator.buffers())
+        torch._foreach_lerp_(averaged, live, 1.0 - beta)  # theta_ema + (1 - beta) (theta - theta_ema)
