@@ -204,3 +204,27 @@ def test_conditional_model_sample_evaluate_and_figure(tmp_path, data_dir, capsys
     assert "unconditional generator" in capsys.readouterr().err
     assert main(["evaluate", str(trained), "--metric", "classes"]) == 2
     assert "needs a conditional model" in capsys.readouterr().err
+
+
+def test_inpainting_commands_refuse_the_wrong_model_or_mask(trained, tmp_path, data_dir, capsys):
+    run = tmp_path / "inpaint"
+    assert main(["train", "inpaint-mnist", "--out", str(run), "--data-dir", str(data_dir), "--set", *TINY,
+                 "train.steps=10"]) == 0
+    assert main(["inpaint", str(run), "--mask", "right-half", "--n", "2", "--completions", "3",
+                 "--out", str(tmp_path / "ok.png")]) == 0
+    assert (tmp_path / "ok.png").is_file()
+    capsys.readouterr()
+    for argv, message in [
+        (["inpaint", str(run), "--mask", "diagonal", "--out", str(tmp_path / "a.png")], "is not one of"),
+        (["inpaint", str(run), "--mask", "random:0", "--out", str(tmp_path / "a.png")], "random:P needs"),
+        (["inpaint", str(run), "--first", "9999", "--out", str(tmp_path / "a.png")], "--first 9999"),
+        (["inpaint", str(trained), "--out", str(tmp_path / "a.png")], "needs an inpainting model"),
+        (["sample", str(run), "--n", "4", "--out", str(tmp_path / "a.npy")], "is an inpainting model"),
+        (["evaluate", str(run), "--metric", "parzen"], "is an inpainting model"),
+        (["figure", "fig2", str(run), "--out", str(tmp_path / "a.png")], "is an inpainting model"),
+        (["evaluate", str(trained), "--metric", "inpainting"], "needs an inpainting model"),
+    ]:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, (argv, err)
+    assert not (tmp_path / "a.png").exists() and not (tmp_path / "a.npy").exists()

@@ -49,6 +49,11 @@ reported: mean and std/sqrt(N) over the 10,000 test images; pixels in [0, 1]; no
   advnets train toy-1d --out runs/t1 && advnets figure fig1 runs/t1 --out fig1.png
   advnets figure fig1 runs/t1 --steps 50 200 400 600 --out fig1.png
   advnets figure modes runs/00000-toy-ring --n 2500 --out modes.png""",
+    "inpaint": """examples:
+  advnets inpaint runs/inpaint-s0 --mask right-half --out right.png     # 8 test images x 6 completions
+  advnets inpaint runs/inpaint-s0 --mask random:0.7 --n 4 --completions 10 --first 100 --out r70.png
+
+The numbers behind such a figure: advnets evaluate RUN --metric inpainting --mask right-half""",
     "sample": """examples:
   advnets sample runs/00000-quick-mnist --n 10000 --seed 0 --out samples.npy
   advnets sample runs/00000-quick-mnist/network-latest.safetensors --n 64 --out grid.png
@@ -109,13 +114,16 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Evaluate a snapshot with a named protocol; prints one JSON line and "
                                    "appends it to metrics.jsonl beside the snapshot.")
     p.add_argument("source", metavar="RUN_DIR_OR_SNAPSHOT", help="a run directory or a .safetensors snapshot")
-    p.add_argument("--metric", required=True, choices=["parzen", "modes", "classes"],
+    p.add_argument("--metric", required=True, choices=["parzen", "modes", "classes", "inpainting"],
                    help="parzen: Table 1's protocol (image data); modes: modes captured on a 2-D mixture; "
                         "classes: how often the project's MNIST classifier gives a conditional model's samples "
-                        "the class they were drawn for")
+                        "the class they were drawn for; inpainting: test images completed under --mask, the "
+                        "class the completions keep and how much they differ")
+    p.add_argument("--mask", default="right-half", help="inpainting: the hidden pixels, one of left-half, "
+                   "right-half, top-half, bottom-half, center, random:P (default right-half)")
     p.add_argument("--n-samples", type=int, default=None,
                    help="samples of G (default: parzen 10000, the paper's; modes 2500, the published protocol's; "
-                        "classes 10000)")
+                        "classes 10000; inpainting: test images, 10000)")
     p.add_argument("--seed", type=int, default=0, help="sample seed (default 0)")
     p.add_argument("--baseline", choices=["train", "kmeans"],
                    help="score a critique baseline instead of G's samples (Theis et al. 2016): N real training "
@@ -146,6 +154,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     add_generator_choice(p)
     p.set_defaults(func=cmd_figure)
+
+    p = sub.add_parser("inpaint", help="complete test images with some pixels hidden (inpainting models)",
+                       formatter_class=_formatter, epilog=EXAMPLES["inpaint"],
+                       description="Show test images, the pixels an inpainting model is given, and several of "
+                                   "its completions, one row per image.")
+    p.add_argument("source", metavar="RUN_DIR_OR_SNAPSHOT", help="a run of an inpainting model (data.inpainting)")
+    p.add_argument("--mask", default="right-half", help="the hidden pixels: left-half, right-half, top-half, "
+                   "bottom-half, center or random:P (a fraction P of the pixels; default right-half)")
+    p.add_argument("--n", type=int, default=8, help="test images, one row each (default 8)")
+    p.add_argument("--completions", type=int, default=6, help="completions per image (default 6)")
+    p.add_argument("--first", type=int, default=0, help="index of the first test image (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the completions and of random:P masks (default 0)")
+    p.add_argument("--out", required=True, metavar="FILE.png", help="output image")
+    p.add_argument("--data-dir", metavar="DIR", help="data directory (default: the run's, $ADVNETS_DATA, cache)")
+    p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    add_generator_choice(p)
+    p.set_defaults(func=cmd_inpaint)
 
     p = sub.add_parser("export", help="write one generator alone (for sharing or shipping)", formatter_class=_formatter,
                        epilog="examples:\n  advnets export runs/mnist-s0 --out pretrained/mnist   # the averaged G, if kept\n"
@@ -263,7 +288,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_sample(args: argparse.Namespace) -> int:
     import torch
 
-    from advnets.sampling import generate
+    from advnets.sampling import generate, require_whole_images
     from advnets.fileio import atomic_write_bytes
     from advnets.train.checkpoint import load_snapshot
     from advnets.train.loop import resolve_device
@@ -277,6 +302,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     refuse_to_overwrite(out, args.force)
     device = resolve_device(args.device)
     snap = load_snapshot(args.source, device, args.generator)
+    require_whole_images(snap, "advnets sample")
     n_classes = snap.generator.n_classes
     if args.label is not None and not n_classes:
         raise ConfigError(f"--label: {args.source} holds an unconditional generator (trained without data.conditional)")
@@ -303,7 +329,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
-    from advnets.metrics.evaluate import append_metrics, evaluate_classes, evaluate_modes, evaluate_parzen
+    from advnets.metrics.evaluate import (append_metrics, evaluate_classes, evaluate_inpainting, evaluate_modes,
+                                          evaluate_parzen)
     from advnets.train.checkpoint import load_snapshot
     from advnets.train.loop import resolve_device
 
@@ -317,6 +344,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         row = evaluate_modes(snap, args.n_samples or 2_500, args.seed)
     elif args.metric == "classes":
         row = evaluate_classes(snap, args.n_samples or 10_000, args.seed)
+    elif args.metric == "inpainting":
+        row = evaluate_inpainting(snap, args.mask, args.n_samples or 10_000, args.seed, args.data_dir, device)
     else:
         row = evaluate_parzen(snap, args.n_samples or 10_000, args.seed, args.baseline, args.data_dir, device)
     print(json.dumps(row))
@@ -343,8 +372,28 @@ def cmd_figure(args: argparse.Namespace) -> int:
         "curves": {},
         "modes": {"n": args.n or 2500, "seed": args.seed, **weights},
         "classes": {"cols": args.cols or 10, "seed": args.seed, **weights},
+        "inpaint": {"rows": args.rows or 8, "completions": args.cols or 6, "seed": args.seed, "data_dir": args.data_dir,
+                    **weights},
     }[args.kind]
     summary = figures.draw(args.kind, args.source, out, **options)
+    print(f"wrote {out} ({summary})")
+    return 0
+
+
+def cmd_inpaint(args: argparse.Namespace) -> int:
+    from advnets import figures
+    from advnets.data.masks import check_mask_name
+
+    out = Path(args.out)
+    if out.suffix != ".png":
+        raise ConfigError(f"--out {out}: the file name must end in .png")
+    for name in ("n", "completions"):
+        if getattr(args, name) < 1:
+            raise ConfigError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    check_mask_name(args.mask)
+    refuse_to_overwrite(out, args.force)
+    summary = figures.draw("inpaint", args.source, out, mask=args.mask, rows=args.n, completions=args.completions,
+                           seed=args.seed, first=args.first, data_dir=args.data_dir, weights=args.generator)
     print(f"wrote {out} ({summary})")
     return 0
 

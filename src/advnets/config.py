@@ -39,6 +39,10 @@ class DataConfig:
     dir: Optional[str] = None  # else env ADVNETS_DATA, else the user cache directory
     download: bool = True  # fetch missing files from the official mirrors (checksums checked)
     conditional: bool = False  # p(x | c): the class label c (one-hot) is fed to both G and D (future work 1)
+    # p(x_S | x_notS) (future work 3): G fills in the pixels a random mask hides, given the others and
+    # the mask; D judges the completed image and sees the mask. Masks drawn from `masks` (data/masks.py).
+    inpainting: bool = False
+    masks: list[str] = field(default_factory=lambda: ["halves", "quarters", "squares", "pixels"])
     # Synthetic distributions (no files): ring of `modes` Gaussians of radius `radius`; a 5x5 grid
     # with spacing 2; a 1-D mixture. `std` is each mode's standard deviation (None: the
     # data set's published default: ring 0.01, grid 0.05).
@@ -250,6 +254,13 @@ def validate(cfg: Config) -> None:
          "auto, cpu, cuda or cuda:N")
     need(not d.conditional or d.name in ("mnist", "fashion-mnist"), "data.conditional",
          "false unless the data set has class labels (mnist, fashion-mnist)")
+    need(not d.inpainting or d.name in ("mnist", "fashion-mnist", "tfd"), "data.inpainting",
+         "false unless the data set is one of images (mnist, fashion-mnist, tfd)")
+    need(not (d.inpainting and d.conditional), "data.inpainting", "false when data.conditional is true (one condition)")
+    from advnets.data.masks import FAMILIES
+
+    need(len(d.masks) >= 1 and all(m in FAMILIES for m in d.masks), "data.masks",
+         f"a non-empty list of {', '.join(FAMILIES)}")
     need(d.modes >= 1, "data.modes", ">= 1")
     need(d.radius > 0, "data.radius", "> 0")
     need(d.std is None or d.std > 0, "data.std", "> 0")
@@ -295,6 +306,8 @@ def validate(cfg: Config) -> None:
          "0 (off) or a multiple of train.log_every")
     need(t.valid_every == 0 or d.name in ("mnist", "fashion-mnist", "tfd"), "train.valid_every",
          "0 for synthetic data (the Parzen validation score needs an image data set)")
+    need(t.valid_every == 0 or not d.inpainting, "train.valid_every",
+         "0 for inpainting models (the Parzen validation score is for models of whole images)")
     need(t.valid_samples >= 1, "train.valid_samples", ">= 1")
     need(0 <= t.ema_decay < 1, "train.ema_decay", "in [0, 1) (0: no average)")
 

@@ -6,6 +6,7 @@
     curves   losses, D outputs, schedules, diversity, metrics over training (any run directory)
     modes    samples over the mode centres                 (2-D mixtures)
     classes  one row of samples per class                  (conditional models)
+    inpaint  test images, what G sees, completions         (inpainting models)
 
 The drawing itself lives in ``advnets.viz``; this module gathers what each figure needs.
 """
@@ -35,6 +36,10 @@ def _image_snapshot(source: str | Path, kind: str, weights: str = "auto"):
     snap = load_snapshot(source, weights=weights)
     if snap.config.data.name not in IMAGE_DATASETS:
         raise ConfigError(f"{kind} needs an image model; this one was trained on '{snap.config.data.name}'")
+    if kind != "inpaint":
+        from advnets.sampling import require_whole_images
+
+        require_whole_images(snap, kind)
     return snap
 
 
@@ -155,6 +160,32 @@ def classes(source, out: Path, cols: int = 10, seed: int = 0, weights: str = "au
     return f"{n_classes} classes x {cols} samples"
 
 
+def inpaint(source, out: Path, mask: str = "right-half", rows: int = 8, completions: int = 6, seed: int = 0,
+            first: int = 0, data_dir: str | None = None, weights: str = "auto") -> str:
+    """Test images first .. first + rows - 1 with `mask` hiding some pixels: each row shows the
+    original, the input G sees, and `completions` completions."""
+    from advnets.data.images import load_split
+    from advnets.data.masks import named_masks
+    from advnets.sampling import complete
+    from advnets.viz import to_uint8
+    from advnets.viz.image_figures import draw_inpainting
+
+    import torch
+
+    snap = _image_snapshot(source, "inpaint", weights)
+    if snap.generator.condition.kind != "mask":
+        raise ConfigError("inpaint needs an inpainting model (trained with data.inpainting=true, e.g. the "
+                          "inpaint-mnist preset)")
+    test, _ = load_split(snap.config.data.name, "test", data_dir or snap.config.data.dir)
+    if not 0 <= first <= len(test) - rows:
+        raise ConfigError(f"--first {first}: the test split has {len(test)} images; choose 0 .. {len(test) - rows}")
+    images = torch.from_numpy(test[first : first + rows]).float().div(255).unsqueeze(1)  # [rows, 1, H, W]
+    masks = named_masks(mask, rows, tuple(images.shape[-2:]), seed=seed)
+    x = complete(snap.generator, images, masks, completions, seed)  # [rows, k, 1, H, W]
+    draw_inpainting(to_uint8(images), masks.numpy(), to_uint8(x), out, title=f"{_label(snap)}: mask {mask}, test images {first}..{first + rows - 1}, seed {seed}")
+    return f"{rows} test images x {completions} completions, mask {mask}"
+
+
 def draw(kind: str, source, out: Path, **options) -> str:
     """Draw figure `kind` from `source` into `out` (atomically); returns a one-line summary."""
     out = Path(out)
@@ -168,4 +199,5 @@ def draw(kind: str, source, out: Path, **options) -> str:
     return summary
 
 
-FIGURES = {"fig1": fig1, "fig2": fig2, "fig3": fig3, "curves": curves, "modes": modes, "classes": classes}
+FIGURES = {"fig1": fig1, "fig2": fig2, "fig3": fig3, "curves": curves, "modes": modes, "classes": classes,
+           "inpaint": inpaint}

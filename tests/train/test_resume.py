@@ -17,6 +17,7 @@ def _weights(run_dir):
     ("tiny_ring", ["train.schedule=alternating", "train.k=2"]),  # Algorithm 1 with k = 2 and Adam
     ("tiny_mnist", ["data.conditional=true", "train.schedule=alternating", "train.k=2"]),  # p(x | c)
     ("tiny_mnist", ["train.ema_decay=0.9", "train.valid_every=5", "train.valid_samples=200"]),  # G's average
+    ("tiny_mnist", ["data.inpainting=true", "train.valid_every=0", "train.schedule=alternating", "train.k=2"]),
 ])
 def test_resume_equals_uninterrupted(request, tmp_path, make, extra):
     make = request.getfixturevalue(make)

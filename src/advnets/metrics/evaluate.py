@@ -18,7 +18,7 @@ from advnets.data.images import IMAGE_DATASETS, load_split
 from advnets.errors import ConfigError
 from advnets.metrics.kmeans import kmeans
 from advnets.metrics.parzen import SIGMA_GRID, parzen_log_likelihood, parzen_protocol
-from advnets.sampling import generate
+from advnets.sampling import generate, require_whole_images
 from advnets.train.checkpoint import Snapshot
 
 METRICS_FILE = "metrics.jsonl"
@@ -53,6 +53,8 @@ def evaluate_parzen(snap: Snapshot, n_samples: int = 10_000, seed: int = 0, base
     name = snap.config.data.name
     if name not in IMAGE_DATASETS:
         raise ConfigError(f"the Parzen protocol needs an image data set; this snapshot was trained on '{name}'")
+    if baseline is None:
+        require_whole_images(snap, "--metric parzen")
     data_dir = data_dir or snap.config.data.dir
     t0 = time.perf_counter()
     valid = _pixels(load_split(name, "valid", data_dir)[0][:N_VALID]).to(device)
@@ -116,6 +118,31 @@ def evaluate_classes(snap: Snapshot, n_samples: int = 10_000, seed: int = 0) -> 
     per_class = [float(hits[labels == c].float().mean()) for c in range(n_classes)]
     return {"metric": "classes", "dataset": snap.config.data.name, "agreement": float(hits.float().mean()),
             "per_class": per_class, "n_samples": n_samples, "seed": seed, **provenance(snap, t0)}
+
+
+def evaluate_inpainting(snap: Snapshot, mask: str = "right-half", n_images: int = 10_000, seed: int = 0,
+                        data_dir: str | None = None, device: torch.device | str = "cpu") -> dict[str, Any]:
+    """An inpainting model on the first n test images with one named mask (metrics/inpainting.py):
+    the class its completions keep (the project's MNIST classifier) and how much they vary."""
+    from advnets.classifier import load_classifier
+    from advnets.data.masks import check_mask_name
+    from advnets.metrics.inpainting import inpainting_report
+
+    check_mask_name(mask)
+    if snap.generator.condition.kind != "mask":
+        raise ConfigError("--metric inpainting needs an inpainting model (trained with data.inpainting=true)")
+    if snap.config.data.name != "mnist":
+        raise ConfigError(f"--metric inpainting uses the MNIST classifier; this model was trained on "
+                          f"'{snap.config.data.name}'")
+    t0 = time.perf_counter()
+    images, labels = load_split("mnist", "test", data_dir or snap.config.data.dir)
+    if not 1 <= n_images <= len(images):
+        raise ConfigError(f"--n-samples {n_images}: the test split has {len(images)} images")
+    x = torch.from_numpy(images[:n_images]).float().div(255).unsqueeze(1)  # [n, 1, 28, 28]
+    y = torch.from_numpy(labels[:n_images].astype("int64"))
+    report = inpainting_report(snap.generator, x, y, mask, load_classifier(), seed=seed, device=device)
+    return {"metric": "inpainting", "dataset": "mnist", "split": "test", **report, "seed": seed,
+            **provenance(snap, t0)}
 
 
 class ValidationParzen:

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from advnets.config import DiscriminatorConfig, GeneratorConfig
+from advnets.models.conditions import NO_CONDITION, Condition
 
 _ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 
@@ -41,14 +42,15 @@ class MLPGenerator(nn.Module):
     """G(z): an MLP from the latent space to data space."""
 
     def __init__(self, cfg: GeneratorConfig, x_shape: tuple[int, ...], data_mean: torch.Tensor | None = None,
-                 n_classes: int = 0):
+                 condition: Condition = NO_CONDITION):
         super().__init__()
         self.z_dim = cfg.z_dim
-        self.n_classes = n_classes  # > 0: conditional, G(z, c) with c one-hot beside z
+        self.condition = condition  # G(z, c): c a class label or observed pixels (models/conditions.py)
+        self.n_classes = condition.n_classes  # > 0: class-conditional
         self.x_shape = tuple(x_shape)
         self.prior = cfg.z_prior
         self.output = cfg.output
-        widths = [cfg.z_dim + n_classes, *cfg.hidden]
+        widths = [cfg.z_dim + condition.g_width, *cfg.hidden]
         activations = cfg.hidden_activations or [cfg.activation] * len(cfg.hidden)
         biases = cfg.hidden_bias or [0.0] * len(cfg.hidden)
         layers: list[nn.Module] = []
@@ -62,25 +64,16 @@ class MLPGenerator(nn.Module):
             with torch.no_grad():
                 self.out.bias.copy_(pixel_logit(data_mean.reshape(-1)))
 
-    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         assert z.ndim == 2 and z.shape[1] == self.z_dim, f"z must be [m, {self.z_dim}], got {list(z.shape)}"
-        z = with_labels(z, labels, self.n_classes)  # [m, z_dim (+ n_classes)]
-        logits = self.out(self.hidden(z))  # [m, prod(x_shape)]
+        h = self.condition.features(z, c, for_d=False)  # [m, z_dim (+ the condition's width)]
+        logits = self.out(self.hidden(h))  # [m, prod(x_shape)]
         x = torch.sigmoid(logits) if self.output == "sigmoid" else logits
-        return x.view(len(z), *self.x_shape)  # [m, *x_shape]
+        return self.condition.compose(x.view(len(z), *self.x_shape), c)  # [m, *x_shape]
 
     def sample_z(self, n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
         device = device if device is not None else self.out.weight.device
         return sample_prior(n, self.z_dim, self.prior, generator, device)
-
-
-def with_labels(h: torch.Tensor, labels: torch.Tensor | None, n_classes: int) -> torch.Tensor:
-    """[h, one_hot(labels)] for a conditional network (n_classes > 0), else h unchanged."""
-    if not n_classes:
-        assert labels is None, "labels given to an unconditional network"
-        return h
-    assert labels is not None and labels.shape == (len(h),), f"a conditional network needs labels [{len(h)}]"
-    return torch.cat([h, torch.nn.functional.one_hot(labels, n_classes).to(h.dtype)], dim=1)
 
 
 @torch.no_grad()
@@ -134,11 +127,12 @@ class DropoutInput(nn.Module):
 class MLPDiscriminator(nn.Module):
     """D(x) as a logit: maxout (or plain activation) layers, dropout on each layer's input."""
 
-    def __init__(self, cfg: DiscriminatorConfig, x_shape: tuple[int, ...], n_classes: int = 0):
+    def __init__(self, cfg: DiscriminatorConfig, x_shape: tuple[int, ...], condition: Condition = NO_CONDITION):
         super().__init__()
         self.x_shape = tuple(x_shape)
-        self.n_classes = n_classes  # > 0: conditional, D(x, c) with c one-hot beside the (dropped-out) pixels
-        widths = [math.prod(self.x_shape) + n_classes, *cfg.hidden]
+        self.condition = condition  # D(x, c): c's features beside the (dropped-out) pixels
+        self.n_classes = condition.n_classes
+        widths = [math.prod(self.x_shape) + condition.d_width, *cfg.hidden]
         keeps = [cfg.input_keep] + [cfg.hidden_keep] * len(cfg.hidden)
         self.dropouts = nn.ModuleList(DropoutInput(k) for k in keeps)
         blocks: list[nn.Module] = []
@@ -152,12 +146,12 @@ class MLPDiscriminator(nn.Module):
         self.out = uniform_init_(nn.Linear(widths[-1], 1), cfg.init_range)
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None,
-                labels: torch.Tensor | None = None) -> torch.Tensor:
+                c: torch.Tensor | None = None) -> torch.Tensor:
         assert tuple(x.shape[1:]) == self.x_shape, f"x must be [m, {self.x_shape}], got {list(x.shape)}"
         h = x.reshape(len(x), -1)  # [m, 784]
         for i, (dropout, block) in enumerate(zip(self.dropouts, self.blocks)):
             h = dropout(h, generator)
             if i == 0:
-                h = with_labels(h, labels, self.n_classes)  # [m, 784 (+ n_classes)]: labels never dropped
+                h = self.condition.features(h, c, for_d=True)  # [m, 784 (+ width)]: conditions never dropped
             h = block(h)  # [m, units]
         return self.out(self.dropouts[-1](h, generator)).squeeze(1)  # [m] logits of D(x)

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from advnets.config import Config
+from advnets.data.masks import pack_observed, random_masks
 from advnets.data.sources import DataSource
 from advnets.losses import discriminator_loss, generator_loss
 from advnets.models.mlp import constrain_column_norms_
@@ -91,21 +92,29 @@ class Game:
                               enabled=self.cfg.train.precision == "bf16")
 
     def real_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """x ~ p_data [m, *x_shape], with its class labels [m] when the model is conditional."""
+        """x ~ p_data [m, *x_shape], with its condition c when the model has one: the class labels
+        [m] (data.conditional), or the batch with random pixels hidden, [x * mask, mask] (data.inpainting)."""
         if self.cfg.data.conditional:
             return self.data.next_labelled_batch()
-        return self.data.next_batch(), None
+        x = self.data.next_batch()
+        if self.cfg.data.inpainting:
+            masks = random_masks(len(x), x.shape[-2:], self.cfg.data.masks, self.rng, x.device)  # [m, 1, H, W]
+            return x, pack_observed(x, masks)
+        return x, None
 
-    def random_labels(self, m: int) -> torch.Tensor | None:
-        """Uniform class labels [m] for G's samples in its own update (conditional models only)."""
-        if not self.cfg.data.conditional:
-            return None
-        return torch.randint(0, self.data.n_classes, (m,), generator=self.rng, device=self.data.device)
+    def generator_condition(self, m: int) -> torch.Tensor | None:
+        """The condition of G's samples in its own update (alternating schedule): uniform class
+        labels [m], or real images with random pixels hidden; None for an unconditional model."""
+        if self.cfg.data.conditional:
+            return torch.randint(0, self.data.n_classes, (m,), generator=self.rng, device=self.data.device)
+        if self.cfg.data.inpainting:
+            return self.real_batch()[1]
+        return None
 
-    def sample_fakes(self, m: int, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """G(z) [m, *x_shape] for z ~ p_z (and the given labels, for a conditional G)."""
+    def sample_fakes(self, m: int, c: torch.Tensor | None = None) -> torch.Tensor:
+        """G(z) [m, *x_shape] for z ~ p_z (and the condition c, for a conditional G)."""
         z = self.generator.sample_z(m, self.rng)  # [m, z_dim]
-        return self.generator(z, labels)
+        return self.generator(z, c)
 
 
 def train_iteration(game: Game) -> torch.Tensor:
@@ -118,9 +127,9 @@ def train_iteration(game: Game) -> torch.Tensor:
 def simultaneous_update(game: Game) -> torch.Tensor:
     """The released code's step: one minibatch, one pass of D over G(z), both nets updated."""
     D, rng = game.discriminator, game.rng
-    x, c = game.real_batch()  # [m, *x_shape]; labels [m] or None
+    x, c = game.real_batch()  # [m, *x_shape]; the condition (labels, observed pixels) or None
     with game.autocast():
-        fake = game.sample_fakes(len(x), c)  # [m, *x_shape]; a conditional G draws the batch's labels
+        fake = game.sample_fakes(len(x), c)  # [m, *x_shape]; a conditional G gets the batch's condition
         real_logits = D(x, rng, c).float()  # [m]
         fake_logits = D(fake, rng, c).float()  # [m]; the same dropped-out pass feeds both losses
     loss_d = discriminator_loss(real_logits, fake_logits)  # 0.5 [CE(1, D(x)) + CE(0, D(G(z)))]
@@ -139,7 +148,7 @@ def alternating_update(game: Game) -> torch.Tensor:
     D, rng, k = game.discriminator, game.rng, game.cfg.train.k
     d_stats = torch.zeros(3, device=game.data.device)
     for _ in range(k):
-        x, c = game.real_batch()  # [m, *x_shape]; labels [m] or None
+        x, c = game.real_batch()  # [m, *x_shape]; the condition (labels, observed pixels) or None
         with torch.no_grad(), game.autocast():
             fake = game.sample_fakes(len(x), c)
         with game.autocast():
@@ -151,7 +160,7 @@ def alternating_update(game: Game) -> torch.Tensor:
         d_stats += torch.stack([loss_d.detach(), torch.sigmoid(real_logits).mean().detach(),
                                 torch.sigmoid(fake_logits).mean().detach()])
     D.train(game.cfg.train.g_sees_dropout)
-    c = game.random_labels(game.cfg.train.batch_size)
+    c = game.generator_condition(game.cfg.train.batch_size)
     with game.autocast():
         fake_logits = D(game.sample_fakes(game.cfg.train.batch_size, c), rng, c).float()
     D.train(True)

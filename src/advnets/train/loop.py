@@ -128,9 +128,23 @@ def mean_pairwise_distance(x: torch.Tensor) -> float:
     return float(torch.cdist(flat, flat).sum() / (n * (n - 1))) if n > 1 else 0.0
 
 
-def fixed_batch_samples(game: Game, z_fixed: torch.Tensor) -> torch.Tensor:
-    """G's samples [n, *x_shape] (CPU) of the fixed latent batch; balanced labels if conditional."""
-    return generate(game.generator, len(z_fixed), z=z_fixed)
+def fixed_batch_samples(game: Game, z_fixed: torch.Tensor, observed: torch.Tensor | None = None) -> torch.Tensor:
+    """G's samples [n, *x_shape] (CPU) of the fixed latent batch; balanced labels if class-conditional;
+    completions of the fixed `observed` images if an inpainting model."""
+    return generate(game.generator, len(z_fixed), z=z_fixed, observed=observed)
+
+
+def fixed_observed(game: Game, n: int) -> torch.Tensor | None:
+    """An inpainting model's fixed progress inputs: n reference images [x * mask, mask], the named
+    masks in turn (left, right, top, bottom halves, center, random half of the pixels)."""
+    if not game.cfg.data.inpainting:
+        return None
+    from advnets.data.masks import pack_observed, named_masks
+
+    x = game.data.reference_batch(n)  # [n, C, H, W]
+    names = ("left-half", "right-half", "top-half", "bottom-half", "center", "random:0.5")
+    masks = torch.cat([named_masks(names[i % len(names)], 1, tuple(x.shape[-2:]), seed=i) for i in range(n)])
+    return pack_observed(x, masks.to(x.device))
 
 
 @contextlib.contextmanager
@@ -171,6 +185,7 @@ class Monitor:
         self.z_fixed = game.generator.sample_z(cfg.train.grid_size, torch.Generator().manual_seed(cfg.seed + 1),
                                                "cpu").to(device)  # [grid_size, z_dim]
         self.real_spread = mean_pairwise_distance(game.data.reference_batch(cfg.train.grid_size))
+        self.observed = fixed_observed(game, cfg.train.grid_size)  # inpainting: what the grid completes
         self.peak_diversity = peak_diversity
         self.warned = False
         saved = saved or {}
@@ -216,7 +231,7 @@ class Monitor:
 
     def log(self, step: int, means: list[float], steps: int, seconds: float, elapsed: float) -> dict:
         game = self.game
-        diversity = mean_pairwise_distance(fixed_batch_samples(game, self.z_fixed)) / max(self.real_spread, 1e-12)
+        diversity = mean_pairwise_distance(fixed_batch_samples(game, self.z_fixed, self.observed)) / max(self.real_spread, 1e-12)
         self.peak_diversity = max(self.peak_diversity, diversity)
         collapsed = self.peak_diversity > HEALTHY_DIVERSITY and diversity < COLLAPSE_DIVERSITY
         row = {
@@ -244,7 +259,8 @@ class Monitor:
     def save_samples(self, step: int) -> None:
         game = self.game
         path = self.run_dir / "samples" / f"step-{step:08d}.png"
-        save_progress_image(fixed_batch_samples(game, self.z_fixed), path, title=f"{game.cfg.name} step {step}")
+        save_progress_image(fixed_batch_samples(game, self.z_fixed, self.observed), path,
+                            title=f"{game.cfg.name} step {step}")
         if self.tensorboard is not None:
             import numpy as np
             from PIL import Image
@@ -302,7 +318,8 @@ def train(cfg: Config, run_dir: Path, resume: bool = False) -> TrainResult:
                 tick = time.perf_counter()
             if step % t.sample_every == 0 or step == t.steps:
                 monitor.save_samples(step)
-            if step % t.checkpoint_every == 0 or step == t.steps or stop.is_set():
+            numbered_snapshot = t.snapshot_every and step % t.snapshot_every == 0
+            if step % t.checkpoint_every == 0 or numbered_snapshot or step == t.steps or stop.is_set():
                 save_state(game, run_dir, step, elapsed + time.perf_counter() - tick, monitor.state())
             if stop.is_set() and step < t.steps:
                 bar.close()

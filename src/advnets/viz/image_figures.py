@@ -55,7 +55,7 @@ def draw_fig2(samples: np.ndarray, neighbours: np.ndarray, out: Path, title: str
 
 
 def draw_rows(images: np.ndarray, out: Path, title: str, framed_columns: tuple[int, ...] = (),
-              row_labels: list[str] | None = None) -> None:
+              row_labels: list[str] | None = None, column_titles: list[str] | None = None) -> None:
     """images [rows, cols, C, H, W] uint8 as a grid; the given columns framed in red."""
     plt = _pyplot()
     rows, cols = images.shape[:2]
@@ -69,9 +69,28 @@ def draw_rows(images: np.ndarray, out: Path, title: str, framed_columns: tuple[i
             _show(axes[r, c], images[r, c], frame="tab:red" if c in framed_columns else None)
         if row_labels:
             axes[r, 0].set_ylabel(row_labels[r], rotation=0, labelpad=12, fontsize=9, va="center")
+    for c, text in enumerate(column_titles or []):
+        axes[0, c].set_title(text, fontsize=7)
     fig.suptitle(title, fontsize=8)
     fig.savefig(out, bbox_inches="tight")
     plt.close(fig)
+
+
+MISSING_RGB = (70, 110, 200)  # hidden pixels in an inpainting input: blue, unlike any digit's grey
+
+
+def draw_inpainting(originals: np.ndarray, masks: np.ndarray, completions: np.ndarray, out: Path, title: str) -> None:
+    """Per row: the original [C, H, W] uint8 (framed), the input G saw (hidden pixels in blue), then
+    its completions [k, C, H, W]; originals [n, 1, H, W], masks [n, 1, H, W] (1 observed),
+    completions [n, k, 1, H, W]."""
+    rgb = lambda a: np.repeat(a, 3, axis=-3)  # noqa: E731 - grey [.., 1, H, W] -> [.., 3, H, W]
+    masked = rgb(originals).copy()
+    hidden = np.broadcast_to(masks == 0, masked.shape)
+    masked[hidden] = np.broadcast_to(np.array(MISSING_RGB, dtype=np.uint8)[None, :, None, None], masked.shape)[hidden]
+    grid = np.concatenate([rgb(originals)[:, None], masked[:, None], rgb(completions)], axis=1)  # [n, 2 + k, 3, H, W]
+    k = completions.shape[1]
+    draw_rows(grid, out, title, framed_columns=(0,),
+              column_titles=["original", "G sees"] + [f"completion {j + 1}" for j in range(k)])
 
 
 def draw_fig3(paths: np.ndarray, out: Path, title: str) -> None:
