@@ -38,6 +38,8 @@ train.*_every / train.progress bookkeeping keys; anything else is refused.""",
   advnets evaluate runs/00000-paper-mnist --metric parzen --baseline train
   advnets evaluate runs/00000-paper-mnist --metric parzen --baseline kmeans   # about 80 s on 2 CPU cores
   advnets evaluate runs/00001-toy-ring --metric modes                   # 2,500 samples
+  advnets evaluate runs/00002-toy-1d-normal --metric optimal-d          # Proposition 1, about a minute
+  advnets evaluate runs/00003-inpaint-mnist --metric inpainting --mask right-half
 
 Protocol (shared/paper.md section 5): Gaussian kernels on --n-samples samples; sigma from
 logspace(-1, 0, 10) chosen by the best mean log-likelihood of validation images train[50000:51000];
@@ -114,16 +116,18 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Evaluate a snapshot with a named protocol; prints one JSON line and "
                                    "appends it to metrics.jsonl beside the snapshot.")
     p.add_argument("source", metavar="RUN_DIR_OR_SNAPSHOT", help="a run directory or a .safetensors snapshot")
-    p.add_argument("--metric", required=True, choices=["parzen", "modes", "classes", "inpainting"],
+    p.add_argument("--metric", required=True, choices=["parzen", "modes", "classes", "inpainting", "optimal-d"],
                    help="parzen: Table 1's protocol (image data); modes: modes captured on a 2-D mixture; "
                         "classes: how often the project's MNIST classifier gives a conditional model's samples "
                         "the class they were drawn for; inpainting: test images completed under --mask, the "
-                        "class the completions keep and how much they differ")
+                        "class the completions keep and how much they differ; optimal-d (1-D runs): D trained "
+                        "to convergence for the run's G against D* = p_data / (p_data + p_g) (Proposition 1)")
     p.add_argument("--mask", default="right-half", help="inpainting: the hidden pixels, one of left-half, "
                    "right-half, top-half, bottom-half, center, random:P (default right-half)")
     p.add_argument("--n-samples", type=int, default=None,
                    help="samples of G (default: parzen 10000, the paper's; modes 2500, the published protocol's; "
-                        "classes 10000; inpainting: test images, 10000)")
+                        "classes 10000; inpainting: test images, 10000; optimal-d: D's training steps, 2000 "
+                        "of 2,048 fresh samples each)")
     p.add_argument("--seed", type=int, default=0, help="sample seed (default 0)")
     p.add_argument("--baseline", choices=["train", "kmeans"],
                    help="score a critique baseline instead of G's samples (Theis et al. 2016): N real training "
@@ -330,7 +334,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
     from advnets.metrics.evaluate import (append_metrics, evaluate_classes, evaluate_inpainting, evaluate_modes,
-                                          evaluate_parzen)
+                                          evaluate_optimal_d, evaluate_parzen)
     from advnets.train.checkpoint import load_snapshot
     from advnets.train.loop import resolve_device
 
@@ -344,6 +348,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         row = evaluate_modes(snap, args.n_samples or 2_500, args.seed)
     elif args.metric == "classes":
         row = evaluate_classes(snap, args.n_samples or 10_000, args.seed)
+    elif args.metric == "optimal-d":
+        row = evaluate_optimal_d(snap, args.n_samples or 2_000, args.seed)
     elif args.metric == "inpainting":
         row = evaluate_inpainting(snap, args.mask, args.n_samples or 10_000, args.seed, args.data_dir, device)
     else:

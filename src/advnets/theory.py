@@ -45,21 +45,24 @@ def optimal_discriminator(log_p_data: torch.Tensor, log_p_g: torch.Tensor) -> to
     return torch.sigmoid(optimal_logit(log_p_data, log_p_g))
 
 
-def _xlogy_terms(log_p_data: torch.Tensor, log_p_g: torch.Tensor, logit: torch.Tensor) -> torch.Tensor:
+def value_integrand(log_p_data: torch.Tensor, log_p_g: torch.Tensor, logit: torch.Tensor) -> torch.Tensor:
     """The integrand of V: p_data log D + p_g log(1 - D), with D = sigmoid(logit); 0 log 0 = 0."""
     p_data, p_g = log_p_data.exp(), log_p_g.exp()
-    return p_data * -F.softplus(-logit) + p_g * -F.softplus(logit)
+    zero = torch.zeros_like(logit)
+    # where a density is 0, D* may be exactly 0 or 1 (logit -inf or +inf): its term is 0, not 0 * inf
+    return (torch.where(p_data > 0, p_data * -F.softplus(-logit), zero)
+            + torch.where(p_g > 0, p_g * -F.softplus(logit), zero))
 
 
 def value(log_p_data: LogDensity, log_p_g: LogDensity, d_logit: Logit, x: torch.Tensor) -> float:
     """V(G, D) by quadrature on the grid x."""
-    return integrate(_xlogy_terms(log_p_data(x), log_p_g(x), d_logit(x)), x)
+    return integrate(value_integrand(log_p_data(x), log_p_g(x), d_logit(x)), x)
 
 
 def virtual_criterion(log_p_data: LogDensity, log_p_g: LogDensity, x: torch.Tensor) -> float:
     """C(G) = V(G, D*_G) by quadrature on the grid x."""
     lp, lq = log_p_data(x), log_p_g(x)
-    return integrate(_xlogy_terms(lp, lq, optimal_logit(lp, lq)), x)
+    return integrate(value_integrand(lp, lq, optimal_logit(lp, lq)), x)
 
 
 def kl(log_p: LogDensity, log_q: LogDensity, x: torch.Tensor) -> float:
@@ -113,12 +116,15 @@ def gaussian(mean: float, std: float) -> LogDensity:
     return log_p
 
 
-def histogram_log_density(samples: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """log of a histogram density of 1-D samples, read at the grid points x [n] (bins centred on
-    them); -inf where no sample fell. For p_g, whose density has no closed form."""
+def histogram_log_density(samples: torch.Tensor, x: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """log of a histogram density of 1-D samples (each of mass `weights` [n], default 1/n), read at
+    the grid points x [P] (bins centred on them); -inf where no mass fell. For p_g, whose density
+    has no closed form."""
     width = float(x[1] - x[0])
     edges_lo = float(x[0]) - width / 2
-    index = torch.floor((samples.double().reshape(-1) - edges_lo) / width).long()
+    samples = samples.double().reshape(-1)
+    weights = torch.full_like(samples, 1.0 / len(samples)) if weights is None else weights.double().reshape(-1)
+    index = torch.floor((samples - edges_lo) / width).long()
     inside = (index >= 0) & (index < len(x))
-    counts = torch.bincount(index[inside], minlength=len(x)).double()
-    return torch.log(counts / (len(samples) * width))
+    mass = torch.bincount(index[inside], weights=weights[inside], minlength=len(x)).double()
+    return torch.log(mass / width)

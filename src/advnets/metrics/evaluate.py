@@ -100,6 +100,22 @@ def evaluate_modes(snap: Snapshot, n_samples: int = 2_500, seed: int = 0) -> dic
     return {"metric": "modes", "dataset": name, **report.as_dict(), "seed": seed, **provenance(snap, t0)}
 
 
+def evaluate_optimal_d(snap: Snapshot, steps: int = 2000, seed: int = 0) -> dict[str, Any]:
+    """Proposition 1 on a 1-D run: D trained to convergence for the snapshot's G against D*_G
+    (metrics/optimal_d.py)."""
+    from advnets.data.sources import mixture_for
+    from advnets.metrics.optimal_d import optimal_d_report
+
+    if snap.config.data.name != "gaussian-1d":
+        raise ConfigError(f"--metric optimal-d needs a 1-D run (e.g. toy-1d); this one was trained on "
+                          f"'{snap.config.data.name}'")
+    if snap.discriminator is None:
+        raise ConfigError(f"--metric optimal-d starts from the run's D; {snap.path} holds a generator alone")
+    t0 = time.perf_counter()
+    report = optimal_d_report(snap.generator, snap.discriminator, mixture_for(snap.config), steps=steps, seed=seed)
+    return {"metric": "optimal-d", "dataset": "gaussian-1d", **report, "seed": seed, **provenance(snap, t0)}
+
+
 def evaluate_classes(snap: Snapshot, n_samples: int = 10_000, seed: int = 0) -> dict[str, Any]:
     """A conditional model's samples, n/10 per class, labelled by the project's MNIST classifier:
     the share given the class they were drawn for, overall and per class."""

@@ -2,8 +2,10 @@
 
 At each probe, on a fixed grid of x covering the data (each mode +- 6 std, and 0, where G starts):
 
-- p_data from the data mixture; p_g as a histogram of G at 200,000 evenly spaced quantiles of p_z
-  (deterministic, so consecutive probes differ only by what training changed);
+- p_data from the data mixture; p_g as the push-forward of p_z through G: z on a fine even grid
+  (200,000 cells over p_z's support, +-8 for a Gaussian), each cell's exact prior mass put in the
+  bin of G(z) (deterministic, so consecutive probes differ only by what training changed; exact
+  masses keep the tails of p_g accurate, which D* = p_data / (p_data + p_g) is sensitive to there);
 - D(x) from the discriminator (evaluation mode) and D*(x) = p_data / (p_data + p_g) for the current G;
 - sup |D - D*| over the data's +- 3 std range (the Proposition-1 check), and over the part of that
   range where p_g > 0 too (where G puts no mass, D* = 1 exactly: a step that a smooth D can only
@@ -23,8 +25,20 @@ from advnets import theory
 from advnets.data.toy import GaussianMixture
 
 GRID_POINTS = 481
-QUANTILES = 200_000
+PRIOR_CELLS = 200_000
 MAP_LINES = 25
+
+
+def prior_cells(prior: str, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The 1-D prior p_z cut into n equal cells of z: their centres [n, 1] and exact masses [n]
+    (float64): U(-sqrt3, sqrt3) over its support, N(0, 1) over [-8, 8] (mass beyond: 1e-15)."""
+    half = math.sqrt(3.0) if prior == "uniform" else 8.0
+    edges = torch.linspace(-half, half, n + 1, dtype=torch.float64)
+    if prior == "uniform":
+        mass = torch.full((n,), 1.0 / n, dtype=torch.float64)
+    else:
+        mass = torch.diff(0.5 * (1 + torch.erf(edges / math.sqrt(2.0))))
+    return ((edges[:-1] + edges[1:]) / 2)[:, None].float(), mass
 
 
 def prior_quantiles(prior: str, n: int) -> torch.Tensor:
@@ -53,6 +67,25 @@ def _sup(values: torch.Tensor, where: torch.Tensor) -> float:
 
 
 @torch.no_grad()
+def p_g_on_grid(generator: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """log p_g at the grid points x [P] (the push-forward of p_z's cells, see the module docstring;
+    bins centred on the points; -inf where G puts no mass), and the share of G's mass that fell
+    off the grid."""
+    device = next(generator.parameters()).device
+    z, mass = prior_cells(generator.prior, PRIOR_CELLS)
+    samples = generator(z.to(device)).double().cpu()[:, 0]
+    width = float(x[1] - x[0])
+    off_grid = float(mass[(samples < x[0] - width / 2) | (samples >= x[-1] + width / 2)].sum())
+    return theory.histogram_log_density(samples, x, mass), off_grid
+
+
+def jsd_on_grid(log_p_data: torch.Tensor, log_p_g: torch.Tensor, x: torch.Tensor, off_grid: float) -> float:
+    """JSD(p_data || p_g) by quadrature on the grid, plus (log 2)/2 per unit of G's mass off the grid
+    (where p_data is negligible, each such unit adds q log 2 to KL(q || m), halved)."""
+    return theory.jsd(lambda t: log_p_data, lambda t: log_p_g, x) + 0.5 * math.log(2.0) * off_grid
+
+
+@torch.no_grad()
 def probe_1d(generator: torch.nn.Module, discriminator: torch.nn.Module, mixture: GaussianMixture,
              step: int) -> dict:
     """One Figure-1 probe of a 1-D game (both networks are put back in the mode they were in)."""
@@ -62,17 +95,11 @@ def probe_1d(generator: torch.nn.Module, discriminator: torch.nn.Module, mixture
     discriminator.eval()
     x = probe_grid(mixture)  # [P] float64
     log_p_data = mixture.log_prob(x[:, None])  # [P]
-    samples = generator(prior_quantiles(generator.prior, QUANTILES).to(device)).double().cpu()[:, 0]
-    log_p_g = theory.histogram_log_density(samples, x)  # [P], -inf where G puts no mass
-    width = float(x[1] - x[0])
-    off_grid = float(((samples < x[0] - width / 2) | (samples >= x[-1] + width / 2)).double().mean())
+    log_p_g, off_grid = p_g_on_grid(generator, x)  # [P], -inf where G puts no mass
     d = torch.sigmoid(discriminator(x[:, None].float().to(device)).double().cpu())  # [P]
     d_star = theory.optimal_discriminator(log_p_data, log_p_g)
 
-    def on_grid(values: torch.Tensor):
-        return lambda t: values
-
-    jsd = theory.jsd(on_grid(log_p_data), on_grid(log_p_g), x) + 0.5 * math.log(2.0) * off_grid
+    jsd = jsd_on_grid(log_p_data, log_p_g, x, off_grid)
     z_lines = prior_quantiles(generator.prior, MAP_LINES)
     x_lines = generator(z_lines.to(device)).cpu()[:, 0]
     inside = data_range_mask(mixture, x)
