@@ -56,6 +56,12 @@ reported: mean and std/sqrt(N) over the 10,000 test images; pixels in [0, 1]; no
   advnets inpaint runs/inpaint-s0 --mask random:0.7 --n 4 --completions 10 --first 100 --out r70.png
 
 The numbers behind such a figure: advnets evaluate RUN --metric inpainting --mask right-half""",
+    "infer": """examples:
+  advnets infer runs/mnist-s0 --out recon.png       # fits E (20,000 steps) once, then reuses it
+  advnets infer runs/mnist-joint --joint --out recon.png     # the E trained alongside (inference.joint=true)
+
+E is saved beside the snapshot as inference-net.safetensors (with the snapshot's hash and the
+settings it was fitted with); a later call with the same settings reuses it, other settings need --force.""",
     "sample": """examples:
   advnets sample runs/00000-quick-mnist --n 10000 --seed 0 --out samples.npy
   advnets sample runs/00000-quick-mnist/network-latest.safetensors --n 64 --out grid.png
@@ -175,6 +181,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     add_generator_choice(p)
     p.set_defaults(func=cmd_inpaint)
+
+    p = sub.add_parser("infer", help="an inference network E: x -> z for a trained G (future work 2)",
+                       formatter_class=_formatter, epilog=EXAMPLES["infer"],
+                       description="Fit E for the run's finished G on fresh pairs (z, G(z)) (or use the joint E "
+                                   "trained alongside the game), report how well it inverts G, and draw test images "
+                                   "beside their reconstructions G(E(x)). Prints one JSON line, appended to "
+                                   "metrics.jsonl.")
+    p.add_argument("source", metavar="RUN_DIR_OR_SNAPSHOT", help="a run of an unconditional image model")
+    p.add_argument("--joint", action="store_true", help="use the E trained alongside the game (inference.joint) "
+                   "instead of fitting one")
+    p.add_argument("--steps", type=int, default=20_000, help="E's Adam steps (default 20000)")
+    p.add_argument("--batch-size", type=int, default=100, help="pairs (z, G(z)) per step (default 100)")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate, annealed to 0 by a cosine (default 1e-3)")
+    p.add_argument("--seed", type=int, default=0, help="seed of E's initialisation and pairs, and of the report's samples")
+    p.add_argument("--n", type=int, default=10_000, help="test images reconstructed for the report (default 10000)")
+    p.add_argument("--out", metavar="FILE.png", help="also draw test images and generated ones beside G(E(.))")
+    p.add_argument("--data-dir", metavar="DIR", help="data directory (default: the run's, $ADVNETS_DATA, cache)")
+    p.add_argument("--force", action="store_true", help="refit E even if inference-net.safetensors exists; "
+                   "overwrite --out")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
+    add_generator_choice(p)
+    p.set_defaults(func=cmd_infer)
 
     p = sub.add_parser("export", help="write one generator alone (for sharing or shipping)", formatter_class=_formatter,
                        epilog="examples:\n  advnets export runs/mnist-s0 --out pretrained/mnist   # the averaged G, if kept\n"
@@ -401,6 +429,33 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
     summary = figures.draw("inpaint", args.source, out, mask=args.mask, rows=args.n, completions=args.completions,
                            seed=args.seed, first=args.first, data_dir=args.data_dir, weights=args.generator)
     print(f"wrote {out} ({summary})")
+    return 0
+
+
+def cmd_infer(args: argparse.Namespace) -> int:
+    import json
+
+    from advnets.inference import infer
+    from advnets.metrics.evaluate import append_metrics
+    from advnets.train.checkpoint import load_snapshot
+    from advnets.train.loop import resolve_device
+
+    for name in ("steps", "batch_size", "n"):
+        if getattr(args, name) < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    if args.lr <= 0:
+        raise ConfigError(f"--lr must be > 0, got {args.lr}")
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        if out.suffix != ".png":
+            raise ConfigError(f"--out {out}: the file name must end in .png")
+        refuse_to_overwrite(out, args.force)
+    device = resolve_device(args.device)
+    snap = load_snapshot(args.source, device, args.generator)
+    row = infer(snap, joint=args.joint, steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                n_test=args.n, data_dir=args.data_dir, refit=args.force, figure=out)
+    print(json.dumps(row))
+    append_metrics(snap.path, row)
     return 0
 
 

@@ -110,6 +110,16 @@ class OptimConfig:
 
 
 @dataclass
+class InferenceConfig:
+    """An inference network E: x -> z (future work 2). `advnets infer` fits one for a finished G; with
+    joint: true one is also trained alongside the game (on fresh (z, G(z)) pairs, no gradient into G)."""
+
+    joint: bool = False
+    hidden: list[int] = field(default_factory=lambda: [1200, 1200])
+    lr: float = 0.001  # Adam
+
+
+@dataclass
 class TrainConfig:
     """Algorithm 1: how many updates, in which order, and what the run records."""
 
@@ -150,6 +160,7 @@ class Config:
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
+    inference: InferenceConfig = field(default_factory=InferenceConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
@@ -310,6 +321,10 @@ def validate(cfg: Config) -> None:
          "0 for inpainting models (the Parzen validation score is for models of whole images)")
     need(t.valid_samples >= 1, "train.valid_samples", ">= 1")
     need(0 <= t.ema_decay < 1, "train.ema_decay", "in [0, 1) (0: no average)")
+    need(all(h >= 1 for h in cfg.inference.hidden), "inference.hidden", "positive layer widths")
+    need(cfg.inference.lr > 0, "inference.lr", "> 0")
+    need(not cfg.inference.joint or not (d.conditional or d.inpainting), "inference.joint",
+         "false for conditional and inpainting models (E inverts an unconditional G)")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from advnets.data.sources import DataSource
 from advnets.losses import discriminator_loss, generator_loss
 from advnets.models.mlp import constrain_column_norms_
 from advnets.train import schedules
+from advnets.inference import JointEncoder
 from advnets.train.ema import GeneratorAverage
 
 STAT_NAMES = ("loss_d", "loss_g", "d_real", "d_fake")
@@ -43,6 +44,7 @@ class Game:
     data: DataSource
     rng: torch.Generator  # noise and dropout masks; its state is saved with the training state
     average: GeneratorAverage | None = None  # train.ema_decay > 0: the moving average of G's weights
+    encoder: JointEncoder | None = None  # inference.joint: E: x -> z trained alongside
     d_updates: int = 0
     g_updates: int = 0
     d_params: list[nn.Parameter] = field(init=False)
@@ -80,6 +82,8 @@ class Game:
             self.g_updates += 1
             if self.average is not None:
                 self.average.update(self.generator, self.g_updates)
+            if self.encoder is not None:
+                self.encoder.update(self.generator)
 
     @property
     def average_model(self) -> nn.Module | None:

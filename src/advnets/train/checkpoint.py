@@ -84,35 +84,37 @@ class Snapshot:
     step: int
     path: Path
     weights: str = "live"
+    encoder: torch.nn.Module | None = None  # the joint inference network E: x -> z (inference.joint)
 
 
 GENERATOR_CHOICES = ("auto", "live", "ema")  # auto: the average when the file holds one
 
 
 def network_tensors(generator: torch.nn.Module, discriminator: torch.nn.Module | None,
-                    average: torch.nn.Module | None = None) -> dict[str, torch.Tensor]:
-    """The networks' weights under "generator.", "discriminator." and (G's moving average, if kept)
-    "generator_ema." (snapshots and training states)."""
+                    average: torch.nn.Module | None = None, encoder: torch.nn.Module | None = None
+                    ) -> dict[str, torch.Tensor]:
+    """The networks' weights under "generator.", "discriminator.", and when the run has them
+    "generator_ema." (G's moving average) and "encoder." (a joint inference network)."""
     tensors = with_prefix("generator", generator.state_dict())
-    if discriminator is not None:
-        tensors.update(with_prefix("discriminator", discriminator.state_dict()))
-    if average is not None:
-        tensors.update(with_prefix("generator_ema", average.state_dict()))
+    for prefix, module in (("discriminator", discriminator), ("generator_ema", average), ("encoder", encoder)):
+        if module is not None:
+            tensors.update(with_prefix(prefix, module.state_dict()))
     return tensors
 
 
 def load_networks(generator: torch.nn.Module, discriminator: torch.nn.Module, tensors: dict[str, torch.Tensor],
-                  average: torch.nn.Module | None = None) -> None:
+                  average: torch.nn.Module | None = None, encoder: torch.nn.Module | None = None) -> None:
     """The inverse of network_tensors (strict: every weight must be present and fit)."""
-    generator.load_state_dict(strip_prefix("generator", tensors))
-    discriminator.load_state_dict(strip_prefix("discriminator", tensors))
-    if average is not None:
-        average.load_state_dict(strip_prefix("generator_ema", tensors))
+    for prefix, module in (("generator", generator), ("discriminator", discriminator), ("generator_ema", average),
+                           ("encoder", encoder)):
+        if module is not None:
+            module.load_state_dict(strip_prefix(prefix, tensors))
 
 
 def save_snapshot(path: Path, generator: torch.nn.Module, discriminator: torch.nn.Module | None, cfg: Config,
-                  step: int, average: torch.nn.Module | None = None, extra: dict[str, Any] | None = None) -> None:
-    tensors = network_tensors(generator, discriminator, average)
+                  step: int, average: torch.nn.Module | None = None, extra: dict[str, Any] | None = None,
+                  encoder: torch.nn.Module | None = None) -> None:
+    tensors = network_tensors(generator, discriminator, average, encoder)
     header = {"format": SNAPSHOT_FORMAT, "advnets_version": __version__, "config": to_dict(cfg),
               "step": step, "x_shape": list(generator.x_shape), **(extra or {})}
     save_tensors(path, tensors, header)
@@ -166,10 +168,17 @@ def load_snapshot(run_or_file: str | os.PathLike, device: torch.device | str = "
             discriminator = build_discriminator(cfg, x_shape)
             discriminator.load_state_dict(strip_prefix("discriminator", tensors))
             discriminator = discriminator.to(device).eval()
+        encoder = None
+        if any(k.startswith("encoder.") for k in tensors):
+            from advnets.inference import Encoder
+
+            encoder = Encoder(x_shape, cfg.generator.z_dim, cfg.inference.hidden)
+            encoder.load_state_dict(strip_prefix("encoder", tensors))
+            encoder = encoder.to(device).eval()
     except (AdvnetsError, KeyError, RuntimeError) as e:
         reason = str(e).splitlines()[0]
         raise CheckpointError(f"{path} does not hold a network this version can build ({reason})") from None
-    return Snapshot(generator.to(device).eval(), discriminator, cfg, int(header["step"]), path, label)
+    return Snapshot(generator.to(device).eval(), discriminator, cfg, int(header["step"]), path, label, encoder)
 
 
 def export_generator(snap: Snapshot, path: Path, source_sha256: str) -> None:

@@ -24,6 +24,7 @@ from advnets.models import build_discriminator, build_generator
 from advnets.sampling import generate
 from advnets.train import checkpoint as ckpt
 from advnets.train.algorithm import STAT_NAMES, Game, train_iteration
+from advnets.inference import JointEncoder
 from advnets.train.ema import GeneratorAverage
 from advnets.train.optim import build_optimizer
 from advnets.train.probe import probe_1d
@@ -73,7 +74,10 @@ def build_game(cfg: Config, device: torch.device) -> Game:
     opt_g = build_optimizer(o, G.parameters(), o.g_lr or o.lr)
     rng = torch.Generator(device).manual_seed(cfg.seed)
     average = GeneratorAverage(G, cfg.train.ema_decay) if cfg.train.ema_decay > 0 else None
-    return Game(cfg, G, D, opt_d, opt_g, data, rng, average)
+    encoder = None
+    if cfg.inference.joint:
+        encoder = JointEncoder(G, cfg.inference.hidden, cfg.inference.lr, cfg.train.batch_size, cfg.seed + 3)
+    return Game(cfg, G, D, opt_d, opt_g, data, rng, average, encoder)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -83,33 +87,43 @@ def build_game(cfg: Config, device: torch.device) -> Game:
 def save_state(game: Game, run_dir: Path, step: int, elapsed: float, monitor_state: dict | None = None) -> None:
     """Write the snapshot and the training state (both atomically)."""
     cfg, G, D, average = game.cfg, game.generator, game.discriminator, game.average_model
-    ckpt.save_snapshot(run_dir / ckpt.LATEST_SNAPSHOT, G, D, cfg, step, average)
+    encoder = game.encoder.model if game.encoder is not None else None
+    ckpt.save_snapshot(run_dir / ckpt.LATEST_SNAPSHOT, G, D, cfg, step, average, encoder=encoder)
     if cfg.train.snapshot_every and step % cfg.train.snapshot_every == 0:
-        ckpt.save_snapshot(run_dir / f"network-{step:08d}.safetensors", G, D, cfg, step, average)
+        ckpt.save_snapshot(run_dir / f"network-{step:08d}.safetensors", G, D, cfg, step, average, encoder=encoder)
     t_d, h_d = ckpt.pack_optimizer("opt_d", game.opt_d)
     t_g, h_g = ckpt.pack_optimizer("opt_g", game.opt_g)
+    t_e, h_e = ckpt.pack_optimizer("opt_e", game.encoder.opt) if game.encoder is not None else ({}, None)
     data_state = game.data.state_dict()
     data_tensors = ckpt.with_prefix("data", {k: v for k, v in data_state.items() if isinstance(v, torch.Tensor)})
     header = {
         "config": to_dict(cfg), "step": step, "x_shape": list(G.x_shape), "elapsed_s": elapsed,
         "d_updates": game.d_updates, "g_updates": game.g_updates, "rng_device": game.rng.device.type,
-        "opt_d": h_d, "opt_g": h_g,
+        "opt_d": h_d, "opt_g": h_g, "opt_e": h_e,
         "data": {k: v for k, v in data_state.items() if not isinstance(v, torch.Tensor)},
         "monitor": monitor_state or {},
     }
-    tensors = {**ckpt.network_tensors(G, D, average), **t_d, **t_g, **data_tensors, "rng": game.rng.get_state()}
+    tensors = {**ckpt.network_tensors(G, D, average, encoder), **t_d, **t_g, **t_e, **data_tensors,
+               "rng": game.rng.get_state()}
+    if game.encoder is not None:
+        tensors["encoder_rng"] = game.encoder.rng.get_state()
     ckpt.save_training_state(run_dir / ckpt.TRAINING_STATE, header, tensors)
 
 
 def restore_state(game: Game, tensors: dict[str, torch.Tensor], header: dict) -> tuple[int, float]:
     """Load a saved training state into a freshly built game; returns (step, elapsed seconds)."""
-    ckpt.load_networks(game.generator, game.discriminator, tensors, game.average_model)
+    encoder = game.encoder.model if game.encoder is not None else None
+    ckpt.load_networks(game.generator, game.discriminator, tensors, game.average_model, encoder)
     ckpt.unpack_optimizer("opt_d", game.opt_d, tensors, header["opt_d"])
     ckpt.unpack_optimizer("opt_g", game.opt_g, tensors, header["opt_g"])
+    if game.encoder is not None:
+        ckpt.unpack_optimizer("opt_e", game.encoder.opt, tensors, header["opt_e"])
     game.data.load_state_dict({**header["data"], **ckpt.strip_prefix("data", tensors)})
     game.d_updates, game.g_updates = header["d_updates"], header["g_updates"]
     if header["rng_device"] == game.rng.device.type:
         game.rng.set_state(tensors["rng"])
+        if game.encoder is not None:
+            game.encoder.rng.set_state(tensors["encoder_rng"])
     else:  # a CUDA generator state cannot seed a CPU generator: continue, but not bit-identically
         game.rng.manual_seed(game.cfg.seed + header["step"])
         tqdm.write(f"note: resumed on {game.rng.device.type} a run saved on {header['rng_device']}; "
@@ -224,7 +238,8 @@ class Monitor:
                 self.best[track] = (score, step)
                 name = ckpt.BEST_LIVE_SNAPSHOT if live else ckpt.BEST_SNAPSHOT
                 ckpt.save_snapshot(self.run_dir / name, game.generator, game.discriminator, game.cfg, step,
-                                   None if live else game.average_model)
+                                   None if live else game.average_model,
+                                   encoder=game.encoder.model if game.encoder is not None else None)
             row.update({f"parzen_valid{track}": score, f"parzen_sigma{track}": sigma,
                         f"best_valid{track}": self.best[track][0], f"best_step{track}": self.best[track][1]})
         return row
