@@ -62,6 +62,15 @@ The numbers behind such a figure: advnets evaluate RUN --metric inpainting --mas
 
 E is saved beside the snapshot as inference-net.safetensors (with the snapshot's hash and the
 settings it was fitted with); a later call with the same settings reuses it, other settings need --force.""",
+    "semisup": """examples:
+  advnets semisup --method pixels --labels 100 --draws 5                   # the baseline, seconds
+  advnets semisup --method d-features --run runs/mnist-s0 --labels 100     # D's hidden layers
+  advnets infer runs/mnist-s0 && advnets semisup --method e-features --run runs/mnist-s0
+  advnets semisup --method kplus1 --labels 100 --draws 5 --epochs 10 --out semisup.jsonl
+
+Protocol: labelled images drawn per class from train[0:50000] (draw d is fixed by d), the rest of
+that split unlabelled, test error on the 10,000 test images. Linear methods choose their L2 penalty
+by 5-fold cross-validation on the labelled images alone.""",
     "sample": """examples:
   advnets sample runs/00000-quick-mnist --n 10000 --seed 0 --out samples.npy
   advnets sample runs/00000-quick-mnist/network-latest.safetensors --n 64 --out grid.png
@@ -203,6 +212,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
     add_generator_choice(p)
     p.set_defaults(func=cmd_infer)
+
+    p = sub.add_parser("semisup", help="semi-supervised MNIST with few labels, from a GAN (future work 4)",
+                       formatter_class=_formatter, epilog=EXAMPLES["semisup"],
+                       description="Test error of one method with --labels labels (equal per class, drawn from "
+                                   "train[0:50000]) over --draws label draws; the rest of the split is unlabelled. "
+                                   "Prints one line per draw and a summary JSON line.")
+    p.add_argument("--method", required=True, choices=["pixels", "d-features", "e-features", "kplus1"],
+                   help="pixels: logistic regression on raw pixels; d-features / e-features: the same on the "
+                        "hidden layers of --run's D / inference network; kplus1: a GAN whose D classifies K+1 "
+                        "classes (Salimans et al. 2016)")
+    p.add_argument("--labels", type=int, default=100, help="labelled images, a multiple of 10 (default 100)")
+    p.add_argument("--draws", type=int, default=5, help="label draws 0 .. N-1 (default 5)")
+    p.add_argument("--first-draw", type=int, default=0, help="number of the first draw (default 0)")
+    p.add_argument("--run", metavar="RUN_DIR", help="d-features, e-features: a trained MNIST GAN")
+    p.add_argument("--epochs", type=int, default=10, help="kplus1: epochs over the unlabelled images (default 10)")
+    p.add_argument("--out", metavar="FILE.jsonl", help="append one JSON line per draw")
+    p.add_argument("--data-dir", metavar="DIR", help="data directory (default $ADVNETS_DATA, the user cache)")
+    add_generator_choice(p)
+    p.set_defaults(func=cmd_semisup)
 
     p = sub.add_parser("export", help="write one generator alone (for sharing or shipping)", formatter_class=_formatter,
                        epilog="examples:\n  advnets export runs/mnist-s0 --out pretrained/mnist   # the averaged G, if kept\n"
@@ -456,6 +484,25 @@ def cmd_infer(args: argparse.Namespace) -> int:
                 n_test=args.n, data_dir=args.data_dir, refit=args.force, figure=out)
     print(json.dumps(row))
     append_metrics(snap.path, row)
+    return 0
+
+
+def cmd_semisup(args: argparse.Namespace) -> int:
+    import json
+
+    from advnets.semisup.run import run_semisup
+
+    if args.labels < 10 or args.labels % 10:
+        raise ConfigError(f"--labels must be a positive multiple of 10 (equal per class), got {args.labels}")
+    for name in ("draws", "epochs"):
+        if getattr(args, name) < 1:
+            raise ConfigError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    if args.first_draw < 0:
+        raise ConfigError(f"--first-draw must be >= 0, got {args.first_draw}")
+    draws = list(range(args.first_draw, args.first_draw + args.draws))
+    summary = run_semisup(args.method, args.labels // 10, draws, args.data_dir, args.run, args.epochs,
+                          Path(args.out) if args.out else None, args.generator)
+    print(json.dumps(summary))
     return 0
 
 

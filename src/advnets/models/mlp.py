@@ -145,13 +145,21 @@ class MLPDiscriminator(nn.Module):
         self.blocks = nn.ModuleList(blocks)
         self.out = uniform_init_(nn.Linear(widths[-1], 1), cfg.init_range)
 
-    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None,
-                c: torch.Tensor | None = None) -> torch.Tensor:
+    def hidden_layers(self, x: torch.Tensor, generator: torch.Generator | None = None,
+                      c: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """Every hidden layer's output [m, units] (its features, e.g. for semi-supervised learning)."""
         assert tuple(x.shape[1:]) == self.x_shape, f"x must be [m, {self.x_shape}], got {list(x.shape)}"
         h = x.reshape(len(x), -1)  # [m, 784]
+        layers = []
         for i, (dropout, block) in enumerate(zip(self.dropouts, self.blocks)):
             h = dropout(h, generator)
             if i == 0:
                 h = self.condition.features(h, c, for_d=True)  # [m, 784 (+ width)]: conditions never dropped
             h = block(h)  # [m, units]
+            layers.append(h)
+        return layers
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None,
+                c: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.hidden_layers(x, generator, c)[-1]
         return self.out(self.dropouts[-1](h, generator)).squeeze(1)  # [m] logits of D(x)

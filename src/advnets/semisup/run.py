@@ -1,0 +1,107 @@
+"""`advnets semisup`: one method over several label draws, each row written as it finishes.
+
+Every method sees the same data: the unlabelled pool train[0:50000] (pixels in [0, 1]), the labelled
+subset of draw d (`labels.labelled_subset`, part of the pool), and the 10,000 test images.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from advnets.errors import ConfigError
+from advnets.semisup.labels import labelled_subset
+from advnets.semisup.linear import linear_probe_error
+
+METHODS = ("pixels", "d-features", "e-features", "kplus1")
+
+
+def load_mnist(data_dir: str | None) -> dict[str, torch.Tensor]:
+    from advnets.data.mnist import load_idx_split
+
+    out = {}
+    for split in ("train", "test"):
+        images, labels = load_idx_split("mnist", split, data_dir)
+        out[f"{split}_x"] = torch.from_numpy(images).float().div(255).unsqueeze(1)  # [N, 1, 28, 28]
+        out[f"{split}_y"] = torch.from_numpy(labels.astype("int64"))
+    return out
+
+
+@torch.no_grad()
+def _in_batches(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, batch: int = 1000) -> torch.Tensor:
+    return torch.cat([fn(x[i : i + batch]) for i in range(0, len(x), batch)])
+
+
+def feature_extractor(method: str, run: str | None, weights: str = "auto") -> tuple[Callable, dict[str, Any]]:
+    """x [m, 1, 28, 28] -> features [m, d] for a linear-probe method, and where they come from."""
+    if method == "pixels":
+        return (lambda x: x.reshape(len(x), -1)), {}
+    if run is None:
+        raise ConfigError(f"--method {method} needs --run RUN_DIR (a trained MNIST GAN)")
+    from advnets.metrics.evaluate import file_sha256
+    from advnets.train.checkpoint import load_snapshot
+
+    snap = load_snapshot(run, "cpu", weights)
+    if snap.config.data.name != "mnist" or snap.generator.condition.kind != "none":
+        raise ConfigError(f"--method {method} needs an unconditional MNIST model; {snap.path} is not one")
+    source = {"snapshot": str(snap.path), "snapshot_sha256": file_sha256(snap.path), "step": snap.step}
+    if method == "d-features":
+        if snap.discriminator is None:
+            raise ConfigError(f"{snap.path} holds a generator alone; d-features needs the run's D")
+        D = snap.discriminator.eval()
+        return (lambda x: torch.cat(D.hidden_layers(x), dim=1)), source  # every hidden layer, no dropout
+    from advnets.inference import ENCODER_FILE, load_encoder
+
+    if snap.encoder is not None:
+        encoder, source["encoder"] = snap.encoder, "joint"
+    else:
+        path = Path(snap.path).parent / ENCODER_FILE
+        if not path.is_file():
+            raise ConfigError(f"{path} does not exist: fit the inference network first (advnets infer {run})")
+        encoder, _ = load_encoder(path)
+        source["encoder"] = str(path)
+    return encoder.eval().features, source
+
+
+def run_semisup(method: str, per_class: int, draws: list[int], data_dir: str | None, run: str | None = None,
+                epochs: int = 10, out: Path | None = None, weights: str = "auto", log=print) -> dict[str, Any]:
+    """Test error of `method` for each label draw, and their mean +- standard error."""
+    if method not in METHODS:
+        raise ConfigError(f"--method {method!r} is not one of {', '.join(METHODS)}")
+    data = load_mnist(data_dir)
+    pool_x, pool_y = data["train_x"][:50_000], data["train_y"][:50_000]  # the paper's training split
+    extract, source = feature_extractor(method, run, weights) if method != "kplus1" else (None, {})
+    pool_f = test_f = None
+    if extract is not None:
+        pool_f, test_f = _in_batches(extract, pool_x), _in_batches(extract, data["test_x"])
+    rows = []
+    for draw in draws:
+        t0 = time.perf_counter()
+        chosen = labelled_subset(pool_y, per_class, draw)
+        if method == "kplus1":
+            from advnets.semisup.kplus1 import train_kplus1
+
+            result = train_kplus1(pool_x, pool_x[chosen], pool_y[chosen], data["test_x"], data["test_y"],
+                                  epochs=epochs, seed=draw, log=lambda r: log(f"  draw {draw}: {json.dumps(r)}"))
+            extra = {"test_error": result.test_error, "epochs": epochs, "curve": result.curve}
+        else:
+            extra = linear_probe_error(pool_f, pool_f[chosen], pool_y[chosen], test_f, data["test_y"])
+        row = {"method": method, "labels": len(chosen), "per_class": per_class, "draw": draw, **extra, **source,
+               "feature_dim": int(pool_f.shape[1]) if pool_f is not None else None,
+               "seconds": round(time.perf_counter() - t0, 1)}
+        rows.append(row)
+        log(f"{method}, {len(chosen)} labels, draw {draw}: test error {100 * row['test_error']:.2f}%")
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with out.open("a") as f:
+                f.write(json.dumps(row) + "\n")
+    errors = [100 * r["test_error"] for r in rows]
+    se = statistics.stdev(errors) / math.sqrt(len(errors)) if len(errors) > 1 else float("nan")
+    return {"method": method, "labels": per_class * 10, "draws": len(rows), "test_error_mean": statistics.mean(errors),
+            "test_error_se": se, "test_errors": errors}
