@@ -74,9 +74,9 @@ def run_semisup(method: str, per_class: int, draws: list[int], data_dir: str | N
     """Test error of `method` for each label draw, and their mean +- standard error."""
     if method not in METHODS:
         raise ConfigError(f"--method {method!r} is not one of {', '.join(METHODS)}")
+    extract, source = feature_extractor(method, run, weights) if method != "kplus1" else (None, {})
     data = load_mnist(data_dir)
     pool_x, pool_y = data["train_x"][:50_000], data["train_y"][:50_000]  # the paper's training split
-    extract, source = feature_extractor(method, run, weights) if method != "kplus1" else (None, {})
     pool_f = test_f = None
     if extract is not None:
         pool_f, test_f = _in_batches(extract, pool_x), _in_batches(extract, data["test_x"])
