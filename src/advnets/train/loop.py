@@ -295,9 +295,22 @@ def open_tensorboard(run_dir: Path):
     return SummaryWriter(str(run_dir / "tensorboard"))
 
 
+def cpu_has_bf16_units() -> bool:
+    """Whether this CPU has bfloat16 matrix instructions (AVX512-BF16 or AMX); Linux only, else assume so."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return True
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def train(cfg: Config, run_dir: Path, resume: bool = False) -> TrainResult:
     """Train `cfg` in `run_dir` (new and empty, or a run to continue when `resume`)."""
-    game = build_game(cfg, resolve_device(cfg.device))
+    device = resolve_device(cfg.device)
+    if cfg.train.precision == "bf16" and device.type == "cpu" and not cpu_has_bf16_units():
+        tqdm.write("warning: train.precision=bf16 on a CPU without bfloat16 instructions (avx512_bf16, amx_bf16): "
+                   "expect it to be many times slower than fp32 here (docs/benchmarks.md)")
+    game = build_game(cfg, device)
     step, elapsed, peak_diversity, monitor_state = 0, 0.0, 0.0, {}
     if resume:
         tensors, header = ckpt.load_training_state(run_dir)
