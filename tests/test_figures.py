@@ -55,6 +55,21 @@ def test_curves_read_the_run_files(tiny_mnist_run, tmp_path):
     assert not (tmp_path / "x.png").exists() and not list(tmp_path.glob(".*tmp*"))  # nothing half-written
 
 
+def test_curves_plot_every_kind_of_metric_row(tiny_mnist_run, tmp_path):
+    import json
+    import shutil
+
+    from advnets.viz.curves import HEADLINES
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_mnist_run, run)
+    rows = [{"metric": name, "step": 10, key: 0.5} for name, (key, _) in HEADLINES.items()]
+    rows.append({"metric": "parzen", "baseline": "train", "step": 10, "mean": 240.0})  # baselines are not curves
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    figures.draw("curves", run, tmp_path / "curves.png")
+    _png(tmp_path / "curves.png")
+
+
 def test_image_figures_refuse_synthetic_runs(tmp_path):
     run = tmp_path / "ring"
     assert main(["train", "toy-ring", "--out", str(run), "--set", "train.steps=4", "train.log_every=2",

@@ -62,6 +62,8 @@ def _figure_kinds(data: dict) -> list[str]:
         return ["fig1"]
     if data.get("name") in ("ring", "grid"):
         return ["modes"]
+    if data.get("inpainting"):
+        return ["inpaint"]
     return ["fig2", "fig3", *(["classes"] if data.get("conditional") else [])]
 
 
@@ -88,8 +90,9 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, data_dir: s
     parts.append(_table(headline, list(headline[0])))
     parts.append("<h2>Metrics (advnets evaluate)</h2>")
     if metrics:
-        keys = ["metric", "baseline", "mean", "se", "sigma", "modes", "high_quality", "reverse_kl", "n_samples",
-                "seed", "step", "snapshot"]
+        keys = ["metric", "generator", "baseline", "mean", "se", "sigma", "modes", "high_quality", "reverse_kl",
+                "agreement", "mask", "class_kept", "class_from_visible_only", "spread_ratio", "z_mse_generated",
+                "pixel_mse_test", "sup_gap_converged", "n_samples", "seed", "step", "snapshot"]
         used = [k for k in keys if any(k in m for m in metrics)]
         parts.append(_table(metrics, used))
     else:
@@ -98,7 +101,7 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, data_dir: s
         kinds = ["curves", *_figure_kinds(config.get("data", {}))]
         titles = {"curves": "Training curves", "fig1": "Figure 1", "fig2": "Figure 2: samples and nearest "
                   "training images", "fig3": "Figure 3: interpolation in z", "modes": "Samples over the modes",
-                  "classes": "One row per class"}
+                  "classes": "One row per class", "inpaint": "Completions of test images (right half hidden)"}
         for kind in kinds:
             parts.append(f"<h2>{titles[kind]}</h2>")
             target = Path(tmp) / f"{kind}.png"

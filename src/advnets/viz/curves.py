@@ -12,6 +12,12 @@ def _series(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
     return (np.array([s for s, _ in kept]), np.array([v for _, v in kept], dtype=float)) if kept else (np.array([]), np.array([]))
 
 
+# Each metric's headline value, as `advnets evaluate` / `advnets infer` write it to metrics.jsonl.
+HEADLINES = {"parzen": ("mean", "test"), "modes": ("modes", "modes captured"), "classes": ("agreement", "class agreement"),
+             "inpainting": ("class_kept", "class kept"), "optimal-d": ("sup_gap_converged", "sup |D - D*|"),
+             "inference": ("z_mse_generated", "z MSE")}
+
+
 def draw_curves(stats: list[dict], metrics: list[dict], probes: list[dict], out: Path, title: str) -> None:
     import matplotlib
 
@@ -53,15 +59,15 @@ def draw_curves(stats: list[dict], metrics: list[dict], probes: list[dict], out:
 
     ax = axes[1, 1]
     drawn = False
-    steps, values = _series(stats, "parzen_valid")
-    if len(steps):
-        ax.plot(steps, values, "-o", ms=2, label="Parzen, validation")
-        drawn = True
-    for name in sorted({m.get("metric") for m in metrics if m.get("baseline") is None}):
+    for key, label in (("parzen_valid", "Parzen, validation"), ("parzen_valid_live", "Parzen, validation, live G")):
+        steps, values = _series(stats, key)
+        if len(steps):
+            ax.plot(steps, values, "-o", ms=2, label=label)
+            drawn = True
+    for name in sorted({m.get("metric") for m in metrics if m.get("baseline") is None} & set(HEADLINES)):
+        key, what = HEADLINES[name]
         points = [m for m in metrics if m.get("metric") == name and m.get("baseline") is None]
-        key = "mean" if name == "parzen" else "modes"
-        ax.plot([m["step"] for m in points], [m[key] for m in points], "s", ms=6,
-                label=f"{name} ({'test' if name == 'parzen' else 'modes captured'}), evaluate")
+        ax.plot([m["step"] for m in points], [m[key] for m in points], "s", ms=6, label=f"{name} ({what}), evaluate")
         drawn = True
     if probes:
         ax.plot([p["step"] for p in probes], [p["jsd"] for p in probes], "-o", ms=2, label="JSD(p_data || p_g)")
