@@ -125,10 +125,14 @@ def main() -> None:
     p.add_argument("--precisions", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"],
                    help="advnets' train.precision values to time")
     p.add_argument("--json", help="also append the rows as JSON lines to this file")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice, one per core)")
     args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     machine = torch.cuda.get_device_name(device) if device.type == "cuda" else \
-        f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+        f"{platform.processor() or platform.machine()}, {torch.backends.cpu.get_cpu_capability()}, " \
+        f"{torch.get_num_threads()} threads"
     print(f"torch {torch.__version__}, device {device} ({machine}); median of {args.repeats} x {args.steps} steps")
     print(f"{'implementation':16s} {'batch':>6s} {'steps/s':>9s} {'samples/s':>10s} {'vs plain':>9s}")
     rows = []

@@ -61,3 +61,10 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
         atomic_write_bytes(target, object())  # fails mid-write
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]
+
+
+def test_numbered_snapshots_do_not_wait_for_a_checkpoint_step(tiny_ring, tmp_path):
+    run = train(tiny_ring("train.steps=12", "train.checkpoint_every=10", "train.snapshot_every=4"), tmp_path / "r")
+    names = sorted(p.name for p in run.run_dir.glob("network-0*.safetensors"))
+    assert names == ["network-00000004.safetensors", "network-00000008.safetensors", "network-00000012.safetensors"]
+    assert load_snapshot(run.run_dir / names[0]).step == 4
