@@ -45,7 +45,7 @@ def test_grid_has_25_modes():
 
 @pytest.mark.slow
 def test_toy_ring_preset_captures_the_modes(tmp_path):
-    """The full toy-ring preset, seed 0 (about a minute): at least 7 of 8 modes (measured: 8)."""
+    """The full toy-ring preset, seed 0 (about two minutes): at least 7 of 8 modes."""
     from advnets.config import load_config
     from advnets.metrics.evaluate import evaluate_modes
     from advnets.train.checkpoint import load_snapshot
