@@ -182,7 +182,8 @@ def inpaint(source, out: Path, mask: str = "right-half", rows: int = 8, completi
     images = torch.from_numpy(test[first : first + rows]).float().div(255).unsqueeze(1)  # [rows, 1, H, W]
     masks = named_masks(mask, rows, tuple(images.shape[-2:]), seed=seed)
     x = complete(snap.generator, images, masks, completions, seed)  # [rows, k, 1, H, W]
-    draw_inpainting(to_uint8(images), masks.numpy(), to_uint8(x), out, title=f"{_label(snap)}: mask {mask}, test images {first}..{first + rows - 1}, seed {seed}")
+    title = f"{_label(snap)}: mask {mask}, test images {first}..{first + rows - 1}, seed {seed}"
+    draw_inpainting(to_uint8(images), masks.numpy(), to_uint8(x), out, title=title)
     return f"{rows} test images x {completions} completions, mask {mask}"
 
 

@@ -50,10 +50,10 @@ def random_masks(n: int, shape: tuple[int, int], families: list[str] | tuple[str
     left = (torch.rand(n, generator=generator, device=device) * (w - size + 1)).long().view(-1, 1, 1)
     p = 0.2 + 0.7 * torch.rand(n, 1, 1, generator=generator, device=device)  # pixels
     u = torch.rand(n, h, w, generator=generator, device=device)
-    size = size.view(-1, 1, 1)
+    size, quadrant = size.view(-1, 1, 1), side.view(-1, 1, 1)  # quadrant q: top if q < 2, left if q is even
     candidates = {
         "halves": _halves(side, h, w),
-        "quarters": ((rows < h // 2) == (side.view(-1, 1, 1) // 2 == 0)) & ((cols < w // 2) == (side.view(-1, 1, 1) % 2 == 0)),
+        "quarters": ((rows < h // 2) == (quadrant // 2 == 0)) & ((cols < w // 2) == (quadrant % 2 == 0)),
         "squares": (rows >= top) & (rows < top + size) & (cols >= left) & (cols < left + size),
         "pixels": u < p,
     }

@@ -90,6 +90,11 @@ class Game:
         """G's moving average (train.ema_decay > 0), which samples and validation read; else None."""
         return self.average.model if self.average is not None else None
 
+    @property
+    def encoder_model(self) -> nn.Module | None:
+        """The joint inference network E (inference.joint), else None."""
+        return self.encoder.model if self.encoder is not None else None
+
     def autocast(self) -> torch.autocast:
         """Mixed precision for the forward passes when train.precision is bf16 (else a no-op)."""
         return torch.autocast(self.data.device.type, dtype=torch.bfloat16,

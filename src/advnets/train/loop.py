@@ -20,11 +20,11 @@ from tqdm import tqdm
 from advnets.config import Config, to_dict
 from advnets.data.sources import MixtureSource, build_source
 from advnets.errors import ConfigError
+from advnets.inference import JointEncoder
 from advnets.models import build_discriminator, build_generator
 from advnets.sampling import generate
 from advnets.train import checkpoint as ckpt
 from advnets.train.algorithm import STAT_NAMES, Game, train_iteration
-from advnets.inference import JointEncoder
 from advnets.train.ema import GeneratorAverage
 from advnets.train.optim import build_optimizer
 from advnets.train.probe import probe_1d
@@ -86,8 +86,8 @@ def build_game(cfg: Config, device: torch.device) -> Game:
 
 def save_state(game: Game, run_dir: Path, step: int, elapsed: float, monitor_state: dict | None = None) -> None:
     """Write the snapshot and the training state (both atomically)."""
-    cfg, G, D, average = game.cfg, game.generator, game.discriminator, game.average_model
-    encoder = game.encoder.model if game.encoder is not None else None
+    cfg, G, D = game.cfg, game.generator, game.discriminator
+    average, encoder = game.average_model, game.encoder_model
     ckpt.save_snapshot(run_dir / ckpt.LATEST_SNAPSHOT, G, D, cfg, step, average, encoder=encoder)
     if cfg.train.snapshot_every and step % cfg.train.snapshot_every == 0:
         ckpt.save_snapshot(run_dir / f"network-{step:08d}.safetensors", G, D, cfg, step, average, encoder=encoder)
@@ -112,8 +112,7 @@ def save_state(game: Game, run_dir: Path, step: int, elapsed: float, monitor_sta
 
 def restore_state(game: Game, tensors: dict[str, torch.Tensor], header: dict) -> tuple[int, float]:
     """Load a saved training state into a freshly built game; returns (step, elapsed seconds)."""
-    encoder = game.encoder.model if game.encoder is not None else None
-    ckpt.load_networks(game.generator, game.discriminator, tensors, game.average_model, encoder)
+    ckpt.load_networks(game.generator, game.discriminator, tensors, game.average_model, game.encoder_model)
     ckpt.unpack_optimizer("opt_d", game.opt_d, tensors, header["opt_d"])
     ckpt.unpack_optimizer("opt_g", game.opt_g, tensors, header["opt_g"])
     if game.encoder is not None:
@@ -238,15 +237,15 @@ class Monitor:
                 self.best[track] = (score, step)
                 name = ckpt.BEST_LIVE_SNAPSHOT if live else ckpt.BEST_SNAPSHOT
                 ckpt.save_snapshot(self.run_dir / name, game.generator, game.discriminator, game.cfg, step,
-                                   None if live else game.average_model,
-                                   encoder=game.encoder.model if game.encoder is not None else None)
+                                   None if live else game.average_model, encoder=game.encoder_model)
             row.update({f"parzen_valid{track}": score, f"parzen_sigma{track}": sigma,
                         f"best_valid{track}": self.best[track][0], f"best_step{track}": self.best[track][1]})
         return row
 
     def log(self, step: int, means: list[float], steps: int, seconds: float, elapsed: float) -> dict:
         game = self.game
-        diversity = mean_pairwise_distance(fixed_batch_samples(game, self.z_fixed, self.observed)) / max(self.real_spread, 1e-12)
+        samples = fixed_batch_samples(game, self.z_fixed, self.observed)
+        diversity = mean_pairwise_distance(samples) / max(self.real_spread, 1e-12)
         self.peak_diversity = max(self.peak_diversity, diversity)
         collapsed = self.peak_diversity > HEALTHY_DIVERSITY and diversity < COLLAPSE_DIVERSITY
         row = {
