@@ -5,6 +5,11 @@ runs and scores each with `advnets evaluate --metric modes` (2,500 samples, seed
 markdown table (mean +- standard error over seeds) and writes every run's row as JSON lines.
 
     python experiments/toy_modes.py --seeds 5 --out runs/toy-modes
+
+--resume continues a stopped experiment in the same --out folder: runs already scored in
+results.jsonl are kept, an unfinished run is trained again from scratch. --losses and --ks pick a
+part of the grid, so that two processes can share one folder; the table is built from every row in
+results.jsonl.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 import statistics
 import time
 from pathlib import Path
@@ -30,42 +36,70 @@ def mean_se(values: list[float]) -> str:
     return f"{statistics.mean(values):.1f} +- {statistics.stdev(values) / math.sqrt(len(values)):.1f}"
 
 
+def read_results(results: Path) -> list[dict]:
+    if not results.exists():
+        return []
+    return [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
+
+
+def results_table(rows: list[dict], presets: list[str]) -> str:
+    table = ["| preset | G loss | k | seeds | modes | high quality % | reverse KL | collapsed seeds | "
+             "published vanilla GAN (modes / HQ %) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    for preset in presets:
+        for loss in ("minimax", "non-saturating"):
+            for k in (1, 5):
+                group = [r for r in rows if (r["preset"], r["loss"], r["k"]) == (preset, loss, k)]
+                if not group:
+                    continue
+                kls = [r["reverse_kl"] for r in group if r["reverse_kl"] is not None]
+                collapsed = sum(r["modes"] <= 1 for r in group)
+                table.append(f"| {preset} | {loss} | {k} | {len(group)} | {mean_se([r['modes'] for r in group])} | "
+                             f"{mean_se([r['high_quality'] for r in group])} | {mean_se(kls) if kls else '-'} | "
+                             f"{collapsed}/{len(group)} | {PUBLISHED.get(preset, '-')} |")
+    return "\n".join(table)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--out", default="runs/toy-modes", help="a new folder for the runs and results.jsonl")
     p.add_argument("--presets", nargs="+", default=["toy-ring", "toy-grid"])
+    p.add_argument("--losses", nargs="+", default=["minimax", "non-saturating"], choices=["minimax", "non-saturating"])
+    p.add_argument("--ks", nargs="+", type=int, default=[1, 5])
+    p.add_argument("--resume", action="store_true", help="continue in an existing --out folder")
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", dest="overrides",
+                   help="more config overrides for every run, e.g. optim.lr_decay_clock=iterations")
     args = p.parse_args()
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=False)
+    if out.exists() and not args.resume:
+        raise SystemExit(f"error: {out} exists; pass --resume to continue it, or choose a new --out")
+    out.mkdir(parents=True, exist_ok=True)
     results = out / "results.jsonl"
-    table = ["| preset | G loss | k | modes | high quality % | reverse KL | collapsed seeds | published vanilla GAN (modes / HQ %) |",
-             "|---|---|---:|---:|---:|---:|---:|---|"]
+    done = {(r["preset"], r["loss"], r["k"], r["train_seed"]) for r in read_results(results)}
     for preset in args.presets:
-        for loss in ("minimax", "non-saturating"):
-            for k in (1, 5):
-                rows = []
+        for loss in args.losses:
+            for k in args.ks:
                 for seed in range(args.seeds):
+                    if (preset, loss, k, seed) in done:
+                        continue
                     overrides = [f"seed={seed}", f"loss.generator={loss}", f"train.k={k}", "train.progress=false",
-                                 "device=cpu"]
+                                 "device=cpu", *args.overrides]
                     run_dir = out / f"{preset}-{loss}-k{k}-s{seed}"
+                    if run_dir.exists():  # stopped before it was scored: train it again from the start
+                        shutil.rmtree(run_dir)
                     run_dir.mkdir()
                     t0 = time.perf_counter()
                     train(load_config(preset, overrides), run_dir)
                     row = evaluate_modes(load_snapshot(run_dir), 2_500, seed=0)
                     row.update(preset=preset, loss=loss, k=k, train_seed=seed, seconds=round(time.perf_counter() - t0, 1))
-                    rows.append(row)
                     with results.open("a") as f:
                         f.write(json.dumps(row) + "\n")
                     print(f"{preset} {loss} k={k} seed {seed}: {row['modes']}/{row['total_modes']} modes, "
                           f"{row['high_quality']:.1f}% HQ ({row['seconds']} s)", flush=True)
-                kls = [r["reverse_kl"] for r in rows if r["reverse_kl"] is not None]
-                collapsed = sum(r["modes"] <= 1 for r in rows)
-                table.append(f"| {preset} | {loss} | {k} | {mean_se([r['modes'] for r in rows])} | "
-                             f"{mean_se([r['high_quality'] for r in rows])} | {mean_se(kls) if kls else '-'} | "
-                             f"{collapsed}/{len(rows)} | {PUBLISHED.get(preset, '-')} |")
-    print("\n".join(table))
-    (out / "table.md").write_text("\n".join(table) + "\n")
+    table = results_table(read_results(results), args.presets)
+    print(table)
+    (out / "table.md").write_text(table + "\n")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ def test_dotted_overrides_are_typed():
     assert cfg.train.steps == 7 and cfg.optim.lr == 1.0 and isinstance(cfg.optim.lr, float)
     assert cfg.generator.hidden == [8, 9] and cfg.data.dir == "/x/y"
     assert parse_override("a.b=c=d") == ("a.b", "c=d")
+    assert load_config("paper-mnist", ["optim.lr=1e-3", "optim.lr_min=2E-7"]).optim.lr == 1e-3  # YAML 1.1 reads these as str
+    assert load_config("paper-mnist", ["optim.lr_min=2E-7"]).optim.lr_min == 2e-7
 
 
 @pytest.mark.parametrize("override, message", [
@@ -51,6 +53,8 @@ def test_dotted_overrides_are_typed():
     ("discriminator.input_keep=1.5", "discriminator.input_keep: must be in (0, 1]"),
     ("optim.lr=-1", "optim.lr: must be > 0"),
     ("optim.lr=.nan", "optim.lr: expected float"),
+    ("optim.lr=1e999", "optim.lr: expected float"),
+    ("optim.lr_decay_clock=epochs", "optim.lr_decay_clock: str 'epochs' is not one of updates, iterations"),
     ("generator.hidden=5", "generator.hidden: expected a list"),
     ("steps", "not of the form KEY=VALUE"),
 ])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -102,6 +103,9 @@ class OptimConfig:
     g_lr: Optional[float] = None
     lr_decay: float = 1.000004  # lr_t = lr / lr_decay**t after t updates ...
     lr_min: float = 1e-6  # ... floored here
+    # t above: "updates", each optimizer's own update count (the released code, where k = 1); or
+    # "iterations", generator updates, so that with k > 1 D's rate does not decay k times faster
+    lr_decay_clock: str = _choice("updates", "iterations")
     momentum: float = 0.5  # at epoch `momentum_start_epoch`, rising linearly to ...
     momentum_final: float = 0.7  # ... this at epoch `momentum_saturate_epoch`
     momentum_start_epoch: int = 1
@@ -217,6 +221,9 @@ def from_dict(cls: type, data: Any, prefix: str = "") -> Any:
     return cfg
 
 
+_FLOAT_WITHOUT_DOT = re.compile(r"[-+]?\d+[eE][-+]?\d+")
+
+
 def _coerce(tp: Any, value: Any, key: str) -> Any:
     origin = typing.get_origin(tp)
     if origin in (Union, types.UnionType):
@@ -238,6 +245,8 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
     elif tp is float:
+        if isinstance(value, str) and _FLOAT_WITHOUT_DOT.fullmatch(value.strip()):
+            value = float(value)  # YAML 1.1 reads 1e-3 (no dot) as a string
         if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
             return float(value)
     elif tp is str:

@@ -45,6 +45,33 @@ def test_alternating_update_makes_k_discriminator_updates(tiny_mnist):
     assert game.discriminator.training  # G's phase switches D's dropout mode only temporarily
 
 
+def test_iterations_clock_decays_both_rates_per_generator_update(tiny_mnist):
+    cfg = tiny_mnist("train.schedule=alternating", "train.k=3", "optim.lr_decay=1.01", "optim.lr_decay_clock=iterations")
+    game = build_game(cfg, torch.device("cpu"))
+    seen = []
+    apply = game.apply_update
+    game.apply_update = lambda network: (seen.append((network, game.current_lr(network))), apply(network))
+    alternating_update(game)
+    alternating_update(game)
+    assert [lr for _, lr in seen] == [0.1] * 4 + [0.1 / 1.01] * 4  # D, D, D, G in each iteration
+    assert game.current_lr("d") == game.current_lr("g") == 0.1 / 1.01**2
+
+
+def test_a_d_rate_that_floors_early_is_announced(tiny_ring, capsys):
+    from advnets.train.loop import warn_if_d_rate_floors_early
+
+    cfg = tiny_ring("train.schedule=alternating", "train.k=5", "train.steps=20000", "optim.lr=1e-3",
+                    "optim.lr_decay=1.00015", "optim.lr_min=1e-6")
+    warn_if_d_rate_floors_early(cfg)
+    assert "reaches optim.lr_min at generator update 9212 of 20000" in capsys.readouterr().out
+    for quiet in (tiny_ring("train.schedule=alternating", "train.k=5", "train.steps=20000", "optim.lr=1e-3",
+                            "optim.lr_decay=1.00015", "optim.lr_decay_clock=iterations"),
+                  tiny_ring("train.schedule=alternating", "train.k=5", "train.steps=9000", "optim.lr=1e-3",
+                            "optim.lr_decay=1.00015", "optim.lr_min=1e-6")):
+        warn_if_d_rate_floors_early(quiet)
+        assert "warning" not in capsys.readouterr().out
+
+
 def test_minimax_loss_trains_too(tiny_ring, tmp_path):
     result = train(tiny_ring("loss.generator=minimax", "train.steps=10"), tmp_path)
     assert result.step == 10 and torch.isfinite(torch.tensor(result.last_stats["loss_g"]))

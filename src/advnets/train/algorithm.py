@@ -54,11 +54,13 @@ class Game:
         self.d_params = list(self.discriminator.parameters())
         self.g_params = list(self.generator.parameters())
 
-    # The schedules are set just before each update, from that optimizer's own update count.
+    # The schedules are set just before each update, from that optimizer's own update count, or from
+    # the generator's for both (optim.lr_decay_clock: iterations).
     def current_lr(self, network: str) -> float:
         o = self.cfg.optim
         base = (o.d_lr if network == "d" else o.g_lr) or o.lr
-        return schedules.learning_rate(o, base, self.d_updates if network == "d" else self.g_updates)
+        own_count = network == "d" and o.lr_decay_clock == "updates"
+        return schedules.learning_rate(o, base, self.d_updates if own_count else self.g_updates)
 
     def current_momentum(self) -> float:
         return schedules.momentum(self.cfg.optim, self.data.epoch)

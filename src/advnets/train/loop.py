@@ -8,6 +8,7 @@ Statistics are summed on the device and read once per log interval.
 from __future__ import annotations
 
 import contextlib
+import math
 import signal
 import threading
 import time
@@ -303,12 +304,29 @@ def cpu_has_bf16_units() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def warn_if_d_rate_floors_early(cfg: Config) -> None:
+    """With k > 1 and the rate decayed per update of each optimizer, D's rate decays k times faster
+    than G's; say so when it reaches optim.lr_min before the run ends (D then all but stops learning)."""
+    o, t = cfg.optim, cfg.train
+    if t.schedule != "alternating" or t.k == 1 or o.lr_decay_clock != "updates" or o.lr_decay <= 1:
+        return
+    base = o.d_lr or o.lr
+    if base <= o.lr_min:
+        return
+    floor_update = math.log(base / o.lr_min) / math.log(o.lr_decay)
+    if floor_update < t.k * t.steps:
+        tqdm.write(f"warning: with k={t.k}, D's learning rate decays per D update and reaches optim.lr_min "
+                   f"at generator update {math.ceil(floor_update / t.k)} of {t.steps}; "
+                   "optim.lr_decay_clock=iterations decays both rates per generator update")
+
+
 def train(cfg: Config, run_dir: Path, resume: bool = False) -> TrainResult:
     """Train `cfg` in `run_dir` (new and empty, or a run to continue when `resume`)."""
     device = resolve_device(cfg.device)
     if cfg.train.precision == "bf16" and device.type == "cpu" and not cpu_has_bf16_units():
         tqdm.write("warning: train.precision=bf16 on a CPU without bfloat16 instructions (avx512_bf16, amx_bf16): "
                    "expect it to be many times slower than fp32 here (docs/benchmarks.md)")
+    warn_if_d_rate_floors_early(cfg)
     game = build_game(cfg, device)
     step, elapsed, peak_diversity, monitor_state = 0, 0.0, 0.0, {}
     if resume:
