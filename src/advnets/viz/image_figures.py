@@ -68,7 +68,7 @@ def draw_rows(images: np.ndarray, out: Path, title: str, framed_columns: tuple[i
         for c in range(cols):
             _show(axes[r, c], images[r, c], frame="tab:red" if c in framed_columns else None)
         if row_labels:
-            axes[r, 0].set_ylabel(row_labels[r], rotation=0, labelpad=12, fontsize=9, va="center")
+            axes[r, 0].set_ylabel(row_labels[r], rotation=0, labelpad=12, fontsize=9, va="center", ha="right")
     for c, text in enumerate(column_titles or []):
         axes[0, c].set_title(text, fontsize=7)
     fig.suptitle(title, fontsize=8)
