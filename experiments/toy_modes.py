@@ -46,17 +46,17 @@ def results_table(rows: list[dict], presets: list[str]) -> str:
     table = ["| preset | G loss | k | seeds | modes | high quality % | reverse KL | collapsed seeds | "
              "published vanilla GAN (modes / HQ %) |",
              "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    loss_order = {"minimax": 0, "non-saturating": 1}
     for preset in presets:
-        for loss in ("minimax", "non-saturating"):
-            for k in (1, 5):
-                group = [r for r in rows if (r["preset"], r["loss"], r["k"]) == (preset, loss, k)]
-                if not group:
-                    continue
-                kls = [r["reverse_kl"] for r in group if r["reverse_kl"] is not None]
-                collapsed = sum(r["modes"] <= 1 for r in group)
-                table.append(f"| {preset} | {loss} | {k} | {len(group)} | {mean_se([r['modes'] for r in group])} | "
-                             f"{mean_se([r['high_quality'] for r in group])} | {mean_se(kls) if kls else '-'} | "
-                             f"{collapsed}/{len(group)} | {PUBLISHED.get(preset, '-')} |")
+        # every (loss, k) present in the results, whichever --ks produced them
+        for loss, k in sorted({(r["loss"], r["k"]) for r in rows if r["preset"] == preset},
+                              key=lambda lk: (loss_order[lk[0]], lk[1])):
+            group = [r for r in rows if (r["preset"], r["loss"], r["k"]) == (preset, loss, k)]
+            kls = [r["reverse_kl"] for r in group if r["reverse_kl"] is not None]
+            collapsed = sum(r["modes"] <= 1 for r in group)
+            table.append(f"| {preset} | {loss} | {k} | {len(group)} | {mean_se([r['modes'] for r in group])} | "
+                         f"{mean_se([r['high_quality'] for r in group])} | {mean_se(kls) if kls else '-'} | "
+                         f"{collapsed}/{len(group)} | {PUBLISHED.get(preset, '-')} |")
     return "\n".join(table)
 
 
