@@ -131,7 +131,7 @@ def train_kplus1(pool: torch.Tensor, labelled_x: torch.Tensor, labelled_y: torch
     rng = torch.Generator().manual_seed(seed)
     batches = len(pool) // batch_size
     labelled_batches = cycled_batches(len(labelled_x), batch_size, rng)
-    result, t0 = KPlusOneResult(test_error=1.0), time.perf_counter()
+    curve, t0 = [], time.perf_counter()
     for epoch in range(1, epochs + 1):
         order, order_g = torch.randperm(len(pool), generator=rng), torch.randperm(len(pool), generator=rng)
         sums = torch.zeros(3)
@@ -154,7 +154,6 @@ def train_kplus1(pool: torch.Tensor, labelled_x: torch.Tensor, labelled_y: torch
         row = {"epoch": epoch, "loss_labelled": float(sums[0] / batches), "loss_unlabelled": float(sums[1] / batches),
                "loss_feature_matching": float(sums[2] / batches), "test_error": error,
                "seconds": round(time.perf_counter() - t0, 1)}
-        result.curve.append(row)
+        curve.append(row)
         log(row)
-    result.test_error = result.curve[-1]["test_error"] if result.curve else test_error(D, test_x, test_y)
-    return result
+    return KPlusOneResult(curve[-1]["test_error"] if curve else test_error(D, test_x, test_y), curve)

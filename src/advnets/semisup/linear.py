@@ -15,9 +15,14 @@ PENALTIES = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 FOLDS = 5
 
 
+def with_bias_column(x: torch.Tensor) -> torch.Tensor:
+    """[m, d] -> [m, d + 1], a column of ones last (the bias's input)."""
+    return torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype)], dim=1)
+
+
 def fit_logistic(x: torch.Tensor, y: torch.Tensor, n_classes: int, penalty: float, iterations: int = 200) -> torch.Tensor:
     """Weights [d + 1, n_classes] (last row: bias) minimising mean CE + penalty/2 |W|^2 (bias free)."""
-    x1 = torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype)], dim=1)
+    x1 = with_bias_column(x)
     w = torch.zeros(x1.shape[1], n_classes, dtype=x.dtype, requires_grad=True)
     opt = torch.optim.LBFGS([w], lr=1.0, max_iter=iterations, line_search_fn="strong_wolfe")
 
@@ -32,7 +37,7 @@ def fit_logistic(x: torch.Tensor, y: torch.Tensor, n_classes: int, penalty: floa
 
 
 def predict(w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    return (torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype)], dim=1) @ w).argmax(1)
+    return (with_bias_column(x) @ w).argmax(1)
 
 
 def choose_penalty(x: torch.Tensor, y: torch.Tensor, n_classes: int, seed: int = 0) -> tuple[float, dict[float, float]]:
