@@ -23,6 +23,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import nn
 
+from advnets.batching import apply_in_batches
 from advnets.errors import CheckpointError
 from advnets.fileio import atomic_write_bytes
 
@@ -50,7 +51,7 @@ class MnistClassifier(nn.Module):
     def predict(self, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
         """Class labels [m] (evaluation mode, in batches)."""
         self.eval()
-        return torch.cat([self(x[i : i + batch_size].float()).argmax(1) for i in range(0, len(x), batch_size)])
+        return apply_in_batches(lambda batch: self(batch.float()).argmax(1), x, batch_size)
 
 
 def _pixels(images) -> torch.Tensor:

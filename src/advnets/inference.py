@@ -27,6 +27,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from advnets.batching import apply_in_batches
 from advnets.sampling import generate
 
 
@@ -144,10 +145,10 @@ def inference_report(generator: nn.Module, encoder: nn.Module, test_images: torc
     device = next(generator.parameters()).device
     z = generator.sample_z(n_generated, torch.Generator().manual_seed(seed), "cpu")  # [n, z_dim]
     x_gen = generate(generator, n_generated, z=z, device=device)
-    z_hat = torch.cat([encoder(x_gen[i : i + 1000].to(device)).cpu() for i in range(0, n_generated, 1000)])
+    z_hat = apply_in_batches(encoder, x_gen, device=device)
     z_mse = float(((z_hat - z) ** 2).mean())
     x = test_images
-    z_test = torch.cat([encoder(x[i : i + 1000].to(device)).cpu() for i in range(0, len(x), 1000)])
+    z_test = apply_in_batches(encoder, x, device=device)
     recon = generate(generator, len(x), z=z_test, device=device)
     pixel_mse = float(((recon - x) ** 2).mean())
     mean_mse = float(((train_mean[None] - x) ** 2).mean())

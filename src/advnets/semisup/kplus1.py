@@ -28,6 +28,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
+from advnets.batching import apply_in_batches
+
 
 class GaussianNoise(nn.Module):
     def __init__(self, std: float):
@@ -98,7 +100,7 @@ def feature_matching_loss(D: ClassifierDiscriminator, x_real, x_fake, rng) -> to
 @torch.no_grad()
 def test_error(D: ClassifierDiscriminator, x: torch.Tensor, y: torch.Tensor) -> float:
     D.eval()
-    predicted = torch.cat([D(x[i : i + 1000]).argmax(1) for i in range(0, len(x), 1000)])
+    predicted = apply_in_batches(lambda batch: D(batch).argmax(1), x)
     D.train()
     return float((predicted != y).double().mean())
 

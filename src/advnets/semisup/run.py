@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 import torch
 
+from advnets.batching import apply_in_batches
 from advnets.errors import ConfigError
 from advnets.semisup.labels import labelled_subset
 from advnets.semisup.linear import linear_probe_error
@@ -31,11 +32,6 @@ def load_mnist(data_dir: str | None) -> dict[str, torch.Tensor]:
         out[f"{split}_x"] = torch.from_numpy(images).float().div(255).unsqueeze(1)  # [N, 1, 28, 28]
         out[f"{split}_y"] = torch.from_numpy(labels.astype("int64"))
     return out
-
-
-@torch.no_grad()
-def _in_batches(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, batch: int = 1000) -> torch.Tensor:
-    return torch.cat([fn(x[i : i + batch]) for i in range(0, len(x), batch)])
 
 
 def feature_extractor(method: str, run: str | None, weights: str = "auto") -> tuple[Callable, dict[str, Any]]:
@@ -79,7 +75,7 @@ def run_semisup(method: str, per_class: int, draws: list[int], data_dir: str | N
     pool_x, pool_y = data["train_x"][:50_000], data["train_y"][:50_000]  # the paper's training split
     pool_f = test_f = None
     if extract is not None:
-        pool_f, test_f = _in_batches(extract, pool_x), _in_batches(extract, data["test_x"])
+        pool_f, test_f = apply_in_batches(extract, pool_x), apply_in_batches(extract, data["test_x"])
     rows = []
     for draw in draws:
         t0 = time.perf_counter()
