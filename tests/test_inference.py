@@ -48,10 +48,17 @@ def test_infer_fits_once_reuses_and_refuses_other_settings(tiny_mnist, tmp_path,
     assert main(args) == 0
     second = json.loads(capsys.readouterr().out)
     assert second["fit_reused"] and second["z_mse_generated"] == first["z_mse_generated"]
-    assert main([*args[:3], "40", *args[4:]]) == 2  # other settings: refused without --force
+    assert main([*args[:3], "40", *args[4:]]) == 2  # other settings: refused without --refit
     err = capsys.readouterr().err
-    assert "fitted with other settings" in err and err.count("\n") == 1
+    assert "fitted with other settings" in err and "--refit" in err and err.count("\n") == 1
+    saved = (run / ENCODER_FILE).read_bytes()
+    assert main([*args, "--out", str(tmp_path / "recon.png")]) == 2  # an existing figure is kept...
+    assert "exists" in capsys.readouterr().err
+    assert main([*args, "--out", str(tmp_path / "recon.png"), "--force"]) == 0  # ...--force redraws it
+    assert json.loads(capsys.readouterr().out)["fit_reused"] and (run / ENCODER_FILE).read_bytes() == saved
+    assert main([*args[:3], "40", *args[4:], "--refit"]) == 0  # --refit fits and saves a new E
+    assert not json.loads(capsys.readouterr().out)["fit_reused"] and (run / ENCODER_FILE).read_bytes() != saved
     assert main(["infer", str(run), "--joint"]) == 2
     assert "holds no joint inference network" in capsys.readouterr().err
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    assert [r["metric"] for r in rows] == ["inference", "inference"]
+    assert [r["metric"] for r in rows] == ["inference"] * 4

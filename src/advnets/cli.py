@@ -61,7 +61,8 @@ The numbers behind such a figure: advnets evaluate RUN --metric inpainting --mas
   advnets infer runs/mnist-joint --joint --out recon.png     # the E trained alongside (inference.joint=true)
 
 E is saved beside the snapshot as inference-net.safetensors (with the snapshot's hash and the
-settings it was fitted with); a later call with the same settings reuses it, other settings need --force.""",
+settings it was fitted with); a later call with the same settings reuses it, other settings need --refit.
+Redraw the figure from the saved E: advnets infer runs/mnist-s0 --out recon.png --force""",
     "semisup": """examples:
   advnets semisup --method pixels --labels 100 --draws 5                   # the baseline, seconds
   advnets semisup --method d-features --run runs/mnist-s0 --labels 100     # D's hidden layers
@@ -207,8 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, default=10_000, help="test images reconstructed for the report (default 10000)")
     p.add_argument("--out", metavar="FILE.png", help="also draw test images and generated ones beside G(E(.))")
     p.add_argument("--data-dir", metavar="DIR", help="data directory (default: the run's, $ADVNETS_DATA, cache)")
-    p.add_argument("--force", action="store_true", help="refit E even if inference-net.safetensors exists; "
-                   "overwrite --out")
+    p.add_argument("--refit", action="store_true", help="fit a new E even if inference-net.safetensors exists "
+                   "(replaces it)")
+    p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
     add_generator_choice(p)
     p.set_defaults(func=cmd_infer)
@@ -481,7 +483,7 @@ def cmd_infer(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     snap = load_snapshot(args.source, device, args.generator)
     row = infer(snap, joint=args.joint, steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                n_test=args.n, data_dir=args.data_dir, refit=args.force, figure=out)
+                n_test=args.n, data_dir=args.data_dir, refit=args.refit, figure=out)
     print(json.dumps(row))
     append_metrics(snap.path, row)
     return 0

@@ -195,7 +195,7 @@ def infer(snap, joint: bool = False, steps: int = 20_000, batch_size: int = 100,
         if reuse:
             encoder, header = load_encoder(path)
             if {k: header.get(k) for k in settings} != settings:
-                raise ConfigError(f"{path} was fitted with other settings or for another snapshot; pass --force "
+                raise ConfigError(f"{path} was fitted with other settings or for another snapshot; pass --refit "
                                   "to fit and save a new one")
             curve = header.get("loss_curve", [])
         else:
