@@ -70,6 +70,8 @@ class GeneratorConfig:
     init_range: float = 0.05  # weights ~ U(-r, r), biases 0 ("irange")
     output_bias: str = _choice("data-logit", "zero")  # data-logit: logit(mean training pixel)
     max_col_norm: Optional[float] = None  # after each update, each unit's incoming weights scaled to norm <= this
+    # A trained G (run or snapshot) whose layers start this G's last ones: TFD stage 2 (models/stacking.py)
+    init_from: Optional[str] = None
 
 
 @dataclass

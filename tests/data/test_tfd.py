@@ -73,3 +73,27 @@ def test_paper_tfd_preset_trains_on_a_written_file(tmp_path):
     for layer in [*snap.generator.modules(), *snap.discriminator.modules()]:  # max column norm held
         if isinstance(layer, torch.nn.Linear):
             assert layer.weight.norm(dim=1).max() <= 1.9365 + 1e-5
+
+
+def test_stage_2_starts_from_the_stage_1_generator(tmp_path):
+    """paper-tfd-stage2: a new ReLU / sigmoid-100 block in front of the stage-1 G (widths shrunk here)."""
+    write_tfd(tmp_path / "data", n=120)
+    small = [f"data.dir={tmp_path / 'data'}", "discriminator.hidden=[16, 16]", "train.batch_size=10",
+             "train.steps=6", "train.log_every=3", "train.valid_every=0", "train.sample_every=6",
+             "train.checkpoint_every=6", "train.grid_size=4", "train.progress=false", "device=cpu"]
+    stage1 = train(load_config("paper-tfd", [*small, "generator.hidden=[64, 32]"]), tmp_path / "stage1")
+    stage2_cfg = load_config("paper-tfd-stage2", [*small, "generator.hidden=[48, 100, 64, 32]",
+                                                  f"generator.init_from={stage1.run_dir}"])
+    assert stage2_cfg.generator.hidden_activations == ["relu", "sigmoid", "relu", "sigmoid"]
+    from advnets.train.checkpoint import load_snapshot
+    from advnets.train.loop import build_game
+
+    trained = load_snapshot(stage1.run_dir).generator
+    game = build_game(stage2_cfg, torch.device("cpu"))
+    new, old = game.generator, trained
+    for a, b in zip([new.hidden[4], new.hidden[6], new.out], [old.hidden[0], old.hidden[2], old.out]):
+        assert torch.equal(a.weight, b.weight) and torch.equal(a.bias, b.bias)
+    assert new.hidden[2].bias.eq(-2.0).all()  # the new sigmoid-100 layer starts at bias -2
+    assert game.initialised_from["layers_copied"] == 3 and game.initialised_from["layers_new"] == 2
+    result = train(stage2_cfg, tmp_path / "stage2")
+    assert result.step == 6 and (result.run_dir / "init-from.json").is_file()

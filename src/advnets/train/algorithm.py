@@ -45,6 +45,7 @@ class Game:
     rng: torch.Generator  # noise and dropout masks; its state is saved with the training state
     average: GeneratorAverage | None = None  # train.ema_decay > 0: the moving average of G's weights
     encoder: JointEncoder | None = None  # inference.joint: E: x -> z trained alongside
+    initialised_from: dict | None = None  # generator.init_from: where G's last layers came from
     d_updates: int = 0
     g_updates: int = 0
     d_params: list[nn.Parameter] = field(init=False)

@@ -8,6 +8,7 @@ Statistics are summed on the device and read once per log interval.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import signal
 import threading
@@ -21,15 +22,17 @@ from tqdm import tqdm
 from advnets.config import Config, to_dict
 from advnets.data.sources import MixtureSource, build_source
 from advnets.errors import ConfigError
+from advnets.fileio import atomic_write_bytes
 from advnets.inference import JointEncoder
 from advnets.models import build_discriminator, build_generator
+from advnets.models.stacking import check_source, initialise_from
 from advnets.sampling import generate
 from advnets.train import checkpoint as ckpt
 from advnets.train.algorithm import STAT_NAMES, Game, train_iteration
 from advnets.train.ema import GeneratorAverage
 from advnets.train.optim import build_optimizer
 from advnets.train.probe import probe_1d
-from advnets.train.rundir import PROBES_FILE, StatsWriter, read_stats, write_config
+from advnets.train.rundir import INIT_FROM_FILE, PROBES_FILE, StatsWriter, read_stats, write_config
 from advnets.viz import save_progress_image
 
 # Diversity = mean pairwise distance of G's samples of a fixed latent batch / that of real data.
@@ -62,13 +65,18 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def build_game(cfg: Config, device: torch.device) -> Game:
-    """Fresh networks, optimizers, data source and random generator for `cfg`, seeded by cfg.seed."""
+def build_game(cfg: Config, device: torch.device, fresh: bool = True) -> Game:
+    """Fresh networks, optimizers, data source and random generator for `cfg`, seeded by cfg.seed.
+    `fresh`: the game starts here (G may start from generator.init_from), rather than being
+    restored from a training state next."""
+    if fresh and cfg.generator.init_from:
+        check_source(cfg.generator.init_from)
     data = build_source(cfg, device)
     with torch.random.fork_rng(devices=[]):  # initial weights from the seed, drawn on the CPU
         torch.manual_seed(cfg.seed)
         G = build_generator(cfg, data.x_shape, data.mean())
         D = build_discriminator(cfg, data.x_shape)
+    initialised_from = initialise_from(G, cfg.generator.init_from) if fresh and cfg.generator.init_from else None
     G, D = G.to(device).train(), D.to(device).train()
     o = cfg.optim
     opt_d = build_optimizer(o, D.parameters(), o.d_lr or o.lr)
@@ -78,7 +86,7 @@ def build_game(cfg: Config, device: torch.device) -> Game:
     encoder = None
     if cfg.inference.joint:
         encoder = JointEncoder(G, cfg.inference.hidden, cfg.inference.lr, cfg.train.batch_size, cfg.seed + 3)
-    return Game(cfg, G, D, opt_d, opt_g, data, rng, average, encoder)
+    return Game(cfg, G, D, opt_d, opt_g, data, rng, average, encoder, initialised_from=initialised_from)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -327,7 +335,7 @@ def train(cfg: Config, run_dir: Path, resume: bool = False) -> TrainResult:
         tqdm.write("warning: train.precision=bf16 on a CPU without bfloat16 instructions (avx512_bf16, amx_bf16): "
                    "expect it to be many times slower than fp32 here (docs/benchmarks.md)")
     warn_if_d_rate_floors_early(cfg)
-    game = build_game(cfg, device)
+    game = build_game(cfg, device, fresh=not resume)
     step, elapsed, peak_diversity, monitor_state = 0, 0.0, 0.0, {}
     if resume:
         tensors, header = ckpt.load_training_state(run_dir)
@@ -337,6 +345,11 @@ def train(cfg: Config, run_dir: Path, resume: bool = False) -> TrainResult:
         StatsWriter(run_dir, PROBES_FILE).truncate_after(step)
         peak_diversity = max((row.get("diversity", 0.0) for row in read_stats(run_dir)), default=0.0)
     write_config(run_dir, cfg)
+    if game.initialised_from is not None:
+        info = game.initialised_from
+        atomic_write_bytes(run_dir / INIT_FROM_FILE, (json.dumps(info, indent=1) + "\n").encode())
+        tqdm.write(f"G's last {info['layers_copied']} layers start from {info['init_from']} "
+                   f"({info['init_from_generator']} G, step {info['init_from_step']}); {info['layers_new']} new")
     (run_dir / "samples").mkdir(exist_ok=True)
     monitor = Monitor(game, run_dir, peak_diversity, monitor_state)
 
