@@ -14,29 +14,23 @@ the chosen epochs (from stats.jsonl), as markdown.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import statistics
 from pathlib import Path
 
-from advnets.metrics.evaluate import append_metrics, evaluate_parzen, file_sha256
+from advnets.metrics.evaluate import METRICS_FILE, append_metrics, evaluate_parzen, file_sha256
 from advnets.train.checkpoint import load_snapshot, resolve_snapshot_path
+from advnets.train.rundir import read_stats
 
 GENERATORS = {"ema": "average of G", "live": "live G"}
 VALID_KEYS = {"ema": "parzen_valid", "live": "parzen_valid_live"}
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def test_score(run: Path, weights: str, device: str, data_dir: str | None) -> dict:
     """The protocol's row for the run's best snapshot of `weights`, from metrics.jsonl when scored before."""
     path = resolve_snapshot_path(run, weights)
     sha = file_sha256(path)
-    for row in read_jsonl(path.parent / "metrics.jsonl"):
+    for row in read_stats(path.parent, METRICS_FILE):
         if (row.get("metric"), row.get("baseline"), row.get("snapshot_sha256"), row.get("generator"),
                 row.get("n_samples"), row.get("seed")) == ("parzen", None, sha, weights, 10_000, 0):
             return row
@@ -75,7 +69,7 @@ def main() -> None:
 
     print("\n| run | steps | epochs | training wall s | collapsed | last D(x) / D(G(z)) | last diversity |")
     print("|---|---:|---:|---:|---|---|---:|")
-    stats = {run: read_jsonl(run / "stats.jsonl") for run in args.runs}
+    stats = {run: read_stats(run) for run in args.runs}
     for run, rows in stats.items():
         last = rows[-1]
         collapsed = any(r.get("collapsed") for r in rows)

@@ -26,6 +26,7 @@ from advnets.config import load_config
 from advnets.metrics.evaluate import evaluate_modes
 from advnets.train.checkpoint import load_snapshot
 from advnets.train.loop import train
+from advnets.train.rundir import read_stats
 
 PUBLISHED = {"toy-ring": "6.3 +- 0.5 / 98.2", "toy-grid": "17.3 +- 0.8 / 94.8"}  # vanilla GAN, PacGAN's setup
 
@@ -34,12 +35,6 @@ def mean_se(values: list[float]) -> str:
     if len(values) < 2:
         return f"{values[0]:.1f}" if values else "-"
     return f"{statistics.mean(values):.1f} +- {statistics.stdev(values) / math.sqrt(len(values)):.1f}"
-
-
-def read_results(results: Path) -> list[dict]:
-    if not results.exists():
-        return []
-    return [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
 
 
 def results_table(rows: list[dict], presets: list[str]) -> str:
@@ -76,7 +71,7 @@ def main() -> None:
         raise SystemExit(f"error: {out} exists; pass --resume to continue it, or choose a new --out")
     out.mkdir(parents=True, exist_ok=True)
     results = out / "results.jsonl"
-    done = {(r["preset"], r["loss"], r["k"], r["train_seed"]) for r in read_results(results)}
+    done = {(r["preset"], r["loss"], r["k"], r["train_seed"]) for r in read_stats(results.parent, results.name)}
     for preset in args.presets:
         for loss in args.losses:
             for k in args.ks:
@@ -97,7 +92,7 @@ def main() -> None:
                         f.write(json.dumps(row) + "\n")
                     print(f"{preset} {loss} k={k} seed {seed}: {row['modes']}/{row['total_modes']} modes, "
                           f"{row['high_quality']:.1f}% HQ ({row['seconds']} s)", flush=True)
-    table = results_table(read_results(results), args.presets)
+    table = results_table(read_stats(results.parent, results.name), args.presets)
     print(table)
     (out / "table.md").write_text(table + "\n")
 
