@@ -18,6 +18,7 @@ import math
 import statistics
 from pathlib import Path
 
+from advnets.errors import AdvnetsError
 from advnets.metrics.evaluate import METRICS_FILE, append_metrics, evaluate_parzen, file_sha256
 from advnets.train.checkpoint import load_snapshot, resolve_snapshot_path
 from advnets.train.rundir import read_stats
@@ -87,4 +88,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except AdvnetsError as error:  # a missing run or snapshot, data not found: one line, no traceback
+        raise SystemExit(f"error: {error}") from None
