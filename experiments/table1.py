@@ -14,12 +14,11 @@ the chosen epochs (from stats.jsonl), as markdown.
 from __future__ import annotations
 
 import argparse
-import math
-import statistics
 from pathlib import Path
 
 from advnets.errors import AdvnetsError
 from advnets.metrics.evaluate import METRICS_FILE, append_metrics, evaluate_parzen, file_sha256
+from advnets.metrics.summary import format_mean_se
 from advnets.train.checkpoint import load_snapshot, resolve_snapshot_path
 from advnets.train.rundir import read_stats
 
@@ -41,12 +40,6 @@ def test_score(run: Path, weights: str, device: str, data_dir: str | None) -> di
     return row
 
 
-def mean_se(values: list[float]) -> str:
-    if len(values) < 2:
-        return f"{values[0]:.1f}"
-    return f"{statistics.mean(values):.1f} ± {statistics.stdev(values) / math.sqrt(len(values)):.1f}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", type=Path, help="run directories, one seed each")
@@ -66,7 +59,7 @@ def main() -> None:
     for weights, name in GENERATORS.items():
         rows = scores[weights]
         per_seed = ", ".join(f"{r['mean']:.1f} ± {r['se']:.1f} (step {r['step']})" for r in rows)
-        print(f"| {name} | {mean_se([r['mean'] for r in rows])} | {per_seed} |")
+        print(f"| {name} | {format_mean_se([r['mean'] for r in rows])} | {per_seed} |")
 
     print("\n| run | steps | epochs | training wall s | collapsed | last D(x) / D(G(z)) | last diversity |")
     print("|---|---:|---:|---:|---|---|---:|")

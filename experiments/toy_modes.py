@@ -16,25 +16,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import shutil
-import statistics
 import time
 from pathlib import Path
 
 from advnets.config import load_config
 from advnets.metrics.evaluate import evaluate_modes
+from advnets.metrics.summary import format_mean_se
 from advnets.train.checkpoint import load_snapshot
 from advnets.train.loop import train
 from advnets.train.rundir import read_stats
 
 PUBLISHED = {"toy-ring": "6.3 +- 0.5 / 98.2", "toy-grid": "17.3 +- 0.8 / 94.8"}  # vanilla GAN, PacGAN's setup
-
-
-def mean_se(values: list[float]) -> str:
-    if len(values) < 2:
-        return f"{values[0]:.1f}" if values else "-"
-    return f"{statistics.mean(values):.1f} +- {statistics.stdev(values) / math.sqrt(len(values)):.1f}"
 
 
 def results_table(rows: list[dict], presets: list[str]) -> str:
@@ -49,9 +42,10 @@ def results_table(rows: list[dict], presets: list[str]) -> str:
             group = [r for r in rows if (r["preset"], r["loss"], r["k"]) == (preset, loss, k)]
             kls = [r["reverse_kl"] for r in group if r["reverse_kl"] is not None]
             collapsed = sum(r["modes"] <= 1 for r in group)
-            table.append(f"| {preset} | {loss} | {k} | {len(group)} | {mean_se([r['modes'] for r in group])} | "
-                         f"{mean_se([r['high_quality'] for r in group])} | {mean_se(kls) if kls else '-'} | "
-                         f"{collapsed}/{len(group)} | {PUBLISHED.get(preset, '-')} |")
+            modes = format_mean_se([r["modes"] for r in group], "+-")
+            high_quality = format_mean_se([r["high_quality"] for r in group], "+-")
+            table.append(f"| {preset} | {loss} | {k} | {len(group)} | {modes} | {high_quality} | "
+                         f"{format_mean_se(kls, '+-')} | {collapsed}/{len(group)} | {PUBLISHED.get(preset, '-')} |")
     return "\n".join(table)
 
 

@@ -7,8 +7,6 @@ subset of draw d (`labels.labelled_subset`, part of the pool), and the 10,000 te
 from __future__ import annotations
 
 import json
-import math
-import statistics
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -17,6 +15,7 @@ import torch
 
 from advnets.batching import apply_in_batches
 from advnets.errors import ConfigError
+from advnets.metrics.summary import mean_and_se
 from advnets.semisup.labels import labelled_subset
 from advnets.semisup.linear import linear_probe_error
 
@@ -98,6 +97,6 @@ def run_semisup(method: str, per_class: int, draws: list[int], data_dir: str | N
             with out.open("a") as f:
                 f.write(json.dumps(row) + "\n")
     errors = [100 * r["test_error"] for r in rows]
-    se = statistics.stdev(errors) / math.sqrt(len(errors)) if len(errors) > 1 else float("nan")
-    return {"method": method, "labels": per_class * 10, "draws": len(rows), "test_error_mean": statistics.mean(errors),
-            "test_error_se": se, "test_errors": errors}
+    error_mean, error_se = mean_and_se(errors)
+    return {"method": method, "labels": per_class * 10, "draws": len(rows), "test_error_mean": error_mean,
+            "test_error_se": error_se, "test_errors": errors}
