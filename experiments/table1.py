@@ -1,12 +1,12 @@
-"""Table 1's MNIST rows from a set of runs: test Parzen of each run's best snapshot, mean +- SE over seeds.
+"""Table 1's rows from a set of runs: test Parzen of each run's best snapshot, mean +- SE over seeds.
 
-For every run directory given (one seed each, e.g. paper-mnist with train.ema_decay and
-train.valid_every), scores the snapshot that validated best, for G's moving average and for the live
-G, with the paper's protocol (`advnets evaluate RUN --metric parzen [--generator live]`). A score
-already in the run's metrics.jsonl for the same snapshot (same SHA-256, same generator, same
-protocol settings) is reused, so the test set is touched once per snapshot however often this runs.
-Prints the per-seed and over-seed rows, every run's length and state, and the validation score at
-the chosen epochs (from stats.jsonl), as markdown.
+For every run directory given (one seed each, e.g. paper-mnist or paper-fashion-mnist with
+train.ema_decay and train.valid_every), scores the snapshot that validated best, for G's moving
+average and for the live G, with the paper's protocol (`advnets evaluate RUN --metric parzen
+[--generator live]`). A score already in the run's metrics.jsonl for the same snapshot (same SHA-256,
+same generator, same protocol settings) is reused, so the test set is touched once per snapshot
+however often this runs. Prints the per-seed and over-seed rows, every run's length and state, and
+the validation score at the chosen epochs (from stats.jsonl), as markdown.
 
     python experiments/table1.py runs/repro/paper-ema-s0 runs/repro/paper-ema-s1 runs/repro/paper-ema-s2
 """
