@@ -55,6 +55,8 @@ def test_dotted_overrides_are_typed():
     ("optim.lr=.nan", "optim.lr: expected float"),
     ("optim.lr=1e999", "optim.lr: expected float"),
     ("optim.lr_decay_clock=epochs", "optim.lr_decay_clock: str 'epochs' is not one of updates, iterations"),
+    ("optim.lr_anneal=0.9", "optim.lr_anneal: must be >= 1"),
+    ("optim.lr_anneal_from=-5", "optim.lr_anneal_from: must be >= 0"),
     ("generator.hidden=5", "generator.hidden: expected a list"),
     ("steps", "not of the form KEY=VALUE"),
 ])

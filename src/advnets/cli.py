@@ -32,7 +32,11 @@ EXAMPLES = {
 
 Keys for --set are the dotted names printed by --dry-run (e.g. train.k, optim.lr, data.dir).
 On --resume only these may change: device, data.dir, data.download, train.steps and the
-train.*_every / train.progress bookkeeping keys; anything else is refused.""",
+train.*_every / train.progress bookkeeping keys, and optim.lr_anneal_from / optim.lr_anneal while
+the annealing has not begun (old and new); anything else is refused. To branch a run (keep the
+original), copy its directory first:
+  cp -r runs/q3 runs/q3-anneal
+  advnets train --resume runs/q3-anneal --set train.steps=9000 optim.lr_anneal_from=6000 optim.lr_anneal=1.0002""",
     "evaluate": """examples:
   advnets evaluate runs/00000-paper-mnist --metric parzen             # the paper's protocol
   advnets evaluate runs/00000-paper-mnist --metric parzen --baseline train
@@ -247,6 +251,25 @@ def build_parser() -> argparse.ArgumentParser:
     add_generator_choice(p)
     p.set_defaults(func=cmd_export)
 
+    p = sub.add_parser("average", help="average the generator weights of several snapshots (checkpoint averaging)",
+                       formatter_class=_formatter,
+                       epilog="examples:\n  advnets average runs/m/network-00100000.safetensors runs/m/network-00150000.safetensors \\\n"
+                              "      runs/m/network-latest.safetensors --validate --out g-avg.safetensors\n"
+                              "  advnets evaluate g-avg.safetensors --metric parzen\n\n"
+                              "Choose the snapshots on the validation score (--validate), not on the test set.",
+                       description="Write one generator whose weights are the mean of the given snapshots' "
+                                   "generators (by default G's moving average where a run kept one); advnets "
+                                   "sample / evaluate / figure read it like any snapshot.")
+    p.add_argument("sources", nargs="+", metavar="SNAPSHOT", help="two or more .safetensors snapshots or run directories")
+    p.add_argument("--out", required=True, metavar="FILE", help="the .safetensors file to write")
+    p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    p.add_argument("--validate", action="store_true",
+                   help="also print the validation Parzen score of the average (train[50000:51000], 10,000 samples, "
+                        "seed 0): the score to choose snapshots by")
+    p.add_argument("--data-dir", metavar="DIR", help="data directory for --validate")
+    add_generator_choice(p)
+    p.set_defaults(func=cmd_average)
+
     p = sub.add_parser("report", help="write a self-contained report.html of a run", formatter_class=_formatter,
                        epilog="example:\n  advnets report runs/00000-quick-mnist        # writes runs/00000-quick-mnist/report.html",
                        description="Write one HTML page (images embedded) with a run's numbers, curves and figures.")
@@ -281,7 +304,7 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 def resolve_train_config(args: argparse.Namespace):
     """The config to train with, and for --resume the checks that it may continue the run."""
-    from advnets.config import RESUMABLE_KEYS, Config, changed_keys, flatten, from_dict, load_config, to_dict
+    from advnets.config import Config, flatten, from_dict, load_config, refused_on_resume, to_dict
     from advnets.train.checkpoint import read_training_header
 
     overrides = list(args.set)
@@ -297,7 +320,7 @@ def resolve_train_config(args: argparse.Namespace):
     if args.data_dir:
         cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, dir=args.data_dir))
     if saved is not None:
-        refused = [k for k in changed_keys(saved, cfg) if k not in RESUMABLE_KEYS]
+        refused = refused_on_resume(saved, cfg, max(header["d_updates"], header["g_updates"]))
         if refused:
             old, new = flatten(to_dict(saved)), flatten(to_dict(cfg))
             diffs = "; ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in refused)
@@ -523,6 +546,27 @@ def cmd_export(args: argparse.Namespace) -> int:
     export_generator(snap, out, file_sha256(snap.path))
     size = out.stat().st_size / 1e6
     print(f"wrote {out} ({snap.weights} generator of {snap.config.name}, step {snap.step}, {size:.1f} MB)")
+    return 0
+
+
+def cmd_average(args: argparse.Namespace) -> int:
+    from advnets.weight_average import average_snapshots, save_average
+
+    out = Path(args.out)
+    if out.suffix != ".safetensors":
+        raise ConfigError(f"--out {out}: the file name must end in .safetensors")
+    refuse_to_overwrite(out, args.force)
+    snap, provenance = average_snapshots(args.sources, args.generator)
+    save_average(snap, provenance, out)
+    print(f"wrote {out} (mean of {len(provenance)} {snap.weights} generators, steps "
+          f"{', '.join(str(p['step']) for p in provenance)})")
+    if args.validate:
+        import torch
+
+        from advnets.metrics.evaluate import ValidationParzen
+
+        score, sigma = ValidationParzen(snap.config.data.name, args.data_dir, 10_000, 0, torch.device("cpu"))(snap.generator)
+        print(f"validation Parzen: {score:.2f} (sigma {sigma:.4f})")
     return 0
 
 

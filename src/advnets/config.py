@@ -108,6 +108,11 @@ class OptimConfig:
     # t above: "updates", each optimizer's own update count (the released code, where k = 1); or
     # "iterations", generator updates, so that with k > 1 D's rate does not decay k times faster
     lr_decay_clock: str = _choice("updates", "iterations")
+    # A late annealing (a "better coordination of G and D" variant, not the paper's): from update
+    # `lr_anneal_from` of the same clock on, the rate is further divided by `lr_anneal` after every update:
+    #     lr_t = max(lr / lr_decay**t / lr_anneal**max(0, t - lr_anneal_from), lr_min)
+    lr_anneal_from: Optional[int] = None  # null: no annealing (the released code)
+    lr_anneal: float = 1.0
     momentum: float = 0.5  # at epoch `momentum_start_epoch`, rising linearly to ...
     momentum_final: float = 0.7  # ... this at epoch `momentum_saturate_epoch`
     momentum_start_epoch: int = 1
@@ -310,6 +315,8 @@ def validate(cfg: Config) -> None:
         need(lr is None or lr > 0, key, "> 0")
     need(o.lr_decay >= 1, "optim.lr_decay", ">= 1 (1 means no decay)")
     need(o.lr_min >= 0, "optim.lr_min", ">= 0")
+    need(o.lr_anneal >= 1, "optim.lr_anneal", ">= 1 (1 means no annealing)")
+    need(o.lr_anneal_from is None or o.lr_anneal_from >= 0, "optim.lr_anneal_from", ">= 0 (or null: no annealing)")
     need(0 <= o.momentum < 1, "optim.momentum", "in [0, 1)")
     need(0 <= o.momentum_final < 1, "optim.momentum_final", "in [0, 1)")
     need(1 <= o.momentum_start_epoch <= o.momentum_saturate_epoch, "optim.momentum_saturate_epoch",
@@ -441,3 +448,22 @@ def changed_keys(old: Config, new: Config) -> list[str]:
     """Dotted keys whose values differ between two configs."""
     a, b = flatten(to_dict(old)), flatten(to_dict(new))
     return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+
+
+# Schedule keys whose effect begins at a given update: a resumed run may change them while neither
+# the old nor the new setting has acted yet, since the run then equals a fresh run of the new config.
+FUTURE_SCHEDULE_KEYS = frozenset({"optim.lr_anneal_from", "optim.lr_anneal"})
+
+
+def refused_on_resume(saved: Config, new: Config, updates_done: int) -> list[str]:
+    """Changed keys that would make a run resumed after `updates_done` updates (the larger of D's and
+    G's counts) differ from a fresh run of `new`: everything outside RESUMABLE_KEYS, except annealing
+    keys whose annealing starts, before and after the change, at or after `updates_done`."""
+
+    def anneal_not_started(cfg: Config) -> bool:
+        start = cfg.optim.lr_anneal_from
+        return cfg.optim.lr_anneal == 1 or start is None or start >= updates_done
+
+    future_only = anneal_not_started(saved) and anneal_not_started(new)
+    return [k for k in changed_keys(saved, new)
+            if k not in RESUMABLE_KEYS and not (future_only and k in FUTURE_SCHEDULE_KEYS)]

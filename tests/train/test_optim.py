@@ -30,6 +30,15 @@ def test_learning_rate_schedule():
     assert schedules.learning_rate(o, 0.1, 10_000_000) == 1e-6  # floored
 
 
+def test_late_annealing_divides_the_rate_from_its_start_on():
+    plain = load_config("paper-mnist").optim
+    o = load_config("paper-mnist", ["optim.lr_anneal_from=1000", "optim.lr_anneal=1.001"]).optim
+    for t in (0, 500, 1000):  # up to the start: exactly the released schedule
+        assert schedules.learning_rate(o, 0.1, t) == schedules.learning_rate(plain, 0.1, t)
+    assert schedules.learning_rate(o, 0.1, 3000) == pytest.approx(0.1 / 1.000004**3000 / 1.001**2000)
+    assert schedules.learning_rate(o, 0.1, 10**6) == 1e-6  # the floor still holds
+
+
 def test_momentum_schedule():
     o = load_config("paper-mnist").optim
     assert schedules.momentum(o, 1) == 0.5

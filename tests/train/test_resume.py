@@ -59,6 +59,22 @@ def test_cli_resume_and_refusal(tiny_ring, tmp_path, capsys):
     assert create_run_dir(None, "x", tmp_path / "runs").name == "00001-x"
 
 
+def test_resume_may_add_an_annealing_that_has_not_begun(tiny_mnist, tmp_path, capsys):
+    """A run resumed with a later annealing equals a fresh run of the annealed config, bit for bit;
+    an annealing that would already have acted is refused."""
+    anneal = ["optim.lr_anneal_from=10", "optim.lr_anneal=1.05"]
+    fresh = train(tiny_mnist(*anneal, "train.steps=20"), tmp_path / "fresh")
+    first = train(tiny_mnist("train.steps=10", "train.checkpoint_every=10"), tmp_path / "branch")
+    assert main(["train", "--resume", str(first.run_dir), "--set", "train.steps=20", *anneal]) == 0
+    a, b = _weights(fresh.run_dir)[0], _weights(first.run_dir)[0]
+    assert all(torch.equal(a[key], b[key]) for key in a)
+    lr = {r["step"]: r["lr"] for r in read_stats(first.run_dir)}
+    assert lr == {r["step"]: r["lr"] for r in read_stats(fresh.run_dir)} and lr[20] < lr[10] / 1.04**9
+    capsys.readouterr()
+    assert main(["train", "--resume", str(first.run_dir), "--set", "train.steps=30", "optim.lr_anneal=1.1"]) == 2
+    assert "optim.lr_anneal: 1.05 -> 1.1" in capsys.readouterr().err  # it began at update 10
+
+
 def test_validation_keeps_the_best_snapshot_and_survives_resume(tiny_mnist, tmp_path):
     from advnets.train.checkpoint import BEST_SNAPSHOT, resolve_snapshot_path
 

@@ -2,6 +2,8 @@
 
 - learning rate: divided by `lr_decay` after every update, floored at `lr_min`
   (pylearn2 ExponentialDecay(1.000004, min_lr=1e-6)):  lr_t = max(lr_0 / decay^t, lr_min);
+  optionally annealed further from update `lr_anneal_from` on (not in the released code):
+  lr_t = max(lr_0 / decay^t / anneal^max(0, t - lr_anneal_from), lr_min);
 - momentum: linear from `momentum` at epoch `momentum_start_epoch` to `momentum_final` at epoch
   `momentum_saturate_epoch` (pylearn2 MomentumAdjustor(start=1, saturate=250, final=0.7)).
 """
@@ -13,7 +15,18 @@ from advnets.config import OptimConfig
 
 def learning_rate(cfg: OptimConfig, base_lr: float, updates_done: int) -> float:
     """lr for the update that follows `updates_done` earlier updates of this optimizer."""
-    return max(base_lr / cfg.lr_decay**updates_done, cfg.lr_min)
+    lr = _divide(base_lr, cfg.lr_decay, updates_done)
+    if cfg.lr_anneal_from is not None and updates_done > cfg.lr_anneal_from:
+        lr = _divide(lr, cfg.lr_anneal, updates_done - cfg.lr_anneal_from)
+    return max(lr, cfg.lr_min)
+
+
+def _divide(lr: float, factor: float, times: int) -> float:
+    """lr / factor**times; 0 where factor**times is beyond a float (the floor lr_min then applies)."""
+    try:
+        return lr / factor**times
+    except OverflowError:
+        return 0.0
 
 
 def momentum(cfg: OptimConfig, epoch: int) -> float:

@@ -1,0 +1,53 @@
+"""Checkpoint averaging: one generator whose weights are the uniform mean of several snapshots' G.
+
+    theta_avg = (1 / n) * sum_i theta_i
+
+over snapshots of one run (or of runs with the same generator). With G's moving average
+(train.ema_decay) each snapshot is already an average over about 1 / (1 - decay) updates; averaging
+snapshots taken far apart lengthens that horizon after the fact, a "better coordination of G and D"
+in the paper's future-work sense that leaves training untouched. Which snapshots to average is a
+model choice: make it on validation scores (``advnets average ... --validate``), never on the test set.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from advnets.config import to_dict
+from advnets.errors import CheckpointError
+from advnets.metrics.evaluate import file_sha256
+from advnets.train.checkpoint import Snapshot, load_snapshot, save_snapshot
+
+
+def average_snapshots(sources: list[str | os.PathLike], weights: str = "auto") -> tuple[Snapshot, list[dict]]:
+    """The snapshot whose G is the mean of the sources' G (`weights`: which G of each, as in
+    load_snapshot), and a provenance record per source. The first source lends its config."""
+    if len(sources) < 2:
+        raise CheckpointError("give at least two snapshots to average")
+    snaps = [load_snapshot(source, "cpu", weights) for source in sources]
+    first = snaps[0]
+    for snap in snaps[1:]:
+        if snap.weights != first.weights:
+            raise CheckpointError(f"{snap.path} gives the {snap.weights} G, {first.path} the {first.weights} G; "
+                                  "average one kind (--generator live or ema)")
+        if (to_dict(snap.config.generator), to_dict(snap.config.data)) != (to_dict(first.config.generator),
+                                                                            to_dict(first.config.data)):
+            raise CheckpointError(f"{snap.path} and {first.path} hold different generators or data sets; "
+                                  "only snapshots of the same generator can be averaged")
+    generator = first.generator
+    with torch.no_grad():
+        for name, tensor in generator.state_dict().items():
+            if tensor.is_floating_point():
+                tensor.copy_(torch.stack([s.generator.state_dict()[name] for s in snaps]).mean(dim=0))
+    provenance = [{"file": str(s.path), "sha256": file_sha256(s.path), "step": s.step} for s in snaps]
+    averaged = Snapshot(generator, None, first.config, max(s.step for s in snaps), first.path, first.weights, None)
+    return averaged, provenance
+
+
+def save_average(snap: Snapshot, provenance: list[dict], path: Path) -> None:
+    """Write the averaged G alone, like `advnets export`; its header lists the averaged files."""
+    save_snapshot(path, snap.generator, None, snap.config, snap.step,
+                  extra={"generator_weights": snap.weights, "averaged_from": provenance})
