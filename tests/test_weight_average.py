@@ -58,3 +58,14 @@ def test_generators_of_different_shapes_are_refused(run_with_snapshots, tiny_mni
     narrower = train(tiny_mnist("generator.hidden=[16]", "train.steps=10"), tmp_path / "narrow").run_dir
     with pytest.raises(CheckpointError, match="different generators"):
         average_snapshots([_files(run_with_snapshots)[0], narrower], weights="live")
+
+
+def test_validate_prints_the_validation_score_and_refuses_toy_data(run_with_snapshots, tiny_ring, tmp_path, capsys):
+    files = list(map(str, _files(run_with_snapshots)))
+    assert main(["average", *files, "--validate", "--out", str(tmp_path / "v.safetensors")]) == 0
+    assert "validation Parzen: " in capsys.readouterr().out
+    ring = train(tiny_ring("train.steps=10", "train.snapshot_every=5"), tmp_path / "ring").run_dir
+    pair = [str(ring / "network-00000005.safetensors"), str(ring / "network-00000010.safetensors")]
+    assert main(["average", *pair, "--validate", "--out", str(tmp_path / "r.safetensors")]) == 2
+    assert "--validate needs an image data set" in capsys.readouterr().err
+    assert not (tmp_path / "r.safetensors").exists()

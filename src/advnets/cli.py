@@ -550,23 +550,19 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_average(args: argparse.Namespace) -> int:
-    from advnets.weight_average import average_snapshots, save_average
+    from advnets.weight_average import average_snapshots, save_average, validation_score
 
     out = Path(args.out)
     if out.suffix != ".safetensors":
         raise ConfigError(f"--out {out}: the file name must end in .safetensors")
     refuse_to_overwrite(out, args.force)
     snap, provenance = average_snapshots(args.sources, args.generator)
+    validation = validation_score(snap, args.data_dir) if args.validate else None  # before writing: may refuse
     save_average(snap, provenance, out)
     print(f"wrote {out} (mean of {len(provenance)} {snap.weights} generators, steps "
           f"{', '.join(str(p['step']) for p in provenance)})")
-    if args.validate:
-        import torch
-
-        from advnets.metrics.evaluate import ValidationParzen
-
-        score, sigma = ValidationParzen(snap.config.data.name, args.data_dir, 10_000, 0, torch.device("cpu"))(snap.generator)
-        print(f"validation Parzen: {score:.2f} (sigma {sigma:.4f})")
+    if validation is not None:
+        print(f"validation Parzen: {validation[0]:.2f} (sigma {validation[1]:.4f})")
     return 0
 
 

@@ -17,8 +17,10 @@ from pathlib import Path
 import torch
 
 from advnets.config import to_dict
-from advnets.errors import CheckpointError
-from advnets.metrics.evaluate import file_sha256
+from advnets.data.images import IMAGE_DATASETS
+from advnets.errors import CheckpointError, ConfigError
+from advnets.metrics.evaluate import ValidationParzen, file_sha256
+from advnets.sampling import require_whole_images
 from advnets.train.checkpoint import Snapshot, load_snapshot, save_snapshot
 
 
@@ -51,3 +53,14 @@ def save_average(snap: Snapshot, provenance: list[dict], path: Path) -> None:
     """Write the averaged G alone, like `advnets export`; its header lists the averaged files."""
     save_snapshot(path, snap.generator, None, snap.config, snap.step,
                   extra={"generator_weights": snap.weights, "averaged_from": provenance})
+
+
+def validation_score(snap: Snapshot, data_dir: str | None = None) -> tuple[float, float]:
+    """(validation Parzen, its sigma) of `snap`'s G: the score training selects by (10,000 samples,
+    seed 0, the first 1,000 validation images), the one to choose snapshots to average by."""
+    name = snap.config.data.name
+    if name not in IMAGE_DATASETS:
+        raise ConfigError(f"--validate needs an image data set; these snapshots were trained on '{name}'")
+    require_whole_images(snap, "--validate")
+    scorer = ValidationParzen(name, data_dir or snap.config.data.dir, 10_000, 0, torch.device("cpu"))
+    return scorer(snap.generator)
