@@ -35,7 +35,9 @@ def test_the_average_is_the_mean_of_the_weights_and_names_its_sources(run_with_s
     assert [s["step"] for s in sources] == [10, 20] and all(len(s["sha256"]) == 64 for s in sources)
     # auto picks the moving average, which differs from the live G's mean
     assert main(["average", *map(str, files), "--out", str(tmp_path / "ema.safetensors")]) == 0
-    assert load_snapshot(tmp_path / "ema.safetensors").weights == "ema"
+    ema = load_snapshot(tmp_path / "ema.safetensors")
+    assert ema.weights == "ema"
+    assert not torch.equal(ema.generator.state_dict()[name], averaged.generator.state_dict()[name])
 
 
 def test_bad_averages_are_one_line_errors_and_nothing_is_overwritten(run_with_snapshots, tmp_path, capsys):

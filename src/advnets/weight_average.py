@@ -35,8 +35,7 @@ def average_snapshots(sources: list[str | os.PathLike], weights: str = "auto") -
         if snap.weights != first.weights:
             raise CheckpointError(f"{snap.path} gives the {snap.weights} G, {first.path} the {first.weights} G; "
                                   "average one kind (--generator live or ema)")
-        if (to_dict(snap.config.generator), to_dict(snap.config.data)) != (to_dict(first.config.generator),
-                                                                            to_dict(first.config.data)):
+        if _model_identity(snap) != _model_identity(first):
             raise CheckpointError(f"{snap.path} and {first.path} hold different generators or data sets; "
                                   "only snapshots of the same generator can be averaged")
     generator = first.generator
@@ -47,6 +46,12 @@ def average_snapshots(sources: list[str | os.PathLike], weights: str = "auto") -
     provenance = [{"file": str(s.path), "sha256": file_sha256(s.path), "step": s.step} for s in snaps]
     averaged = Snapshot(generator, None, first.config, max(s.step for s in snaps), first.path, first.weights, None)
     return averaged, provenance
+
+
+def _model_identity(snap: Snapshot) -> tuple[dict, dict]:
+    """What must agree between averaged snapshots: G's config and the data set (not where its files live)."""
+    data = {k: v for k, v in to_dict(snap.config.data).items() if k not in ("dir", "download")}
+    return to_dict(snap.config.generator), data
 
 
 def save_average(snap: Snapshot, provenance: list[dict], path: Path) -> None:
