@@ -20,7 +20,7 @@ import torch
 from advnets.data.images import load_split
 from advnets.errors import AdvnetsError
 from advnets.metrics.nearest import nearest_rows
-from advnets.sampling import generate
+from advnets.sampling import generate, require_whole_images
 from advnets.train.checkpoint import load_snapshot
 
 N_IMAGES, N_QUERIES = 10_000, 2_000
@@ -41,6 +41,8 @@ def main() -> int:
     args = parser.parse_args()
     try:
         snaps = [load_snapshot(s) for s in args.snapshots]
+        for snap in snaps:
+            require_whole_images(snap, "sample statistics")
         name = snaps[0].config.data.name
 
         def split(which: str, n: int) -> torch.Tensor:

@@ -17,9 +17,8 @@ from pathlib import Path
 import torch
 
 from advnets.config import to_dict
-from advnets.data.images import IMAGE_DATASETS
-from advnets.errors import CheckpointError, ConfigError
-from advnets.metrics.evaluate import ValidationParzen, file_sha256
+from advnets.errors import CheckpointError
+from advnets.metrics.evaluate import ValidationParzen, file_sha256, require_image_data
 from advnets.sampling import require_whole_images
 from advnets.train.checkpoint import Snapshot, load_snapshot, save_snapshot
 
@@ -39,10 +38,11 @@ def average_snapshots(sources: list[str | os.PathLike], weights: str = "auto") -
             raise CheckpointError(f"{snap.path} and {first.path} hold different generators or data sets; "
                                   "only snapshots of the same generator can be averaged")
     generator = first.generator
+    states = [s.generator.state_dict() for s in snaps]
     with torch.no_grad():
-        for name, tensor in generator.state_dict().items():
+        for name, tensor in states[0].items():  # states[0] holds first.generator's own tensors
             if tensor.is_floating_point():
-                tensor.copy_(torch.stack([s.generator.state_dict()[name] for s in snaps]).mean(dim=0))
+                tensor.copy_(torch.stack([state[name] for state in states]).mean(dim=0))
     provenance = [{"file": str(s.path), "sha256": file_sha256(s.path), "step": s.step} for s in snaps]
     averaged = Snapshot(generator, None, first.config, max(s.step for s in snaps), first.path, first.weights, None)
     return averaged, provenance
@@ -63,9 +63,7 @@ def save_average(snap: Snapshot, provenance: list[dict], path: Path) -> None:
 def validation_score(snap: Snapshot, data_dir: str | None = None) -> tuple[float, float]:
     """(validation Parzen, its sigma) of `snap`'s G: the score training selects by (10,000 samples,
     seed 0, the first 1,000 validation images), the one to choose snapshots to average by."""
-    name = snap.config.data.name
-    if name not in IMAGE_DATASETS:
-        raise ConfigError(f"--validate needs an image data set; these snapshots were trained on '{name}'")
+    name = require_image_data(snap, "--validate")
     require_whole_images(snap, "--validate")
     scorer = ValidationParzen(name, data_dir or snap.config.data.dir, 10_000, 0, torch.device("cpu"))
     return scorer(snap.generator)

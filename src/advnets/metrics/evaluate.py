@@ -46,13 +46,19 @@ def _pixels(images) -> torch.Tensor:
     return torch.from_numpy(images).reshape(len(images), -1).double().div_(255.0)  # [N, 784] in [0, 1]
 
 
+def require_image_data(snap: Snapshot, what: str) -> str:
+    """The snapshot's data set name; refused in one line unless it is an image data set."""
+    name = snap.config.data.name
+    if name not in IMAGE_DATASETS:
+        raise ConfigError(f"{what} needs an image data set; this snapshot was trained on '{name}'")
+    return name
+
+
 def evaluate_parzen(snap: Snapshot, n_samples: int = 10_000, seed: int = 0, baseline: str | None = None,
                     data_dir: str | None = None, device: torch.device | str = "cpu") -> dict[str, Any]:
     """Table 1's protocol for `snap`, or for a critique baseline ("train": n real training images;
     "kmeans": n k-means centroids of the training set) scored by the same code on the same split."""
-    name = snap.config.data.name
-    if name not in IMAGE_DATASETS:
-        raise ConfigError(f"the Parzen protocol needs an image data set; this snapshot was trained on '{name}'")
+    name = require_image_data(snap, "the Parzen protocol")
     if baseline is None:
         require_whole_images(snap, "--metric parzen")
     data_dir = data_dir or snap.config.data.dir
