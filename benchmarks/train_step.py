@@ -26,7 +26,7 @@ from torch import nn
 from advnets.config import load_config
 from advnets.data.mnist import load_idx_split
 from advnets.train.algorithm import train_iteration
-from advnets.train.loop import build_game
+from advnets.train.game import build_game
 
 
 def sync(device: torch.device) -> None:

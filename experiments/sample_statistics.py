@@ -17,11 +17,11 @@ import argparse
 
 import torch
 
-from advnets.data.images import load_split
+from advnets.data import registry as datasets
 from advnets.errors import AdvnetsError
 from advnets.metrics.nearest import nearest_rows
 from advnets.sampling import generate, require_whole_images
-from advnets.train.checkpoint import load_snapshot
+from advnets.snapshot import load_snapshot
 
 N_IMAGES, N_QUERIES = 10_000, 2_000
 
@@ -46,14 +46,14 @@ def main() -> int:
         name = snaps[0].config.data.name
 
         def split(which: str, n: int) -> torch.Tensor:
-            return torch.from_numpy(load_split(name, which, args.data_dir)[0][:n]).reshape(n, -1).float() / 255
+            return torch.from_numpy(datasets.get(name).load_pixels(which, args.data_dir)[0][:n]).reshape(n, -1).float() / 255
 
         test = split("test", N_QUERIES)
         print("| images | ink | grey share | nearest distance |\n|---|---:|---:|---:|")
         print(f"| {N_IMAGES:,} training images | {statistics(split('train', N_IMAGES), test)} |")
         for source, snap in zip(args.snapshots, snaps):
             samples = generate(snap.generator, N_IMAGES, seed=0).reshape(N_IMAGES, -1)
-            print(f"| {source} ({snap.weights} G, step {snap.step}) | {statistics(samples, test)} |")
+            print(f"| {source} ({snap.variant} G, step {snap.step}) | {statistics(samples, test)} |")
     except AdvnetsError as e:
         parser.exit(1, f"{parser.prog}: error: {e}\n")
     return 0

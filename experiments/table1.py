@@ -17,25 +17,26 @@ import argparse
 from pathlib import Path
 
 from advnets.errors import AdvnetsError
-from advnets.metrics.evaluate import METRICS_FILE, append_metrics, evaluate_parzen, file_sha256
+from advnets.fileio import file_sha256
+from advnets.metrics.registry import METRICS_FILE, MetricRequest, append_metrics, evaluate
 from advnets.metrics.summary import format_mean_se
-from advnets.train.checkpoint import load_snapshot, resolve_snapshot_path
+from advnets.snapshot import load_snapshot, resolve_snapshot_path
 from advnets.train.rundir import read_stats
 
 GENERATORS = {"ema": "average of G", "live": "live G"}
 VALID_KEYS = {"ema": "parzen_valid", "live": "parzen_valid_live"}
 
 
-def test_score(run: Path, weights: str, device: str, data_dir: str | None) -> dict:
-    """The protocol's row for the run's best snapshot of `weights`, from metrics.jsonl when scored before."""
-    path = resolve_snapshot_path(run, weights)
+def test_score(run: Path, variant: str, device: str, data_dir: str | None) -> dict:
+    """The protocol's row for the run's best snapshot of `variant`, from metrics.jsonl when scored before."""
+    path = resolve_snapshot_path(run, variant)
     sha = file_sha256(path)
     for row in read_stats(path.parent, METRICS_FILE):
         if (row.get("metric"), row.get("baseline"), row.get("snapshot_sha256"), row.get("generator"),
-                row.get("n_samples"), row.get("seed")) == ("parzen", None, sha, weights, 10_000, 0):
+                row.get("n_samples"), row.get("seed")) == ("parzen", None, sha, variant, 10_000, 0):
             return row
-    snap = load_snapshot(run, device, weights)
-    row = evaluate_parzen(snap, device=device, data_dir=data_dir)
+    snap = load_snapshot(run, device, variant)
+    row = evaluate("parzen", snap, MetricRequest(device=device, data_dir=data_dir))
     append_metrics(snap.path, row)
     return row
 
@@ -51,13 +52,13 @@ def main() -> None:
 
     scores: dict[str, list[dict]] = {w: [] for w in GENERATORS}
     for run in args.runs:
-        for weights in GENERATORS:
-            scores[weights].append(test_score(run, weights, args.device, args.data_dir))
+        for variant in GENERATORS:
+            scores[variant].append(test_score(run, variant, args.device, args.data_dir))
 
     print("| generator | test Parzen, mean ± SE over seeds | per seed (± SE over test images; best step) |")
     print("|---|---:|---|")
-    for weights, name in GENERATORS.items():
-        rows = scores[weights]
+    for variant, name in GENERATORS.items():
+        rows = scores[variant]
         per_seed = ", ".join(f"{r['mean']:.1f} ± {r['se']:.1f} (step {r['step']})" for r in rows)
         print(f"| {name} | {format_mean_se([r['mean'] for r in rows])} | {per_seed} |")
 
@@ -75,8 +76,8 @@ def main() -> None:
     print("|---|" + "---:|" * len(reached))
     for run, rows in stats.items():
         by_epoch = {r["epoch"]: r for r in rows}
-        for weights, name in GENERATORS.items():
-            cells = [f"{by_epoch[e][VALID_KEYS[weights]]:.1f}" for e in reached]
+        for variant, name in GENERATORS.items():
+            cells = [f"{by_epoch[e][VALID_KEYS[variant]]:.1f}" for e in reached]
             print(f"| {run.name}, {name} | " + " | ".join(cells) + " |")
 
 

@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 
 from advnets.config import load_config
-from advnets.metrics.evaluate import evaluate_modes
+from advnets.metrics.registry import MetricRequest, evaluate
 from advnets.metrics.summary import format_mean_se
-from advnets.train.checkpoint import load_snapshot
+from advnets.snapshot import load_snapshot
 from advnets.train.loop import train
 from advnets.train.rundir import read_stats
 
@@ -80,7 +80,7 @@ def main() -> None:
                     run_dir.mkdir()
                     t0 = time.perf_counter()
                     train(load_config(preset, overrides), run_dir)
-                    row = evaluate_modes(load_snapshot(run_dir), 2_500, seed=0)
+                    row = evaluate("modes", load_snapshot(run_dir), MetricRequest(n_samples=2_500, seed=0))
                     row.update(preset=preset, loss=loss, k=k, train_seed=seed, seconds=round(time.perf_counter() - t0, 1))
                     with results.open("a") as f:
                         f.write(json.dumps(row) + "\n")

@@ -228,3 +228,22 @@ def test_inpainting_commands_refuse_the_wrong_model_or_mask(trained, tmp_path, d
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, (argv, err)
     assert not (tmp_path / "a.png").exists() and not (tmp_path / "a.npy").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["sample", "RUN", "--n", "ten", "--out", "x.npy"], "--n must be a whole number, got 'ten'"),
+    (["figure", "fig2", "RUN", "--rows", "0", "--out", "x.png"], "--rows must be >= 1, got 0"),
+    (["figure", "fig2", "RUN", "--out", "x.jpg"], "--out must end in .png (got x.jpg)"),
+    (["infer", "RUN", "--lr", "-1"], "--lr must be > 0, got -1"),
+    (["inpaint", "RUN", "--first", "-2", "--out", "x.png"], "--first must be >= 0, got -2"),
+    (["evaluate", "RUN", "--metric", "parzen", "--mask", "corner"], "--mask: 'corner' is not one of"),
+    (["evaluate", "RUN"], "the following arguments are required: --metric"),
+    (["report", "RUN", "--out", "r.txt"], "--out must end in .html (got r.txt)"),
+])
+def test_arguments_are_checked_before_anything_runs(argv, message, capsys):
+    """Argument types refuse a bad value at parse time: one line naming the option, exit status 2,
+    and nothing loaded (RUN does not exist) or written."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("advnets: error: ") and message in err and err.count("\n") == 1, err
+    assert f"see advnets {argv[0]} --help" in err

@@ -105,3 +105,22 @@ def test_validation_settings_are_checked(overrides, message):
 def test_validation_needs_image_data():
     with pytest.raises(ConfigError, match="needs an image data set"):
         load_config("toy-ring", ["train.valid_every=100"])
+
+
+def test_renamed_keys_still_load_under_their_new_names():
+    """data.weights (0.1.0: a 1-D mixture's weights) is data.mixture_weights; saved configs keep loading."""
+    old = to_dict(load_config("toy-1d", ["data.means=[0, 2]", "data.stds=[1, 1]"]))
+    old["data"]["weights"] = old["data"].pop("mixture_weights")
+    old["data"]["weights"] = [1.0, 3.0]
+    assert from_dict(Config, old).data.mixture_weights == [1.0, 3.0]
+    assert load_config("toy-1d", ["data.means=[0, 2]", "data.stds=[1, 1]", "data.weights=[1, 2]"]).data.mixture_weights == [1, 2]
+    old["data"]["mixture_weights"] = [1.0, 1.0]
+    with pytest.raises(ConfigError, match="data.weights was renamed data.mixture_weights; give only"):
+        from_dict(Config, old)
+
+
+def test_data_set_choices_come_from_the_registry():
+    with pytest.raises(ConfigError, match="data.name: str 'cifar' is not one of mnist, fashion-mnist, tfd, ring, grid"):
+        load_config("paper-mnist", ["data.name=cifar"])
+    with pytest.raises(ConfigError, match=r"data.conditional: must be false unless the data set has class labels \(mnist, fashion-mnist\)"):
+        load_config("toy-ring", ["data.conditional=true"])

@@ -27,10 +27,10 @@ def test_fig2_samples_and_their_exact_nearest_training_images(tiny_mnist_run, da
 
 
 def test_fig2_neighbour_is_the_brute_force_nearest(data_dir):
-    from advnets.data.images import load_split
+    from advnets.data.registry import get as dataset
     from advnets.metrics.nearest import nearest_rows
 
-    train, _ = load_split("mnist", "train", str(data_dir))
+    train, _ = dataset("mnist").load_pixels("train", str(data_dir))
     pixels = torch.from_numpy(train[:3000]).reshape(3000, -1).float() / 255
     queries = pixels[[5, 17]] + 0.05 * torch.randn(2, 784, generator=torch.Generator().manual_seed(0))
     index, _ = nearest_rows(queries, pixels)
@@ -59,7 +59,7 @@ def test_curves_plot_every_kind_of_metric_row(tiny_mnist_run, tmp_path):
     import json
     import shutil
 
-    from advnets.viz.curves import HEADLINES
+    from advnets.metrics.registry import HEADLINES
 
     run = tmp_path / "run"
     shutil.copytree(tiny_mnist_run, run)

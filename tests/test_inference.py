@@ -5,9 +5,12 @@ import torch
 
 from advnets.cli import main
 from advnets.config import load_config
-from advnets.inference import ENCODER_FILE, inference_report, train_encoder
+from advnets.inference import train_encoder
+from advnets.metrics.inference import inference_report
 from advnets.models import build_generator
-from advnets.train.checkpoint import load_snapshot, load_training_state, strip_prefix
+from advnets.snapshot import ENCODER_FILE, load_snapshot
+from advnets.tensorfile import strip_prefix
+from advnets.train.checkpoint import load_training_state
 from advnets.train.loop import train
 
 
@@ -62,3 +65,18 @@ def test_infer_fits_once_reuses_and_refuses_other_settings(tiny_mnist, tmp_path,
     assert "holds no joint inference network" in capsys.readouterr().err
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["metric"] for r in rows] == ["inference"] * 4
+
+
+def test_evaluate_inference_uses_the_fitted_or_the_joint_encoder(tiny_mnist, tmp_path, capsys):
+    run = train(tiny_mnist("train.valid_every=0", "train.steps=10"), tmp_path / "run").run_dir
+    assert main(["evaluate", str(run), "--metric", "inference", "--n-samples", "50"]) == 2
+    assert "fit one with advnets infer" in capsys.readouterr().err
+    assert main(["infer", str(run), "--steps", "30", "--n", "50", "--batch-size", "20"]) == 0
+    fitted = json.loads(capsys.readouterr().out)
+    assert main(["evaluate", str(run), "--metric", "inference", "--n-samples", "50"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["encoder"] == "fixed-G" and row["z_mse_generated"] == fitted["z_mse_generated"]
+    joint = train(tiny_mnist("train.valid_every=0", "train.steps=10", "inference.joint=true", "inference.hidden=[16]"),
+                  tmp_path / "joint").run_dir
+    assert main(["evaluate", str(joint), "--metric", "inference", "--n-samples", "50"]) == 0
+    assert json.loads(capsys.readouterr().out)["encoder"] == "joint"

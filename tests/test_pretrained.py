@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from advnets.cli import main
-from advnets.metrics.evaluate import evaluate_parzen
-from advnets.train.checkpoint import load_snapshot
+from advnets.metrics.registry import MetricRequest, evaluate
+from advnets.snapshot import load_snapshot
 from tests.conftest import REPO
 
 SHIPPED = REPO / "pretrained" / "mnist-paper"
@@ -26,7 +26,8 @@ def test_shipped_generator_loads_alone_and_samples_digits_shaped_arrays(tmp_path
 
 def test_shipped_generator_scores_the_documented_parzen_value(data_dir):
     recorded = json.loads((SHIPPED / "evaluation.json").read_text())
-    row = evaluate_parzen(load_snapshot(SHIPPED), recorded["n_samples"], recorded["seed"], data_dir=str(data_dir))
+    request = MetricRequest(n_samples=recorded["n_samples"], seed=recorded["seed"], data_dir=str(data_dir))
+    row = evaluate("parzen", load_snapshot(SHIPPED), request)
     assert row["sigma"] == pytest.approx(recorded["sigma"])
     assert row["mean"] == pytest.approx(recorded["mean"], abs=0.01)
     assert row["se"] == pytest.approx(recorded["se"], abs=0.01)

@@ -3,7 +3,8 @@ import torch
 
 from advnets.cli import main
 from advnets.errors import CheckpointError
-from advnets.train.checkpoint import load_snapshot, read_header
+from advnets.snapshot import load_snapshot
+from advnets.tensorfile import read_header
 from advnets.train.loop import train
 from advnets.weight_average import average_snapshots
 
@@ -26,9 +27,9 @@ def test_the_average_is_the_mean_of_the_weights_and_names_its_sources(run_with_s
     files = _files(run_with_snapshots)
     out = tmp_path / "avg.safetensors"
     assert main(["average", *map(str, files), "--out", str(out), "--generator", "live"]) == 0
-    a, b = (load_snapshot(f, weights="live").generator.state_dict() for f in files)
+    a, b = (load_snapshot(f, variant="live").generator.state_dict() for f in files)
     averaged = load_snapshot(out)
-    assert averaged.discriminator is None and averaged.weights == "live" and averaged.step == 20
+    assert averaged.discriminator is None and averaged.variant == "live" and averaged.step == 20
     for name, tensor in averaged.generator.state_dict().items():
         torch.testing.assert_close(tensor, (a[name] + b[name]) / 2)
     sources = read_header(out)["averaged_from"]
@@ -36,7 +37,7 @@ def test_the_average_is_the_mean_of_the_weights_and_names_its_sources(run_with_s
     # auto picks the moving average, which differs from the live G's mean
     assert main(["average", *map(str, files), "--out", str(tmp_path / "ema.safetensors")]) == 0
     ema = load_snapshot(tmp_path / "ema.safetensors")
-    assert ema.weights == "ema"
+    assert ema.variant == "ema"
     assert not torch.equal(ema.generator.state_dict()[name], averaged.generator.state_dict()[name])
 
 
@@ -59,7 +60,7 @@ def test_bad_averages_are_one_line_errors_and_nothing_is_overwritten(run_with_sn
 def test_generators_of_different_shapes_are_refused(run_with_snapshots, tiny_mnist, tmp_path):
     narrower = train(tiny_mnist("generator.hidden=[16]", "train.steps=10"), tmp_path / "narrow").run_dir
     with pytest.raises(CheckpointError, match="different generators"):
-        average_snapshots([_files(run_with_snapshots)[0], narrower], weights="live")
+        average_snapshots([_files(run_with_snapshots)[0], narrower], variant="live")
 
 
 def test_validate_prints_the_validation_score_and_refuses_toy_data(run_with_snapshots, tiny_ring, tmp_path, capsys):

@@ -1,7 +1,8 @@
 """The project's MNIST classifier: labels generated digits (conditional GAN, inpainting) and gives
 the features of the offline metrics (``shared/evaluation.md``). Trained by :func:`train_classifier`
 with a fixed seed; the weights ship in the package (``weights/mnist-classifier.safetensors``, about
-330 kB) and load without pickle.
+330 kB) and load without pickle. A data set's spec names its shipped classifier (``classifier``);
+:func:`classifier_for` loads it.
 
 Architecture (LeNet-like): conv 5x5 16 -> ReLU -> max-pool 2 -> conv 5x5 32 -> ReLU -> max-pool 2
 -> linear 128 (ReLU; the "features") -> linear 10 (logits). Inputs are pixels in [0, 1], [m, 1, 28, 28].
@@ -24,7 +25,8 @@ from safetensors.torch import save as st_save
 from torch import nn
 
 from advnets.batching import apply_in_batches
-from advnets.errors import CheckpointError
+from advnets.data import registry as datasets
+from advnets.errors import CheckpointError, ConfigError
 from advnets.fileio import atomic_write_bytes
 
 SHIPPED = "mnist-classifier.safetensors"
@@ -54,20 +56,14 @@ class MnistClassifier(nn.Module):
         return apply_in_batches(lambda batch: self(batch.float()).argmax(1), x, batch_size)
 
 
-def _pixels(images) -> torch.Tensor:
-    return torch.from_numpy(images).float().div(255).unsqueeze(1)  # [N, 1, 28, 28]
-
-
 def train_classifier(data_dir: str | None = None, seed: int = 0, epochs: int = 3, batch_size: int = 64,
                      limit: int | None = None) -> tuple[MnistClassifier, dict]:
     """Adam (lr 1e-3) on MNIST train[0:50000] (or its first `limit` images); returns the network and
     its accuracy on the validation split train[50000:60000]."""
-    from advnets.data.mnist import load_idx_split
-
-    x, y = load_idx_split("mnist", "train", data_dir)
+    mnist = datasets.get("mnist")
+    x, y = mnist.load_images("train", data_dir)  # [50000, 1, 28, 28] in [0, 1], [50000]
     if limit:
         x, y = x[:limit], y[:limit]
-    x, y = _pixels(x), torch.from_numpy(y.astype("int64"))
     torch.manual_seed(seed)
     net = MnistClassifier()
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
@@ -82,8 +78,8 @@ def train_classifier(data_dir: str | None = None, seed: int = 0, epochs: int = 3
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-    vx, vy = load_idx_split("mnist", "valid", data_dir)
-    accuracy = float((net.predict(_pixels(vx)) == torch.from_numpy(vy.astype("int64"))).float().mean())
+    vx, vy = mnist.load_images("valid", data_dir)
+    accuracy = float((net.predict(vx) == vy).float().mean())
     return net, {"seed": seed, "epochs": epochs, "batch_size": batch_size, "train_images": len(x),
                  "valid_accuracy": accuracy, "seconds": round(time.perf_counter() - t0, 1)}
 
@@ -93,11 +89,19 @@ def save_classifier(net: MnistClassifier, path: str | Path, info: dict) -> None:
     atomic_write_bytes(Path(path), st_save(state, metadata={"advnets": json.dumps(info)}))
 
 
-def load_classifier(path: str | Path | None = None) -> MnistClassifier:
-    """The shipped classifier (or the one at `path`), in evaluation mode on the CPU."""
+def classifier_for(dataset: str) -> MnistClassifier:
+    """The shipped classifier of data set `dataset` (its spec's `classifier`), in evaluation mode."""
+    shipped = datasets.get(dataset).classifier
+    if shipped is None:
+        raise ConfigError(f"no classifier ships for the data set '{dataset}'")
+    return load_classifier(shipped=shipped)
+
+
+def load_classifier(path: str | Path | None = None, shipped: str = SHIPPED) -> MnistClassifier:
+    """A shipped classifier (advnets/weights/`shipped`) or the one at `path`, in evaluation mode on the CPU."""
     if path is None:
-        data = resources.files("advnets").joinpath("weights", SHIPPED).read_bytes()
-        where = f"advnets/weights/{SHIPPED}"
+        data = resources.files("advnets").joinpath("weights", shipped).read_bytes()
+        where = f"advnets/weights/{shipped}"
     else:
         try:
             data = Path(path).read_bytes()
@@ -120,10 +124,8 @@ def main() -> None:
     p.add_argument("--out", required=True)
     args = p.parse_args()
     net, info = train_classifier(args.data_dir, args.seed, args.epochs)
-    from advnets.data.mnist import load_idx_split
-
-    tx, ty = load_idx_split("mnist", "test", args.data_dir)
-    info["test_accuracy"] = float((net.predict(_pixels(tx)) == torch.from_numpy(ty.astype("int64"))).float().mean())
+    tx, ty = datasets.get("mnist").load_images("test", args.data_dir)
+    info["test_accuracy"] = float((net.predict(tx) == ty).float().mean())
     save_classifier(net, args.out, info)
     print(json.dumps(info))
 

@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
+import re
 import shutil
 import sys
 from pathlib import Path
-
-import numpy as np
+from typing import Callable, NoReturn
 
 from advnets import __version__
+from advnets.data.masks import check_mask_name
 from advnets.errors import AdvnetsError, ConfigError
 from advnets.figures import FIGURES
+from advnets.metrics import registry as metrics
+from advnets.metrics.parzen import BASELINES
+from advnets.semisup.run import METHODS as SEMISUP_METHODS
+from advnets.snapshot import VARIANTS
 
 EXAMPLES = {
     "main": """examples:
@@ -44,6 +50,7 @@ original), copy its directory first:
   advnets evaluate runs/00001-toy-ring --metric modes                   # 2,500 samples
   advnets evaluate runs/00002-toy-1d-normal --metric optimal-d          # Proposition 1, about a minute
   advnets evaluate runs/00003-inpaint-mnist --metric inpainting --mask right-half
+  advnets infer runs/00000-paper-mnist && advnets evaluate runs/00000-paper-mnist --metric inference
 
 Protocol (shared/paper.md section 5): Gaussian kernels on --n-samples samples; sigma from
 logspace(-1, 0, 10) chosen by the best mean log-likelihood of validation images train[50000:51000];
@@ -86,8 +93,85 @@ Sample i depends only on (--seed, i): the first 64 of --n 10000 equal --n 64."""
 }
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with advnets' error contract: a bad argument is a ConfigError, which main() prints as
+    one line on stderr with exit status 2 (not argparse's usage block)."""
+
+    def error(self, message: str) -> NoReturn:
+        # "argument --n: must be >= 1, got 0" -> "--n must be >= 1, got 0" (this module's types say "must")
+        match = re.fullmatch(r"argument ([^:]+): (.*)", message, flags=re.S)
+        if match:
+            name, reason = match.groups()
+            message = f"{name} {reason}" if reason.startswith("must ") else f"{name}: {reason}"
+        raise ConfigError(f"{' '.join(message.split())}; see {self.prog} --help")
+
+
+# Argument types: each checks one kind of value at parse time, before anything is loaded or written.
+
+
+def positive_int(text: str) -> int:
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = _int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def multiple_of(n: int, what: str) -> Callable[[str], int]:
+    def check(text: str) -> int:
+        value = _int(text)
+        if value < n or value % n:
+            raise argparse.ArgumentTypeError(f"must be a positive multiple of {n} ({what}), got {value}")
+        return value
+
+    return check
+
+
+def output_file(*suffixes: str) -> Callable[[str], Path]:
+    """A path whose name ends in one of `suffixes` (whether it may exist is --force's business)."""
+    def check(text: str) -> Path:
+        path = Path(text)
+        if path.suffix not in suffixes:
+            raise argparse.ArgumentTypeError(f"must end in {' or '.join(suffixes)} (got {path.name})")
+        return path
+
+    return check
+
+
+def mask_name(text: str) -> str:
+    """One of the named masks of advnets.data.masks."""
+    try:
+        check_mask_name(text)
+    except ConfigError as e:
+        raise argparse.ArgumentTypeError(str(e).removeprefix(f"--mask {text}: ").removeprefix("--mask ")) from None
+    return text
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+
+
 def add_generator_choice(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--generator", choices=["auto", "live", "ema"], default="auto",
+    p.add_argument("--generator", choices=VARIANTS, default="auto",
                    help="which generator of a run that kept a moving average of G's weights (train.ema_decay): "
                         "ema, the average; live, G itself (from a run directory: the snapshot whose live G "
                         "validated best); auto (default): the average when there is one")
@@ -98,7 +182,7 @@ def _formatter(prog: str) -> argparse.HelpFormatter:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="advnets", formatter_class=_formatter, epilog=EXAMPLES["main"],
         description="Generative Adversarial Nets (Goodfellow et al., 2014): train, sample, evaluate.")
     parser.add_argument("--version", action="version", version=f"advnets {__version__}")
@@ -121,11 +205,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sample", help="draw samples from a trained generator", formatter_class=_formatter,
                        epilog=EXAMPLES["sample"], description="Draw samples x = G(z), z ~ p_z.")
     p.add_argument("source", metavar="RUN_DIR_OR_SNAPSHOT", help="a run directory or a .safetensors snapshot")
-    p.add_argument("--n", type=int, required=True, help="number of samples")
+    p.add_argument("--n", type=positive_int, required=True, help="number of samples")
     p.add_argument("--seed", type=int, default=0, help="sample seed (default 0)")
     p.add_argument("--label", type=int, metavar="C", help="conditional models: the class of every sample "
                    "(default: classes 0, 1, ..., 9, 0, 1, ... in turn)")
-    p.add_argument("--out", required=True, metavar="FILE", help="output file: .npy or .png")
+    p.add_argument("--out", type=output_file(".npy", ".png"), required=True, metavar="FILE",
+                   help="output file: .npy or .png")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     add_generator_choice(p)
@@ -136,20 +221,15 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Evaluate a snapshot with a named protocol; prints one JSON line and "
                                    "appends it to metrics.jsonl beside the snapshot.")
     p.add_argument("source", metavar="RUN_DIR_OR_SNAPSHOT", help="a run directory or a .safetensors snapshot")
-    p.add_argument("--metric", required=True, choices=["parzen", "modes", "classes", "inpainting", "optimal-d"],
-                   help="parzen: Table 1's protocol (image data); modes: modes captured on a 2-D mixture; "
-                        "classes: how often the project's MNIST classifier gives a conditional model's samples "
-                        "the class they were drawn for; inpainting: test images completed under --mask, the "
-                        "class the completions keep and how much they differ; optimal-d (1-D runs): D trained "
-                        "to convergence for the run's G against D* = p_data / (p_data + p_g) (Proposition 1)")
-    p.add_argument("--mask", default="right-half", help="inpainting: the hidden pixels, one of left-half, "
-                   "right-half, top-half, bottom-half, center, random:P (default right-half)")
-    p.add_argument("--n-samples", type=int, default=None,
-                   help="samples of G (default: parzen 10000, the paper's; modes 2500, the published protocol's; "
-                        "classes 10000; inpainting: test images, 10000; optimal-d: D's training steps, 2000 "
-                        "of 2,048 fresh samples each)")
+    p.add_argument("--metric", required=True, choices=metrics.names(), metavar="METRIC",
+                   help="; ".join(f"{m.name}: {m.summary}" for m in map(metrics.get, metrics.names())).replace("%", "%%"))
+    p.add_argument("--mask", type=mask_name, help="inpainting: the hidden pixels, one of left-half, right-half, "
+                   "top-half, bottom-half, center, random:P (default right-half)")
+    p.add_argument("--n-samples", type=positive_int, default=None,
+                   help="default: " + "; ".join(f"{m.name} {m.default_n} {m.n_counts}"
+                                                for m in map(metrics.get, metrics.names())))
     p.add_argument("--seed", type=int, default=0, help="sample seed (default 0)")
-    p.add_argument("--baseline", choices=["train", "kmeans"],
+    p.add_argument("--baseline", choices=BASELINES,
                    help="score a critique baseline instead of G's samples (Theis et al. 2016): N real training "
                         "images, or N k-means centroids of the training set")
     p.add_argument("--data-dir", metavar="DIR", help="data directory (default: the run's data.dir, "
@@ -165,15 +245,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "interpolation in z; curves: training curves; modes: 2-D samples over the mode centres; "
                         "classes: a conditional model's samples, one row per class")
     p.add_argument("source", metavar="RUN_DIR_OR_SNAPSHOT", help="a run directory (fig1 and curves need one) or a snapshot")
-    p.add_argument("--out", required=True, metavar="FILE.png", help="output image")
+    p.add_argument("--out", type=output_file(".png"), required=True, metavar="FILE.png", help="output image")
     p.add_argument("--seed", type=int, default=0, help="sample seed (default 0; printed on the figure)")
     p.add_argument("--steps", type=int, nargs=4, metavar="STEP", help="fig1: the probes for panels (a)-(d)")
-    p.add_argument("--rows", type=int, help="fig2, fig3: rows (default 5)")
-    p.add_argument("--cols", type=int, help="fig2: samples per row before the neighbour column (default 4); "
+    p.add_argument("--rows", type=positive_int, help="fig2, fig3: rows (default 5)")
+    p.add_argument("--cols", type=positive_int, help="fig2: samples per row before the neighbour column (default 4); "
                    "classes: samples per class (default 10)")
-    p.add_argument("--interp-steps", type=int, help="fig3: images per row, endpoints included (default 10)")
+    p.add_argument("--interp-steps", type=positive_int, help="fig3: images per row, endpoints included (default 10)")
     p.add_argument("--slerp", action="store_true", help="fig3: spherical instead of linear interpolation")
-    p.add_argument("--n", type=int, help="modes: number of samples (default 2500)")
+    p.add_argument("--n", type=positive_int, help="modes: number of samples (default 2500)")
     p.add_argument("--data-dir", metavar="DIR", help="fig2: data directory (default: the run's, $ADVNETS_DATA, cache)")
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     add_generator_choice(p)
@@ -184,13 +264,13 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Show test images, the pixels an inpainting model is given, and several of "
                                    "its completions, one row per image.")
     p.add_argument("source", metavar="RUN_DIR_OR_SNAPSHOT", help="a run of an inpainting model (data.inpainting)")
-    p.add_argument("--mask", default="right-half", help="the hidden pixels: left-half, right-half, top-half, "
-                   "bottom-half, center or random:P (a fraction P of the pixels; default right-half)")
-    p.add_argument("--n", type=int, default=8, help="test images, one row each (default 8)")
-    p.add_argument("--completions", type=int, default=6, help="completions per image (default 6)")
-    p.add_argument("--first", type=int, default=0, help="index of the first test image (default 0)")
+    p.add_argument("--mask", type=mask_name, default="right-half", help="the hidden pixels: left-half, right-half, "
+                   "top-half, bottom-half, center or random:P (a fraction P of the pixels; default right-half)")
+    p.add_argument("--n", type=positive_int, default=8, help="test images, one row each (default 8)")
+    p.add_argument("--completions", type=positive_int, default=6, help="completions per image (default 6)")
+    p.add_argument("--first", type=non_negative_int, default=0, help="index of the first test image (default 0)")
     p.add_argument("--seed", type=int, default=0, help="seed of the completions and of random:P masks (default 0)")
-    p.add_argument("--out", required=True, metavar="FILE.png", help="output image")
+    p.add_argument("--out", type=output_file(".png"), required=True, metavar="FILE.png", help="output image")
     p.add_argument("--data-dir", metavar="DIR", help="data directory (default: the run's, $ADVNETS_DATA, cache)")
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     add_generator_choice(p)
@@ -205,12 +285,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", metavar="RUN_DIR_OR_SNAPSHOT", help="a run of an unconditional image model")
     p.add_argument("--joint", action="store_true", help="use the E trained alongside the game (inference.joint) "
                    "instead of fitting one")
-    p.add_argument("--steps", type=int, default=20_000, help="E's Adam steps (default 20000)")
-    p.add_argument("--batch-size", type=int, default=100, help="pairs (z, G(z)) per step (default 100)")
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate, annealed to 0 by a cosine (default 1e-3)")
+    p.add_argument("--steps", type=positive_int, default=20_000, help="E's Adam steps (default 20000)")
+    p.add_argument("--batch-size", type=positive_int, default=100, help="pairs (z, G(z)) per step (default 100)")
+    p.add_argument("--lr", type=positive_float, default=1e-3,
+                   help="Adam's learning rate, annealed to 0 by a cosine (default 1e-3)")
     p.add_argument("--seed", type=int, default=0, help="seed of E's initialisation and pairs, and of the report's samples")
-    p.add_argument("--n", type=int, default=10_000, help="test images reconstructed for the report (default 10000)")
-    p.add_argument("--out", metavar="FILE.png", help="also draw test images and generated ones beside G(E(.))")
+    p.add_argument("--n", type=positive_int, default=10_000,
+                   help="test images reconstructed for the report (default 10000)")
+    p.add_argument("--out", type=output_file(".png"), metavar="FILE.png",
+                   help="also draw test images and generated ones beside G(E(.))")
     p.add_argument("--data-dir", metavar="DIR", help="data directory (default: the run's, $ADVNETS_DATA, cache)")
     p.add_argument("--refit", action="store_true", help="fit a new E even if inference-net.safetensors exists "
                    "(replaces it)")
@@ -224,16 +307,18 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Test error of one method with --labels labels (equal per class, drawn from "
                                    "train[0:50000]) over --draws label draws; the rest of the split is unlabelled. "
                                    "Prints one line per draw and a summary JSON line.")
-    p.add_argument("--method", required=True, choices=["pixels", "d-features", "e-features", "kplus1"],
+    p.add_argument("--method", required=True, choices=SEMISUP_METHODS,
                    help="pixels: logistic regression on raw pixels; d-features / e-features: the same on the "
                         "hidden layers of --run's D / inference network; kplus1: a GAN whose D classifies K+1 "
                         "classes (Salimans et al. 2016)")
-    p.add_argument("--labels", type=int, default=100, help="labelled images, a multiple of 10 (default 100)")
-    p.add_argument("--draws", type=int, default=5, help="label draws 0 .. N-1 (default 5)")
-    p.add_argument("--first-draw", type=int, default=0, help="number of the first draw (default 0)")
+    p.add_argument("--labels", type=multiple_of(10, "equal per class"), default=100,
+                   help="labelled images, a multiple of 10 (default 100)")
+    p.add_argument("--draws", type=positive_int, default=5, help="label draws 0 .. N-1 (default 5)")
+    p.add_argument("--first-draw", type=non_negative_int, default=0, help="number of the first draw (default 0)")
     p.add_argument("--run", metavar="RUN_DIR", help="d-features, e-features: a trained MNIST GAN")
-    p.add_argument("--epochs", type=int, default=10, help="kplus1: epochs over the unlabelled images (default 10)")
-    p.add_argument("--out", metavar="FILE.jsonl", help="append one JSON line per draw")
+    p.add_argument("--epochs", type=positive_int, default=10,
+                   help="kplus1: epochs over the unlabelled images (default 10)")
+    p.add_argument("--out", type=Path, metavar="FILE.jsonl", help="append one JSON line per draw")
     p.add_argument("--data-dir", metavar="DIR", help="data directory (default $ADVNETS_DATA, the user cache)")
     add_generator_choice(p)
     p.set_defaults(func=cmd_semisup)
@@ -261,7 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "generators (by default G's moving average where a run kept one); advnets "
                                    "sample / evaluate / figure read it like any snapshot.")
     p.add_argument("sources", nargs="+", metavar="SNAPSHOT", help="two or more .safetensors snapshots or run directories")
-    p.add_argument("--out", required=True, metavar="FILE", help="the .safetensors file to write")
+    p.add_argument("--out", type=output_file(".safetensors"), required=True, metavar="FILE",
+                   help="the .safetensors file to write")
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     p.add_argument("--validate", action="store_true",
                    help="also print the validation Parzen score of the average (train[50000:51000], 10,000 samples, "
@@ -274,7 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="example:\n  advnets report runs/00000-quick-mnist        # writes runs/00000-quick-mnist/report.html",
                        description="Write one HTML page (images embedded) with a run's numbers, curves and figures.")
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory")
-    p.add_argument("--out", metavar="FILE.html", help="output file (default RUN_DIR/report.html, replaced if present)")
+    p.add_argument("--out", type=output_file(".html"), metavar="FILE.html",
+                   help="output file (default RUN_DIR/report.html, replaced if present)")
     p.add_argument("--data-dir", metavar="DIR", help="data directory for Figure 2's nearest training images")
     p.set_defaults(func=cmd_report)
 
@@ -303,30 +390,19 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 
 def resolve_train_config(args: argparse.Namespace):
-    """The config to train with, and for --resume the checks that it may continue the run."""
-    from advnets.config import Config, flatten, from_dict, load_config, refused_on_resume, to_dict
-    from advnets.train.checkpoint import read_training_header
+    """The config to train with, and for --resume the training state's header (advnets.train.resume
+    checks that the config may continue the run)."""
+    from advnets.config import load_config
+    from advnets.train.resume import resume_config
 
-    overrides = list(args.set)
-    if args.resume is None:
-        if args.config is None:
-            raise ConfigError("give a preset or YAML file to train (see `advnets presets`), or --resume RUN_DIR")
-        cfg = load_config(args.config, overrides)
-        saved = None
-    else:
-        header = read_training_header(Path(args.resume))
-        saved = from_dict(Config, header["config"])
-        cfg = load_config(args.config, overrides) if args.config else load_config(None, overrides, base=header["config"])
+    if args.resume is not None:
+        return resume_config(args.resume, args.config, list(args.set), args.data_dir)
+    if args.config is None:
+        raise ConfigError("give a preset or YAML file to train (see `advnets presets`), or --resume RUN_DIR")
+    cfg = load_config(args.config, list(args.set))
     if args.data_dir:
         cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, dir=args.data_dir))
-    if saved is not None:
-        refused = refused_on_resume(saved, cfg, max(header["d_updates"], header["g_updates"]))
-        if refused:
-            old, new = flatten(to_dict(saved)), flatten(to_dict(cfg))
-            diffs = "; ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in refused)
-            raise ConfigError(f"refusing to resume {args.resume} with changed hyper-parameters ({diffs}); "
-                              "start a new run instead")
-    return cfg, header if saved is not None else None
+    return cfg, None
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -371,19 +447,18 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    import io
+
+    import numpy as np
     import torch
 
-    from advnets.sampling import generate, require_whole_images
     from advnets.fileio import atomic_write_bytes
-    from advnets.train.checkpoint import load_snapshot
-    from advnets.train.loop import resolve_device
+    from advnets.runtime import resolve_device
+    from advnets.sampling import generate, require_whole_images
+    from advnets.snapshot import load_snapshot
     from advnets.viz import save_progress_image, to_uint8
 
-    out = Path(args.out)
-    if out.suffix not in (".npy", ".png"):
-        raise ConfigError(f"--out {out}: the file name must end in .npy or .png")
-    if args.n < 1:
-        raise ConfigError(f"--n must be >= 1, got {args.n}")
+    out = args.out
     refuse_to_overwrite(out, args.force)
     device = resolve_device(args.device)
     snap = load_snapshot(args.source, device, args.generator)
@@ -401,139 +476,88 @@ def cmd_sample(args: argparse.Namespace) -> int:
         tmp.replace(out)
     else:
         array = to_uint8(x) if x.ndim == 4 else x.to(torch.float32).numpy()
-        import io
-
         buf = io.BytesIO()
         np.save(buf, array)
         atomic_write_bytes(out, buf.getvalue())
-    which = ", averaged G" if snap.weights == "ema" else ""
+    which = ", averaged G" if snap.variant == "ema" else ""
     print(f"wrote {args.n} samples of {snap.config.name} (step {snap.step}{which}, seed {args.seed}) to {out}")
     return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    import json
+    from advnets.metrics.spec import MetricRequest
+    from advnets.runtime import resolve_device
+    from advnets.snapshot import load_snapshot
 
-    from advnets.metrics.evaluate import (append_metrics, evaluate_classes, evaluate_inpainting, evaluate_modes,
-                                          evaluate_optimal_d, evaluate_parzen)
-    from advnets.train.checkpoint import load_snapshot
-    from advnets.train.loop import resolve_device
-
-    if args.n_samples is not None and args.n_samples < 1:
-        raise ConfigError(f"--n-samples must be >= 1, got {args.n_samples}")
     device = resolve_device(args.device)
     snap = load_snapshot(args.source, device, args.generator)
-    if args.baseline and args.metric != "parzen":
-        raise ConfigError("--baseline applies to --metric parzen only")
-    if args.metric == "modes":
-        row = evaluate_modes(snap, args.n_samples or 2_500, args.seed)
-    elif args.metric == "classes":
-        row = evaluate_classes(snap, args.n_samples or 10_000, args.seed)
-    elif args.metric == "optimal-d":
-        row = evaluate_optimal_d(snap, args.n_samples or 2_000, args.seed)
-    elif args.metric == "inpainting":
-        row = evaluate_inpainting(snap, args.mask, args.n_samples or 10_000, args.seed, args.data_dir, device)
-    else:
-        row = evaluate_parzen(snap, args.n_samples or 10_000, args.seed, args.baseline, args.data_dir, device)
+    request = MetricRequest(n_samples=args.n_samples, seed=args.seed, data_dir=args.data_dir, device=device,
+                            baseline=args.baseline, mask=args.mask)
+    row = metrics.evaluate(args.metric, snap, request)
     print(json.dumps(row))
-    append_metrics(snap.path, row)
+    metrics.append_metrics(snap.path, row)
     return 0
 
 
 def cmd_figure(args: argparse.Namespace) -> int:
     from advnets import figures
 
-    out = Path(args.out)
-    if out.suffix != ".png":
-        raise ConfigError(f"--out {out}: the file name must end in .png")
-    refuse_to_overwrite(out, args.force)
-    for name in ("n", "rows", "cols", "interp_steps"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
-    weights = {"weights": args.generator}
+    refuse_to_overwrite(args.out, args.force)
+    variant = {"variant": args.generator}
     options = {
         "fig1": {"steps": args.steps},
-        "fig2": {"rows": args.rows or 5, "cols": args.cols or 4, "seed": args.seed, "data_dir": args.data_dir, **weights},
+        "fig2": {"rows": args.rows or 5, "cols": args.cols or 4, "seed": args.seed, "data_dir": args.data_dir, **variant},
         "fig3": {"rows": args.rows or 5, "steps": args.interp_steps or 10, "seed": args.seed, "spherical": args.slerp,
-                 **weights},
+                 **variant},
         "curves": {},
-        "modes": {"n": args.n or 2500, "seed": args.seed, **weights},
-        "classes": {"cols": args.cols or 10, "seed": args.seed, **weights},
+        "modes": {"n": args.n or 2500, "seed": args.seed, **variant},
+        "classes": {"cols": args.cols or 10, "seed": args.seed, **variant},
         "inpaint": {"rows": args.rows or 8, "completions": args.cols or 6, "seed": args.seed, "data_dir": args.data_dir,
-                    **weights},
+                    **variant},
     }[args.kind]
-    summary = figures.draw(args.kind, args.source, out, **options)
-    print(f"wrote {out} ({summary})")
+    summary = figures.draw(args.kind, args.source, args.out, **options)
+    print(f"wrote {args.out} ({summary})")
     return 0
 
 
 def cmd_inpaint(args: argparse.Namespace) -> int:
     from advnets import figures
-    from advnets.data.masks import check_mask_name
 
-    out = Path(args.out)
-    if out.suffix != ".png":
-        raise ConfigError(f"--out {out}: the file name must end in .png")
-    for name in ("n", "completions"):
-        if getattr(args, name) < 1:
-            raise ConfigError(f"--{name} must be >= 1, got {getattr(args, name)}")
-    check_mask_name(args.mask)
-    refuse_to_overwrite(out, args.force)
-    summary = figures.draw("inpaint", args.source, out, mask=args.mask, rows=args.n, completions=args.completions,
-                           seed=args.seed, first=args.first, data_dir=args.data_dir, weights=args.generator)
-    print(f"wrote {out} ({summary})")
+    refuse_to_overwrite(args.out, args.force)
+    summary = figures.draw("inpaint", args.source, args.out, mask=args.mask, rows=args.n, completions=args.completions,
+                           seed=args.seed, first=args.first, data_dir=args.data_dir, variant=args.generator)
+    print(f"wrote {args.out} ({summary})")
     return 0
 
 
 def cmd_infer(args: argparse.Namespace) -> int:
-    import json
-
     from advnets.inference import infer
-    from advnets.metrics.evaluate import append_metrics
-    from advnets.train.checkpoint import load_snapshot
-    from advnets.train.loop import resolve_device
+    from advnets.runtime import resolve_device
+    from advnets.snapshot import load_snapshot
 
-    for name in ("steps", "batch_size", "n"):
-        if getattr(args, name) < 1:
-            raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
-    if args.lr <= 0:
-        raise ConfigError(f"--lr must be > 0, got {args.lr}")
-    out = Path(args.out) if args.out else None
-    if out is not None:
-        if out.suffix != ".png":
-            raise ConfigError(f"--out {out}: the file name must end in .png")
-        refuse_to_overwrite(out, args.force)
+    if args.out is not None:
+        refuse_to_overwrite(args.out, args.force)
     device = resolve_device(args.device)
     snap = load_snapshot(args.source, device, args.generator)
     row = infer(snap, joint=args.joint, steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                n_test=args.n, data_dir=args.data_dir, refit=args.refit, figure=out)
+                n_test=args.n, data_dir=args.data_dir, refit=args.refit, figure=args.out)
     print(json.dumps(row))
-    append_metrics(snap.path, row)
+    metrics.append_metrics(snap.path, row)
     return 0
 
 
 def cmd_semisup(args: argparse.Namespace) -> int:
-    import json
-
     from advnets.semisup.run import run_semisup
 
-    if args.labels < 10 or args.labels % 10:
-        raise ConfigError(f"--labels must be a positive multiple of 10 (equal per class), got {args.labels}")
-    for name in ("draws", "epochs"):
-        if getattr(args, name) < 1:
-            raise ConfigError(f"--{name} must be >= 1, got {getattr(args, name)}")
-    if args.first_draw < 0:
-        raise ConfigError(f"--first-draw must be >= 0, got {args.first_draw}")
     draws = list(range(args.first_draw, args.first_draw + args.draws))
-    summary = run_semisup(args.method, args.labels // 10, draws, args.data_dir, args.run, args.epochs,
-                          Path(args.out) if args.out else None, args.generator)
+    summary = run_semisup(args.method, args.labels // 10, draws, args.data_dir, args.run, args.epochs, args.out,
+                          args.generator)
     print(json.dumps(summary))
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from advnets.metrics.evaluate import file_sha256
-    from advnets.train.checkpoint import EXPORTED_SNAPSHOT, export_generator, load_snapshot
+    from advnets.snapshot import EXPORTED_SNAPSHOT, export_generator, load_snapshot
 
     out = Path(args.out)
     if out.suffix != ".safetensors":
@@ -543,23 +567,20 @@ def cmd_export(args: argparse.Namespace) -> int:
         out = out / EXPORTED_SNAPSHOT
     refuse_to_overwrite(out, args.force)
     snap = load_snapshot(args.source, "cpu", args.generator)
-    export_generator(snap, out, file_sha256(snap.path))
+    export_generator(snap, out)
     size = out.stat().st_size / 1e6
-    print(f"wrote {out} ({snap.weights} generator of {snap.config.name}, step {snap.step}, {size:.1f} MB)")
+    print(f"wrote {out} ({snap.variant} generator of {snap.config.name}, step {snap.step}, {size:.1f} MB)")
     return 0
 
 
 def cmd_average(args: argparse.Namespace) -> int:
     from advnets.weight_average import average_snapshots, save_average, validation_score
 
-    out = Path(args.out)
-    if out.suffix != ".safetensors":
-        raise ConfigError(f"--out {out}: the file name must end in .safetensors")
-    refuse_to_overwrite(out, args.force)
+    refuse_to_overwrite(args.out, args.force)
     snap, provenance = average_snapshots(args.sources, args.generator)
     validation = validation_score(snap, args.data_dir) if args.validate else None  # before writing: may refuse
-    save_average(snap, provenance, out)
-    print(f"wrote {out} (mean of {len(provenance)} {snap.weights} generators, steps "
+    save_average(snap, provenance, args.out)
+    print(f"wrote {args.out} (mean of {len(provenance)} {snap.variant} generators, steps "
           f"{', '.join(str(p['step']) for p in provenance)})")
     if validation is not None:
         print(f"validation Parzen: {validation[0]:.2f} (sigma {validation[1]:.4f})")
@@ -569,21 +590,18 @@ def cmd_average(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from advnets.report import build_report
 
-    if args.out and Path(args.out).suffix != ".html":
-        raise ConfigError(f"--out {args.out}: the file name must end in .html")
     print(f"wrote {build_report(args.run_dir, args.out, args.data_dir)}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
     from advnets.train.loop import TrainingInterrupted
 
     try:
+        args = build_parser().parse_args(argv)
+        if args.command is None:
+            build_parser().print_help()
+            return 2
         return args.func(args)
     except AdvnetsError as e:
         print(f"advnets: error: {e}", file=sys.stderr)

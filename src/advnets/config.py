@@ -21,10 +21,12 @@ import typing
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import yaml
 
+from advnets.data import registry
+from advnets.data.masks import FAMILIES
 from advnets.errors import ConfigError
 
 
@@ -32,11 +34,16 @@ def _choice(default: str, *choices: str) -> Any:
     return field(default=default, metadata={"choices": (default, *choices)})
 
 
+def _registered(default: str, names: Callable[[], tuple[str, ...]]) -> Any:
+    """A choice among names a registry knows (asked when a config is checked, not when it is defined)."""
+    return field(default=default, metadata={"choices": names})
+
+
 @dataclass
 class DataConfig:
     """Which distribution p_data is, and where its files live."""
 
-    name: str = _choice("mnist", "fashion-mnist", "tfd", "ring", "grid", "gaussian-1d")
+    name: str = _registered("mnist", registry.names)  # advnets.data.registry
     dir: Optional[str] = None  # else env ADVNETS_DATA, else the user cache directory
     download: bool = True  # fetch missing files from the official mirrors (checksums checked)
     conditional: bool = False  # p(x | c): the class label c (one-hot) is fed to both G and D (future work 1)
@@ -45,14 +52,15 @@ class DataConfig:
     inpainting: bool = False
     masks: list[str] = field(default_factory=lambda: ["halves", "quarters", "squares", "pixels"])
     # Synthetic distributions (no files): ring of `modes` Gaussians of radius `radius`; a 5x5 grid
-    # with spacing 2; a 1-D mixture. `std` is each mode's standard deviation (None: the
-    # data set's published default: ring 0.01, grid 0.05).
+    # with spacing 2; a 1-D mixture sum_i mixture_weights_i N(means_i, stds_i^2) (equal weights when
+    # None). `std` is each mode's standard deviation (None: the data set's published default: ring
+    # 0.01, grid 0.05).
     modes: int = 8
     radius: float = 1.0
     std: Optional[float] = None
     means: list[float] = field(default_factory=lambda: [0.0])
     stds: list[float] = field(default_factory=lambda: [1.0])
-    weights: Optional[list[float]] = None
+    mixture_weights: Optional[list[float]] = None
 
 
 @dataclass
@@ -175,26 +183,6 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
-# Keys that may differ when a run is resumed: they change how long a run goes or what it writes,
-# not the trajectory of the weights. (`device` changes floating-point rounding, not the math.)
-RESUMABLE_KEYS = frozenset(
-    {
-        "device",
-        "data.dir",
-        "data.download",
-        "train.steps",
-        "train.log_every",
-        "train.sample_every",
-        "train.checkpoint_every",
-        "train.snapshot_every",
-        "train.progress",
-        "train.valid_every",
-        "train.valid_samples",
-        "train.tensorboard",
-    }
-)
-
-
 # ----------------------------------------------------------------------------------------------
 # dict <-> dataclass with type checks
 
@@ -203,11 +191,28 @@ def to_dict(cfg: Any) -> dict:
     return dataclasses.asdict(cfg)
 
 
+# Keys renamed since a version that wrote configs (into run directories and checkpoints): old -> new.
+# Such a config still loads, under the new name.
+RENAMED_KEYS = {"data.weights": "data.mixture_weights"}  # 0.1.0: the mixture's weights, not a network's
+
+
+def _renamed(data: dict, prefix: str) -> dict:
+    """`data`, the mapping at dotted `prefix`, with its keys under their current names."""
+    out = {}
+    for key, value in data.items():
+        new = RENAMED_KEYS.get(prefix + key, prefix + key)[len(prefix):]
+        if new != key and new in data:
+            raise ConfigError(f"{prefix}{key} was renamed {prefix}{new}; give only {prefix}{new}")
+        out[new] = value
+    return out
+
+
 def from_dict(cls: type, data: Any, prefix: str = "") -> Any:
     """Build dataclass `cls` from a (partial) dict, checking keys, types and choices."""
     where = prefix.rstrip(".") or "config"
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping of keys, got {_show(data)}")
+    data = _renamed(data, prefix)
     hints = typing.get_type_hints(cls)
     known = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(known))
@@ -220,6 +225,8 @@ def from_dict(cls: type, data: Any, prefix: str = "") -> Any:
         key = prefix + name
         values[name] = _coerce(hints[name], value, key)
         choices = known[name].metadata.get("choices")
+        if callable(choices):
+            choices = choices()
         if choices and values[name] not in choices:
             raise ConfigError(f"{key}: {_show(value)} is not one of {', '.join(choices)}")
     cfg = cls(**values)
@@ -279,13 +286,13 @@ def validate(cfg: Config) -> None:
     need(cfg.seed >= 0, "seed", ">= 0")
     need(cfg.device == "auto" or cfg.device == "cpu" or cfg.device.startswith("cuda"), "device",
          "auto, cpu, cuda or cuda:N")
-    need(not d.conditional or d.name in ("mnist", "fashion-mnist"), "data.conditional",
-         "false unless the data set has class labels (mnist, fashion-mnist)")
-    need(not d.inpainting or d.name in ("mnist", "fashion-mnist", "tfd"), "data.inpainting",
-         "false unless the data set is one of images (mnist, fashion-mnist, tfd)")
+    spec = registry.get(d.name)
+    need(not d.conditional or spec.n_classes > 0, "data.conditional",
+         f"false unless the data set has class labels ({', '.join(registry.names(labelled=True))})")
+    image_data = ", ".join(registry.names(kind=registry.IMAGE))
+    need(not d.inpainting or spec.is_image, "data.inpainting",
+         f"false unless the data set is one of images ({image_data})")
     need(not (d.inpainting and d.conditional), "data.inpainting", "false when data.conditional is true (one condition)")
-    from advnets.data.masks import FAMILIES
-
     need(len(d.masks) >= 1 and all(m in FAMILIES for m in d.masks), "data.masks",
          f"a non-empty list of {', '.join(FAMILIES)}")
     need(d.modes >= 1, "data.modes", ">= 1")
@@ -293,8 +300,8 @@ def validate(cfg: Config) -> None:
     need(d.std is None or d.std > 0, "data.std", "> 0")
     need(len(d.means) == len(d.stds) >= 1, "data.stds", "as long as data.means (>= 1 entry)")
     need(all(s > 0 for s in d.stds), "data.stds", "all > 0")
-    need(d.weights is None or (len(d.weights) == len(d.means) and all(w > 0 for w in d.weights)),
-         "data.weights", "positive and as long as data.means")
+    need(d.mixture_weights is None or (len(d.mixture_weights) == len(d.means) and all(w > 0 for w in d.mixture_weights)),
+         "data.mixture_weights", "positive and as long as data.means")
     need(g.z_dim >= 1, "generator.z_dim", ">= 1")
     need(all(h >= 1 for h in g.hidden), "generator.hidden", "positive layer widths")
     need(g.init_range > 0, "generator.init_range", "> 0")
@@ -333,7 +340,7 @@ def validate(cfg: Config) -> None:
     need(t.grid_size >= 1, "train.grid_size", ">= 1")
     need(t.valid_every >= 0 and t.valid_every % t.log_every == 0, "train.valid_every",
          "0 (off) or a multiple of train.log_every")
-    need(t.valid_every == 0 or d.name in ("mnist", "fashion-mnist", "tfd"), "train.valid_every",
+    need(t.valid_every == 0 or spec.is_image, "train.valid_every",
          "0 for synthetic data (the Parzen validation score needs an image data set)")
     need(t.valid_every == 0 or not d.inpainting, "train.valid_every",
          "0 for inpainting models (the Parzen validation score is for models of whole images)")
@@ -399,6 +406,7 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 def set_dotted(data: dict, key: str, value: Any) -> None:
     """Set `a.b.c` in nested dict `data`, checking every part against Config's fields."""
+    key = RENAMED_KEYS.get(key, key)
     parts = key.split(".")
     cls: Any = Config
     node = data
@@ -448,22 +456,3 @@ def changed_keys(old: Config, new: Config) -> list[str]:
     """Dotted keys whose values differ between two configs."""
     a, b = flatten(to_dict(old)), flatten(to_dict(new))
     return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
-
-
-# Schedule keys whose effect begins at a given update: a resumed run may change them while neither
-# the old nor the new setting has acted yet, since the run then equals a fresh run of the new config.
-FUTURE_SCHEDULE_KEYS = frozenset({"optim.lr_anneal_from", "optim.lr_anneal"})
-
-
-def refused_on_resume(saved: Config, new: Config, updates_done: int) -> list[str]:
-    """Changed keys that would make a run resumed after `updates_done` updates (the larger of D's and
-    G's counts) differ from a fresh run of `new`: everything outside RESUMABLE_KEYS, except annealing
-    keys whose annealing starts, before and after the change, at or after `updates_done`."""
-
-    def anneal_not_started(cfg: Config) -> bool:
-        start = cfg.optim.lr_anneal_from
-        return cfg.optim.lr_anneal == 1 or start is None or start >= updates_done
-
-    future_only = anneal_not_started(saved) and anneal_not_started(new)
-    return [k for k in changed_keys(saved, new)
-            if k not in RESUMABLE_KEYS and not (future_only and k in FUTURE_SCHEDULE_KEYS)]

@@ -29,12 +29,17 @@ def _run_dir(source: str | Path, kind: str) -> Path:
     return path
 
 
-def _image_snapshot(source: str | Path, kind: str, weights: str = "auto"):
-    from advnets.data.images import IMAGE_DATASETS
-    from advnets.train.checkpoint import load_snapshot
+def _spec(snap):
+    from advnets.data import registry as datasets
 
-    snap = load_snapshot(source, weights=weights)
-    if snap.config.data.name not in IMAGE_DATASETS:
+    return datasets.get(snap.config.data.name)
+
+
+def _image_snapshot(source: str | Path, kind: str, variant: str = "auto"):
+    from advnets.snapshot import load_snapshot
+
+    snap = load_snapshot(source, variant=variant)
+    if not _spec(snap).is_image:
         raise ConfigError(f"{kind} needs an image model; this one was trained on '{snap.config.data.name}'")
     if kind != "inpaint":
         from advnets.sampling import require_whole_images
@@ -45,7 +50,7 @@ def _image_snapshot(source: str | Path, kind: str, weights: str = "auto"):
 
 def _label(snap) -> str:
     """'NAME step N' (and 'averaged G' when the snapshot's moving average of G is drawn)."""
-    return f"{snap.config.name} step {snap.step}" + (" (averaged G)" if snap.weights == "ema" else "")
+    return f"{snap.config.name} step {snap.step}" + (" (averaged G)" if snap.variant == "ema" else "")
 
 
 def fig1(source, out: Path, steps: list[int] | None = None) -> str:
@@ -65,10 +70,9 @@ def fig1(source, out: Path, steps: list[int] | None = None) -> str:
 
 
 def fig2(source, out: Path, rows: int = 5, cols: int = 4, seed: int = 0, data_dir: str | None = None,
-         weights: str = "auto") -> str:
+         variant: str = "auto") -> str:
     """rows x cols samples; the nearest training image (exact L2 over the whole training split) of
     each row's last sample. All rows x cols samples are searched; the time is reported."""
-    from advnets.data.images import load_split
     from advnets.metrics.nearest import nearest_rows
     from advnets.sampling import generate
     from advnets.viz import to_uint8
@@ -76,8 +80,8 @@ def fig2(source, out: Path, rows: int = 5, cols: int = 4, seed: int = 0, data_di
 
     import torch
 
-    snap = _image_snapshot(source, "fig2", weights)
-    train, _ = load_split(snap.config.data.name, "train", data_dir or snap.config.data.dir)
+    snap = _image_snapshot(source, "fig2", variant)
+    train, _ = _spec(snap).load_pixels("train", data_dir or snap.config.data.dir)  # uint8 [N, C, H, W]
     train_pixels = torch.from_numpy(train).reshape(len(train), -1).float().div_(255)  # [N, d]
     x = generate(snap.generator, rows * cols, seed=seed)  # [rows*cols, C, H, W]
     t0 = time.perf_counter()
@@ -85,21 +89,21 @@ def fig2(source, out: Path, rows: int = 5, cols: int = 4, seed: int = 0, data_di
     search_s = time.perf_counter() - t0
     samples = to_uint8(x).reshape(rows, cols, *x.shape[1:])
     last = index.reshape(rows, cols)[:, -1]
-    neighbours = train[last.numpy()][:, None]  # [rows, 1, H, W]
+    neighbours = train[last.numpy()]  # [rows, C, H, W]
     draw_fig2(samples, neighbours, out, title=f"{_label(snap)}: samples of seed {seed} "
                                              f"(not cherry-picked); right: nearest of {len(train)} training images")
     return f"nearest-neighbour search: {len(x)} samples x {len(train)} training images in {search_s:.3f} s"
 
 
 def fig3(source, out: Path, rows: int = 5, steps: int = 10, seed: int = 0, spherical: bool = False,
-         weights: str = "auto") -> str:
+         variant: str = "auto") -> str:
     from advnets.sampling import interpolate
     from advnets.viz import to_uint8
     from advnets.viz.image_figures import draw_fig3
 
     import torch
 
-    snap = _image_snapshot(source, "fig3", weights)
+    snap = _image_snapshot(source, "fig3", variant)
     G = snap.generator
     ends = G.sample_z(2 * rows, torch.Generator().manual_seed(seed), "cpu").reshape(rows, 2, -1)  # [rows, 2, z]
     z = torch.stack([interpolate(a, b, steps, spherical) for a, b in ends])  # [rows, steps, z_dim]
@@ -112,7 +116,7 @@ def fig3(source, out: Path, rows: int = 5, steps: int = 10, seed: int = 0, spher
 
 
 def curves(source, out: Path) -> str:
-    from advnets.metrics.evaluate import METRICS_FILE
+    from advnets.metrics.registry import HEADLINES, METRICS_FILE
     from advnets.train.rundir import PROBES_FILE, read_stats
     from advnets.viz.curves import draw_curves
 
@@ -120,27 +124,27 @@ def curves(source, out: Path) -> str:
     stats = read_stats(run)
     if not stats:
         raise ConfigError(f"{run} holds no statistics yet (stats.jsonl); is it a run directory?")
-    draw_curves(stats, read_stats(run, METRICS_FILE), read_stats(run, PROBES_FILE), out, title=run.name)
+    draw_curves(stats, read_stats(run, METRICS_FILE), read_stats(run, PROBES_FILE), out, title=run.name,
+                headlines=HEADLINES)
     return f"{len(stats)} statistics rows"
 
 
-def modes(source, out: Path, n: int = 2500, seed: int = 0, weights: str = "auto") -> str:
-    from advnets.data.sources import mixture_for
+def modes(source, out: Path, n: int = 2500, seed: int = 0, variant: str = "auto") -> str:
+    from advnets.metrics.spec import require
     from advnets.sampling import generate
-    from advnets.train.checkpoint import load_snapshot
+    from advnets.snapshot import load_snapshot
     from advnets.viz.toy_figures import draw_modes
 
-    snap = load_snapshot(source, weights=weights)
-    if snap.config.data.name not in ("ring", "grid"):
-        raise ConfigError(f"modes needs a run on a 2-D mixture; this one was trained on '{snap.config.data.name}'")
-    mixture = mixture_for(snap.config)
+    snap = load_snapshot(source, variant=variant)
+    require(snap, ("mixture-2d",), "modes")
+    mixture = _spec(snap).mixture(snap.config.data)
     samples = generate(snap.generator, n, seed=seed).numpy()
     draw_modes(samples, mixture.means.numpy(), float(mixture.stds[0]), out,
                title=f"{_label(snap)}, {n} samples, seed {seed}")
     return f"{n} samples"
 
 
-def classes(source, out: Path, cols: int = 10, seed: int = 0, weights: str = "auto") -> str:
+def classes(source, out: Path, cols: int = 10, seed: int = 0, variant: str = "auto") -> str:
     """A conditional model: row c holds `cols` samples drawn for class c."""
     from advnets.sampling import generate
     from advnets.viz import to_uint8
@@ -148,7 +152,7 @@ def classes(source, out: Path, cols: int = 10, seed: int = 0, weights: str = "au
 
     import torch
 
-    snap = _image_snapshot(source, "classes", weights)
+    snap = _image_snapshot(source, "classes", variant)
     n_classes = snap.generator.n_classes
     if not n_classes:
         raise ConfigError("classes needs a conditional model (trained with data.conditional=true)")
@@ -161,25 +165,22 @@ def classes(source, out: Path, cols: int = 10, seed: int = 0, weights: str = "au
 
 
 def inpaint(source, out: Path, mask: str = "right-half", rows: int = 8, completions: int = 6, seed: int = 0,
-            first: int = 0, data_dir: str | None = None, weights: str = "auto") -> str:
+            first: int = 0, data_dir: str | None = None, variant: str = "auto") -> str:
     """Test images first .. first + rows - 1 with `mask` hiding some pixels: each row shows the
     original, the input G sees, and `completions` completions."""
-    from advnets.data.images import load_split
     from advnets.data.masks import named_masks
     from advnets.sampling import complete
     from advnets.viz import to_uint8
     from advnets.viz.image_figures import draw_inpainting
 
-    import torch
-
-    snap = _image_snapshot(source, "inpaint", weights)
+    snap = _image_snapshot(source, "inpaint", variant)
     if snap.generator.condition.kind != "mask":
         raise ConfigError("inpaint needs an inpainting model (trained with data.inpainting=true, e.g. the "
                           "inpaint-mnist preset)")
-    test, _ = load_split(snap.config.data.name, "test", data_dir or snap.config.data.dir)
+    test, _ = _spec(snap).load_images("test", data_dir or snap.config.data.dir)  # [N, C, H, W] in [0, 1]
     if not 0 <= first <= len(test) - rows:
         raise ConfigError(f"--first {first}: the test split has {len(test)} images; choose 0 .. {len(test) - rows}")
-    images = torch.from_numpy(test[first : first + rows]).float().div(255).unsqueeze(1)  # [rows, 1, H, W]
+    images = test[first : first + rows]  # [rows, C, H, W]
     masks = named_masks(mask, rows, tuple(images.shape[-2:]), seed=seed)
     x = complete(snap.generator, images, masks, completions, seed)  # [rows, k, 1, H, W]
     title = f"{_label(snap)}: mask {mask}, test images {first}..{first + rows - 1}, seed {seed}"

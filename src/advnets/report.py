@@ -15,9 +15,10 @@ import tempfile
 from pathlib import Path
 
 from advnets import figures
+from advnets.data import registry as datasets
 from advnets.errors import AdvnetsError, ConfigError
 from advnets.fileio import atomic_write_bytes
-from advnets.metrics.evaluate import METRICS_FILE
+from advnets.metrics.registry import METRICS_FILE, report_columns
 from advnets.train.rundir import CONFIG_FILE, read_stats
 
 REPORT_FILE = "report.html"
@@ -58,10 +59,10 @@ def _fmt(value) -> str:
 
 
 def _figure_kinds(data: dict) -> list[str]:
-    if data.get("name") == "gaussian-1d":
-        return ["fig1"]
-    if data.get("name") in ("ring", "grid"):
-        return ["modes"]
+    """The figures that fit a run on `data` (its config's data section)."""
+    spec = datasets.get(data.get("name", "mnist"))
+    if not spec.is_image:
+        return ["fig1"] if spec.dim == 1 else ["modes"]
     if data.get("inpainting"):
         return ["inpaint"]
     return ["fig2", "fig3", *(["classes"] if data.get("conditional") else [])]
@@ -90,10 +91,7 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, data_dir: s
     parts.append(_table(headline, list(headline[0])))
     parts.append("<h2>Metrics (advnets evaluate)</h2>")
     if metrics:
-        keys = ["metric", "generator", "baseline", "mean", "se", "sigma", "modes", "high_quality", "reverse_kl",
-                "agreement", "mask", "class_kept", "class_from_visible_only", "spread_ratio", "z_mse_generated",
-                "pixel_mse_test", "sup_gap_converged", "n_samples", "seed", "step", "snapshot"]
-        used = [k for k in keys if any(k in m for m in metrics)]
+        used = [k for k in report_columns() if any(k in m for m in metrics)]
         parts.append(_table(metrics, used))
     else:
         parts.append("<p>None yet: <code>advnets evaluate RUN_DIR --metric ...</code> adds them.</p>")

@@ -18,21 +18,22 @@ import torch
 
 from advnets.config import to_dict
 from advnets.errors import CheckpointError
-from advnets.metrics.evaluate import ValidationParzen, file_sha256, require_image_data
-from advnets.sampling import require_whole_images
-from advnets.train.checkpoint import Snapshot, load_snapshot, save_snapshot
+from advnets.fileio import file_sha256
+from advnets.metrics.parzen import ValidationParzen
+from advnets.metrics.spec import require
+from advnets.snapshot import Snapshot, load_snapshot, save_generator
 
 
-def average_snapshots(sources: list[str | os.PathLike], weights: str = "auto") -> tuple[Snapshot, list[dict]]:
-    """The snapshot whose G is the mean of the sources' G (`weights`: which G of each, as in
+def average_snapshots(sources: list[str | os.PathLike], variant: str = "auto") -> tuple[Snapshot, list[dict]]:
+    """The snapshot whose G is the mean of the sources' G (`variant`: which G of each, as in
     load_snapshot), and a provenance record per source. The first source lends its config."""
     if len(sources) < 2:
         raise CheckpointError("give at least two snapshots to average")
-    snaps = [load_snapshot(source, "cpu", weights) for source in sources]
+    snaps = [load_snapshot(source, "cpu", variant) for source in sources]
     first = snaps[0]
     for snap in snaps[1:]:
-        if snap.weights != first.weights:
-            raise CheckpointError(f"{snap.path} gives the {snap.weights} G, {first.path} the {first.weights} G; "
+        if snap.variant != first.variant:
+            raise CheckpointError(f"{snap.path} gives the {snap.variant} G, {first.path} the {first.variant} G; "
                                   "average one kind (--generator live or ema)")
         if _model_identity(snap) != _model_identity(first):
             raise CheckpointError(f"{snap.path} and {first.path} hold different generators or data sets; "
@@ -44,7 +45,7 @@ def average_snapshots(sources: list[str | os.PathLike], weights: str = "auto") -
             if tensor.is_floating_point():
                 tensor.copy_(torch.stack([state[name] for state in states]).mean(dim=0))
     provenance = [{"file": str(s.path), "sha256": file_sha256(s.path), "step": s.step} for s in snaps]
-    averaged = Snapshot(generator, None, first.config, max(s.step for s in snaps), first.path, first.weights, None)
+    averaged = Snapshot(generator, None, first.config, max(s.step for s in snaps), first.path, first.variant, None)
     return averaged, provenance
 
 
@@ -56,14 +57,12 @@ def _model_identity(snap: Snapshot) -> tuple[dict, dict]:
 
 def save_average(snap: Snapshot, provenance: list[dict], path: Path) -> None:
     """Write the averaged G alone, like `advnets export`; its header lists the averaged files."""
-    save_snapshot(path, snap.generator, None, snap.config, snap.step,
-                  extra={"generator_weights": snap.weights, "averaged_from": provenance})
+    save_generator(path, snap, averaged_from=provenance)
 
 
 def validation_score(snap: Snapshot, data_dir: str | None = None) -> tuple[float, float]:
     """(validation Parzen, its sigma) of `snap`'s G: the score training selects by (10,000 samples,
     seed 0, the first 1,000 validation images), the one to choose snapshots to average by."""
-    name = require_image_data(snap, "--validate")
-    require_whole_images(snap, "--validate")
-    scorer = ValidationParzen(name, data_dir or snap.config.data.dir, 10_000, 0, torch.device("cpu"))
+    require(snap, ("image-data", "whole-images"), "--validate")
+    scorer = ValidationParzen(snap.config.data.name, data_dir or snap.config.data.dir, 10_000, 0, torch.device("cpu"))
     return scorer(snap.generator)

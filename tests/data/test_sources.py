@@ -3,7 +3,8 @@ import math
 import torch
 
 from advnets.data import toy
-from advnets.data.sources import MixtureSource, TensorSource, build_source
+from advnets.data.sources import MixtureSource, TensorSource
+from advnets.train.game import build_source
 
 
 def test_mnist_source_pixels_and_epochs(tiny_mnist):

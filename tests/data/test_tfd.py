@@ -7,7 +7,7 @@ import scipy.io
 import torch
 
 from advnets.config import load_config
-from advnets.data.images import load_split
+from advnets.data.registry import get as dataset
 from advnets.data.tfd import _read
 from advnets.errors import DataError
 from advnets.train.loop import train
@@ -28,12 +28,12 @@ def write_tfd(folder, n=60, seed=0, **overrides):
 
 def test_splits_follow_fold_0(tmp_path):
     content = write_tfd(tmp_path)
-    train_x, train_y = load_split("tfd", "train", str(tmp_path))
-    valid_x, _ = load_split("tfd", "valid", str(tmp_path))
-    test_x, test_y = load_split("tfd", "test", str(tmp_path))
+    train_x, train_y = dataset("tfd").load_pixels("train", str(tmp_path))
+    valid_x, _ = dataset("tfd").load_pixels("valid", str(tmp_path))
+    test_x, test_y = dataset("tfd").load_pixels("test", str(tmp_path))
     assert (len(train_x), len(valid_x), len(test_x)) == (30, 10, 10)
-    assert train_x.dtype == np.uint8 and train_x.shape[1:] == (48, 48)
-    assert np.array_equal(train_x, content["images"][content["folds"][:, 0] == 0])
+    assert train_x.dtype == np.uint8 and train_x.shape[1:] == (1, 48, 48)
+    assert np.array_equal(train_x[:, 0], content["images"][content["folds"][:, 0] == 0])
     assert (train_y == -1).all() and ((1 <= test_y) & (test_y <= 7)).all()
 
 
@@ -44,16 +44,16 @@ def test_splits_follow_fold_0(tmp_path):
 def test_wrong_contents_are_one_clear_error(tmp_path, overrides, message):
     write_tfd(tmp_path, **overrides)
     with pytest.raises(DataError, match=message.replace("[", r"\[").replace("]", r"\]")):
-        load_split("tfd", "train", str(tmp_path))
+        dataset("tfd").load_pixels("train", str(tmp_path))
 
 
 def test_missing_or_corrupt_file(tmp_path):
     with pytest.raises(DataError, match="never downloaded"):
-        load_split("tfd", "train", str(tmp_path))
+        dataset("tfd").load_pixels("train", str(tmp_path))
     (tmp_path / "TFD_48x48.mat").write_bytes(b"not a matlab file")
     _read.cache_clear()
     with pytest.raises(DataError, match="not a readable MATLAB file"):
-        load_split("tfd", "train", str(tmp_path))
+        dataset("tfd").load_pixels("train", str(tmp_path))
 
 
 def test_paper_tfd_preset_trains_on_a_written_file(tmp_path):
@@ -65,7 +65,7 @@ def test_paper_tfd_preset_trains_on_a_written_file(tmp_path):
                                     "train.progress=false", "device=cpu"])
     result = train(cfg, tmp_path / "run")
     assert result.step == 6 and "parzen_valid" in result.last_stats
-    from advnets.train.checkpoint import load_snapshot
+    from advnets.snapshot import load_snapshot
 
     snap = load_snapshot(result.run_dir)
     assert snap.generator.x_shape == (1, 48, 48)
@@ -85,7 +85,7 @@ def test_stage_2_starts_from_the_stage_1_generator(tmp_path):
     stage2_cfg = load_config("paper-tfd-stage2", [*small, "generator.hidden=[48, 100, 64, 32]",
                                                   f"generator.init_from={stage1.run_dir}"])
     assert stage2_cfg.generator.hidden_activations == ["relu", "sigmoid", "relu", "sigmoid"]
-    from advnets.train.checkpoint import load_snapshot
+    from advnets.snapshot import load_snapshot
     from advnets.train.loop import build_game
 
     trained = load_snapshot(stage1.run_dir).generator

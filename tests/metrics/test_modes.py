@@ -47,10 +47,10 @@ def test_grid_has_25_modes():
 def test_toy_ring_preset_captures_the_modes(tmp_path):
     """The full toy-ring preset, seed 0 (about two minutes): at least 7 of 8 modes."""
     from advnets.config import load_config
-    from advnets.metrics.evaluate import evaluate_modes
-    from advnets.train.checkpoint import load_snapshot
+    from advnets.metrics.registry import MetricRequest, evaluate
+    from advnets.snapshot import load_snapshot
     from advnets.train.loop import train
 
     run = train(load_config("toy-ring", ["device=cpu", "train.progress=false"]), tmp_path / "ring").run_dir
-    row = evaluate_modes(load_snapshot(run), 2500, seed=0)
+    row = evaluate("modes", load_snapshot(run), MetricRequest(n_samples=2500, seed=0))
     assert row["modes"] >= 7 and row["high_quality"] > 50

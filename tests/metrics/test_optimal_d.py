@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from advnets.config import load_config
-from advnets.data.sources import mixture_for
+from advnets.data.registry import get as dataset
 from advnets.metrics.optimal_d import optimal_d_report
 from advnets.models import build_discriminator, build_generator
 
@@ -18,7 +18,7 @@ def test_d_trained_for_a_fixed_g_converges_to_d_star(shift):
     with torch.no_grad():
         G.out.weight.fill_(0.5)
         G.out.bias.fill_(2.0 + shift)
-    report = optimal_d_report(G, D, mixture_for(cfg), steps=1500, batch_size=1024)
+    report = optimal_d_report(G, D, dataset(cfg.data.name).mixture(cfg.data), steps=1500, batch_size=1024)
     assert report["sup_gap_converged"] < 0.02 < report["sup_gap_snapshot"]
     assert report["value_converged"] <= report["virtual_criterion"] + 1e-4
     assert report["virtual_criterion"] == pytest.approx(-torch.log(torch.tensor(4.0)).item() + 2 * report["jsd"], abs=1e-6)

@@ -6,11 +6,12 @@ import torch
 from advnets.cli import main
 from advnets.errors import ConfigError
 from advnets.models import build_generator
-from advnets.models.stacking import initialise_from, linear_layers
+from advnets.models.stacking import linear_layers
+from advnets.train.game import initialise_from
 
 
 def test_copies_the_trained_layers_into_the_last_ones(tiny_mnist, tiny_mnist_run):
-    from advnets.train.checkpoint import load_snapshot
+    from advnets.snapshot import load_snapshot
 
     deeper = build_generator(tiny_mnist("generator.hidden=[8, 100, 32]"), (1, 28, 28))
     info = initialise_from(deeper, str(tiny_mnist_run))

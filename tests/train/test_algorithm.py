@@ -4,7 +4,8 @@ import torch
 
 from advnets.losses import discriminator_loss, g_loss_nonsaturating
 from advnets.train.algorithm import alternating_update, simultaneous_update
-from advnets.train.loop import build_game, train
+from advnets.train.game import build_game
+from advnets.train.loop import train
 
 
 def test_simultaneous_update_applies_both_gradients_from_one_pass(tiny_mnist):

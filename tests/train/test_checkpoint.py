@@ -5,7 +5,9 @@ import torch
 
 from advnets.errors import CheckpointError
 from advnets.fileio import atomic_write_bytes
-from advnets.train.checkpoint import LATEST_SNAPSHOT, TRAINING_STATE, load_snapshot, read_header
+from advnets.snapshot import LATEST_SNAPSHOT, load_snapshot
+from advnets.tensorfile import read_header
+from advnets.train.checkpoint import TRAINING_STATE
 from advnets.train.loop import train
 
 

@@ -4,8 +4,9 @@ from torch import nn
 
 from advnets.cli import main
 from advnets.errors import CheckpointError
-from advnets.train.checkpoint import (BEST_LIVE_SNAPSHOT, BEST_SNAPSHOT, load_snapshot, load_training_state,
-                                      strip_prefix)
+from advnets.snapshot import BEST_LIVE_SNAPSHOT, BEST_SNAPSHOT, load_snapshot
+from advnets.tensorfile import strip_prefix
+from advnets.train.checkpoint import load_training_state
 from advnets.train.ema import GeneratorAverage, ema_decay_at
 from advnets.train.loop import train
 
@@ -46,14 +47,14 @@ def test_average_leaves_training_unchanged_and_is_saved(tiny_mnist, tmp_path):
     assert live.keys() == ema.keys() and not all(torch.equal(live[k], ema[k]) for k in live)
     # a run directory gives the average by default; --generator live gives the best live G
     snap = load_snapshot(averaged.run_dir)
-    assert snap.weights == "ema" and snap.path.name == BEST_SNAPSHOT
-    live_snap = load_snapshot(averaged.run_dir, weights="live")
-    assert live_snap.weights == "live" and live_snap.path.name == BEST_LIVE_SNAPSHOT
+    assert snap.variant == "ema" and snap.path.name == BEST_SNAPSHOT
+    live_snap = load_snapshot(averaged.run_dir, variant="live")
+    assert live_snap.variant == "live" and live_snap.path.name == BEST_LIVE_SNAPSHOT
     row = averaged.last_stats
     assert {"parzen_valid", "parzen_valid_live", "best_step", "best_step_live"} <= row.keys()
-    assert load_snapshot(averaged.run_dir / BEST_LIVE_SNAPSHOT).weights == "live"  # holds no average
+    assert load_snapshot(averaged.run_dir / BEST_LIVE_SNAPSHOT).variant == "live"  # holds no average
     with pytest.raises(CheckpointError, match="holds no moving average of G"):
-        load_snapshot(plain.run_dir, weights="ema")
+        load_snapshot(plain.run_dir, variant="ema")
 
 
 def test_export_writes_one_generator_that_samples_alike(tiny_mnist, tmp_path, capsys):
@@ -62,7 +63,7 @@ def test_export_writes_one_generator_that_samples_alike(tiny_mnist, tmp_path, ca
     assert main(["export", str(run), "--out", str(out)]) == 0
     exported = load_snapshot(out)  # a directory holding generator.safetensors
     source = load_snapshot(run)
-    assert exported.discriminator is None and exported.weights == "ema" and exported.step == source.step
+    assert exported.discriminator is None and exported.variant == "ema" and exported.step == source.step
     for p, q in zip(exported.generator.parameters(), source.generator.parameters()):
         assert torch.equal(p, q)
     size = (out / "generator.safetensors").stat().st_size

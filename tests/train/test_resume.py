@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from advnets.cli import main
-from advnets.train.checkpoint import load_snapshot, load_training_state
+from advnets.snapshot import load_snapshot
+from advnets.train.checkpoint import load_training_state
 from advnets.train.loop import train
 from advnets.train.rundir import read_stats
 
@@ -76,7 +77,7 @@ def test_resume_may_add_an_annealing_that_has_not_begun(tiny_mnist, tmp_path, ca
 
 
 def test_validation_keeps_the_best_snapshot_and_survives_resume(tiny_mnist, tmp_path):
-    from advnets.train.checkpoint import BEST_SNAPSHOT, resolve_snapshot_path
+    from advnets.snapshot import BEST_SNAPSHOT, resolve_snapshot_path
 
     extra = ["train.valid_every=5", "train.valid_samples=200"]
     full = train(tiny_mnist(*extra, "train.steps=20"), tmp_path / "full")

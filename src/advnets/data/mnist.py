@@ -23,6 +23,7 @@ import platformdirs
 from tqdm import tqdm
 
 from advnets.data.idx import decompress, parse_idx, read_raw_bytes, sha256
+from advnets.data.spec import IMAGE, DatasetSpec
 from advnets.errors import DataError
 from advnets.fileio import atomic_write_bytes
 
@@ -177,3 +178,13 @@ def load_idx_split(name: str, split: str, data_dir: str | None = None, download:
                             dataset.files[f"{part}_labels"])
     rows = {"train": slice(0, TRAIN_SIZE), "valid": slice(TRAIN_SIZE, None)}.get(split, slice(None))
     return images[rows], labels[rows]
+
+
+def _spec(dataset: IdxDataset, classifier: str | None = None) -> DatasetSpec:
+    return DatasetSpec(
+        name=dataset.name, title=dataset.title, kind=IMAGE, x_shape=(1, 28, 28), n_classes=10, splits=SPLITS,
+        read_split=lambda split, data_dir, download: load_idx_split(dataset.name, split, data_dir, download),
+        checksums={f.filename: f.sha256 for f in dataset.files.values()}, classifier=classifier)
+
+
+DATASETS = (_spec(MNIST, classifier="mnist-classifier.safetensors"), _spec(FASHION_MNIST))

@@ -1,7 +1,8 @@
 """Minibatch sources for Algorithm 1: ``x ~ p_data``, resident on the training device.
 
 A source yields batches [m, *x_shape] and knows its epoch (the momentum schedule counts epochs).
-Its whole state is small (a counter, maybe a generator state), so resuming is exact.
+Its whole state is small (a counter, maybe a generator state), so resuming is exact. Which source a
+run trains on is decided where the game is assembled (``advnets.train.game.build_source``).
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ from typing import Any
 
 import torch
 
-from advnets.config import Config
+from advnets import runtime
 from advnets.data import toy
-from advnets.data.images import IMAGE_DATASETS, load_split
 
-N_CLASSES = 10  # MNIST and Fashion-MNIST
 SYNTHETIC_EPOCH = 50_000  # examples per nominal "epoch" of an infinite synthetic source (as MNIST)
 
 
@@ -60,8 +59,9 @@ class DataSource(ABC):
 class TensorSource(DataSource):
     """A fixed training set held on the device as uint8 pixels; x = pixels / 255 in [0, 1].
 
-    Each epoch visits the examples in a fresh random order, drawn from (seed, epoch) alone, so the
-    order never depends on when a run was stopped and resumed. The last partial batch is dropped.
+    Each epoch visits the examples in a fresh random order, drawn from (seed, epoch) alone (the
+    data-order stream of advnets.runtime), so the order never depends on when a run was stopped and
+    resumed. The last partial batch is dropped.
     """
 
     def __init__(self, pixels: torch.Tensor, batch_size: int, seed: int, device: torch.device,
@@ -81,7 +81,7 @@ class TensorSource(DataSource):
 
     def _epoch_order(self, epoch: int) -> torch.Tensor:
         if epoch != self._order_epoch:
-            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            g = runtime.stream("data-order", self.seed, index=epoch)
             self._order = torch.randperm(len(self.pixels), generator=g).to(self.device)
             self._order_epoch = epoch
         return self._order
@@ -101,7 +101,7 @@ class TensorSource(DataSource):
         return self.pixels.index_select(0, rows).float().div_(255.0), self.labels.index_select(0, rows)
 
     def reference_batch(self, n: int) -> torch.Tensor:
-        rows = torch.randperm(len(self.pixels), generator=torch.Generator().manual_seed(12345))[:n]
+        rows = torch.randperm(len(self.pixels), generator=runtime.stream("reference", self.seed))[:n]
         return self.pixels[rows.to(self.device)].float().div_(255.0)
 
     def mean(self) -> torch.Tensor:
@@ -109,7 +109,8 @@ class TensorSource(DataSource):
 
 
 class MixtureSource(DataSource):
-    """An endless stream from a synthetic distribution (drawn with the source's own generator)."""
+    """An endless stream from a synthetic distribution, drawn with the source's own random generator
+    (the data-stream of advnets.runtime), whose state is saved with the training state."""
 
     def __init__(self, mixture: toy.GaussianMixture, batch_size: int, seed: int, device: torch.device):
         self.mixture = mixture
@@ -117,41 +118,19 @@ class MixtureSource(DataSource):
         self.batch_size = batch_size
         self.batches_per_epoch = max(1, SYNTHETIC_EPOCH // batch_size)
         self.device = device
-        self.generator = torch.Generator(device).manual_seed(seed * 1_000_003 + 7)
+        self.seed = seed
+        self.rng = runtime.stream("data-stream", seed, device)
 
     def next_batch(self) -> torch.Tensor:
         self.batches_drawn += 1
-        return self.mixture.sample(self.batch_size, self.generator, self.device)
+        return self.mixture.sample(self.batch_size, self.rng, self.device)
 
     def reference_batch(self, n: int) -> torch.Tensor:
-        return self.mixture.sample(n, torch.Generator(self.device).manual_seed(12345), self.device)
+        return self.mixture.sample(n, runtime.stream("reference", self.seed, self.device), self.device)
 
     def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "rng": self.generator.get_state()}
+        return {**super().state_dict(), "rng": self.rng.get_state()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
-        self.generator.set_state(state["rng"].cpu())
-
-
-def mixture_for(cfg: Config) -> toy.GaussianMixture:
-    d = cfg.data
-    if d.name == "ring":
-        return toy.ring(d.modes, d.radius, d.std if d.std is not None else 0.01)
-    if d.name == "grid":
-        return toy.grid(d.std if d.std is not None else 0.05)
-    if d.name == "gaussian-1d":
-        return toy.mixture_1d(d.means, d.stds, d.weights)
-    raise KeyError(d.name)
-
-
-def build_source(cfg: Config, device: torch.device) -> DataSource:
-    """The training source named by ``cfg.data`` (for file data sets: the paper's train split)."""
-    if cfg.data.name in IMAGE_DATASETS:
-        images, labels = load_split(cfg.data.name, "train", cfg.data.dir, cfg.data.download)
-        pixels = torch.from_numpy(images).unsqueeze(1)  # [N, 1, H, W]; MNIST: [50000, 1, 28, 28]
-        if cfg.data.conditional:
-            return TensorSource(pixels, cfg.train.batch_size, cfg.seed, device,
-                                torch.from_numpy(labels.astype("int64")), N_CLASSES)
-        return TensorSource(pixels, cfg.train.batch_size, cfg.seed, device)
-    return MixtureSource(mixture_for(cfg), cfg.train.batch_size, cfg.seed, device)
+        self.rng.set_state(state["rng"].cpu())

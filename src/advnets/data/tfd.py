@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from advnets.data.mnist import data_dirs
+from advnets.data.spec import IMAGE, DatasetSpec
 from advnets.errors import DataError
 
 FILENAME = "TFD_48x48.mat"
@@ -68,3 +69,9 @@ def load_tfd_split(split: str, data_dir: str | None = None, fold: int = FOLD) ->
     if not rows.any():
         raise DataError(f"TFD fold {fold} has no '{split}' images in {find_tfd(data_dir)}")
     return images[rows], labels[rows]
+
+
+# The paper's training split is TFD's unlabelled images: no class labels for conditional models. The
+# file is the user's own copy, with no published checksum to check it against.
+DATASETS = (DatasetSpec(name="tfd", title="TFD", kind=IMAGE, x_shape=(1, 48, 48), splits=tuple(FOLD_CODES),
+                        read_split=lambda split, data_dir, download: load_tfd_split(split, data_dir)),)

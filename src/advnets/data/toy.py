@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
+
+from advnets.data.spec import TOY, DatasetSpec
 
 
 @dataclass(frozen=True)
 class GaussianMixture:
-    """Equal-shape isotropic Gaussian components; `means` is [K, dim], `stds` [K], `weights` [K]."""
+    """Isotropic Gaussian components: `means` [K, dim], `stds` [K], `mixture_weights` [K] (the
+    probability of each component, up to normalisation)."""
 
     means: torch.Tensor
     stds: torch.Tensor
-    weights: torch.Tensor
+    mixture_weights: torch.Tensor
 
     @property
     def dim(self) -> int:
@@ -29,7 +33,7 @@ class GaussianMixture:
 
     def sample(self, n: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
         """n points [n, dim] drawn with `generator` (which must live on `device`)."""
-        weights = self.weights.to(device)
+        weights = self.mixture_weights.to(device)
         component = torch.multinomial(weights, n, replacement=True, generator=generator)  # [n]
         noise = torch.randn(n, self.dim, generator=generator, device=device)  # [n, dim]
         return self.means.to(device)[component] + noise * self.stds.to(device)[component, None]
@@ -40,7 +44,7 @@ class GaussianMixture:
         means, stds = self.means.to(x), self.stds.to(x)
         sq = ((x[:, None, :] - means[None]) ** 2).sum(-1)  # [n, K]
         log_norm = -self.dim * (torch.log(stds) + 0.5 * math.log(2 * math.pi))  # [K]
-        log_comp = -sq / (2 * stds**2) + log_norm + torch.log(self.weights.to(x) / self.weights.sum())
+        log_comp = -sq / (2 * stds**2) + log_norm + torch.log(self.mixture_weights.to(x) / self.mixture_weights.sum())
         return torch.logsumexp(log_comp, dim=1)
 
 
@@ -56,7 +60,31 @@ def grid(std: float = 0.05) -> GaussianMixture:
     return GaussianMixture(means, torch.full((25,), std), torch.ones(25))
 
 
-def mixture_1d(means: list[float], stds: list[float], weights: list[float] | None = None) -> GaussianMixture:
+def mixture_1d(means: list[float], stds: list[float], mixture_weights: list[float] | None = None) -> GaussianMixture:
     k = len(means)
-    w = torch.tensor(weights if weights is not None else [1.0] * k)
+    w = torch.tensor(mixture_weights if mixture_weights is not None else [1.0] * k)
     return GaussianMixture(torch.tensor(means).reshape(k, 1), torch.tensor(stds), w / w.sum())
+
+
+# The data sets, built from the run's data config `d` (modes, radius, std, means, stds, mixture_weights).
+# std None is each benchmark's published default.
+RING_STD, GRID_STD = 0.01, 0.05
+
+
+def _ring(d: Any) -> GaussianMixture:
+    return ring(d.modes, d.radius, d.std if d.std is not None else RING_STD)
+
+
+def _grid(d: Any) -> GaussianMixture:
+    return grid(d.std if d.std is not None else GRID_STD)
+
+
+def _mixture_1d(d: Any) -> GaussianMixture:
+    return mixture_1d(d.means, d.stds, d.mixture_weights)
+
+
+DATASETS = (
+    DatasetSpec(name="ring", title="2-D ring of Gaussians", kind=TOY, x_shape=(2,), mixture=_ring),
+    DatasetSpec(name="grid", title="2-D 5x5 grid of Gaussians", kind=TOY, x_shape=(2,), mixture=_grid),
+    DatasetSpec(name="gaussian-1d", title="1-D Gaussian mixture", kind=TOY, x_shape=(1,), mixture=_mixture_1d),
+)

@@ -19,7 +19,11 @@ from typing import Any
 
 import torch
 
-from advnets.data.masks import named_masks
+from advnets.classifier import classifier_for
+from advnets.data import registry as datasets
+from advnets.data.masks import check_mask_name, named_masks
+from advnets.errors import ConfigError
+from advnets.metrics.spec import Metric, MetricRequest
 from advnets.sampling import complete
 
 
@@ -71,3 +75,24 @@ def inpainting_report(generator: torch.nn.Module, images: torch.Tensor, labels: 
         "l2_of_mean_completion_to_original": mean_to_original,
         "missing_fraction": float(missing.mean()),
     }
+
+
+def score_inpainting(snap, request: MetricRequest) -> dict[str, Any]:
+    """The first request.n_samples test images with mask request.mask (default right-half) hidden."""
+    mask = request.mask or "right-half"
+    check_mask_name(mask)
+    name, n = snap.config.data.name, request.n_samples
+    images, labels = datasets.get(name).load_images("test", request.data_dir or snap.config.data.dir)
+    if not 1 <= n <= len(images):
+        raise ConfigError(f"--n-samples {n}: the test split has {len(images)} images")
+    report = inpainting_report(snap.generator, images[:n], labels[:n], mask, classifier_for(name),
+                               seed=request.seed, device=request.device)
+    return {"split": "test", **report}
+
+
+METRIC = Metric(
+    name="inpainting", summary="test images completed under --mask: the class the completions keep (by the "
+                               "shipped classifier) and how much they differ",
+    compute=score_inpainting, needs=("inpainting", "classifier"), default_n=10_000, n_counts="test images",
+    headline=("class_kept", "class kept"), columns=("mask", "class_kept", "class_from_visible_only", "spread_ratio"),
+    options=("mask",))

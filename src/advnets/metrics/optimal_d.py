@@ -18,9 +18,11 @@ from typing import Any
 import torch
 
 from advnets import theory
+from advnets.data import registry as datasets
 from advnets.data.toy import GaussianMixture
 from advnets.losses import discriminator_loss
-from advnets.train.probe import data_range_mask, jsd_on_grid, p_g_on_grid, probe_grid
+from advnets.metrics.probe_1d import data_range_mask, jsd_on_grid, p_g_on_grid, probe_grid
+from advnets.metrics.spec import Metric, MetricRequest
 
 
 def fit_discriminator(discriminator: torch.nn.Module, generator: torch.nn.Module, mixture: GaussianMixture,
@@ -70,3 +72,17 @@ def optimal_d_report(generator: torch.nn.Module, discriminator: torch.nn.Module,
             "p_g_support": [float(x[log_p_g > -math.inf].min()), float(x[log_p_g > -math.inf].max())],
             "data_range": [float(x[inside].min()), float(x[inside].max())],
             "fit_steps": steps, "fit_batch_size": batch_size}
+
+
+def score_optimal_d(snap, request: MetricRequest) -> dict[str, Any]:
+    """The report for `snap`'s G and D, D trained request.n_samples steps (seed request.seed)."""
+    mixture = datasets.get(snap.config.data.name).mixture(snap.config.data)
+    return optimal_d_report(snap.generator, snap.discriminator, mixture, steps=request.n_samples, seed=request.seed)
+
+
+METRIC = Metric(
+    name="optimal-d", summary="(1-D runs) D trained to convergence for the run's G against "
+                              "D* = p_data / (p_data + p_g) (Proposition 1)",
+    compute=score_optimal_d, needs=("mixture-1d", "discriminator"), default_n=2_000,
+    n_counts="D's training steps, of 2,048 fresh samples each", headline=("sup_gap_converged", "sup |D - D*|"),
+    columns=("sup_gap_converged",))

@@ -1,7 +1,13 @@
 """Generator and discriminator networks, built from their configs.
 
-Every generator exposes ``z_dim``, ``x_shape`` and ``sample_z``; every discriminator ``x_shape``
-and returns logits [m]. New architectures (convolutional, conditional) register here.
+Every generator exposes ``z_dim``, ``x_shape``, ``n_classes`` and ``sample_z``; every discriminator
+``x_shape`` and returns logits [m]. A new architecture is a module here and an entry in
+GENERATORS / DISCRIMINATORS (and its name among the config's ``arch`` choices).
+
+    mlp.py         the paper's networks: ReLU/sigmoid G, maxout D with dropout on each layer's input
+    conditions.py  what a conditional network is given besides z or x (class labels, observed pixels)
+    encoder.py     the inference network E: x -> z (future work 2)
+    stacking.py    a deeper G whose last layers start as a trained G's (TFD stage 2)
 """
 
 from __future__ import annotations
@@ -9,29 +15,37 @@ from __future__ import annotations
 import torch
 
 from advnets.config import Config
+from advnets.data import registry
 from advnets.models.conditions import NO_CONDITION, Condition
+from advnets.models.encoder import Encoder
 from advnets.models.mlp import MLPDiscriminator, MLPGenerator, sample_prior
 
-__all__ = ["Condition", "MLPDiscriminator", "MLPGenerator", "build_discriminator", "build_generator",
-           "condition_for", "sample_prior"]
+__all__ = ["Condition", "Encoder", "MLPDiscriminator", "MLPGenerator", "build_discriminator", "build_encoder",
+           "build_generator", "condition_for", "sample_prior"]
+
+GENERATORS = {"mlp": MLPGenerator}  # generator.arch
+DISCRIMINATORS = {"maxout": MLPDiscriminator, "mlp": MLPDiscriminator}  # discriminator.arch
 
 
 def build_generator(cfg: Config, x_shape: tuple[int, ...], data_mean: torch.Tensor | None = None) -> MLPGenerator:
     """G for ``cfg.generator``; `data_mean` [*x_shape] sets a sigmoid output's starting bias."""
-    return MLPGenerator(cfg.generator, x_shape, data_mean, condition_for(cfg, x_shape))
+    return GENERATORS[cfg.generator.arch](cfg.generator, x_shape, data_mean, condition_for(cfg, x_shape))
 
 
 def build_discriminator(cfg: Config, x_shape: tuple[int, ...]) -> MLPDiscriminator:
-    return MLPDiscriminator(cfg.discriminator, x_shape, condition_for(cfg, x_shape))
+    return DISCRIMINATORS[cfg.discriminator.arch](cfg.discriminator, x_shape, condition_for(cfg, x_shape))
+
+
+def build_encoder(cfg: Config, x_shape: tuple[int, ...]) -> Encoder:
+    """E: x -> z for ``cfg.inference`` (hidden widths) and G's latent size."""
+    return Encoder(x_shape, cfg.generator.z_dim, cfg.inference.hidden)
 
 
 def condition_for(cfg: Config, x_shape: tuple[int, ...]) -> Condition:
     """What G and D are given besides z and x: class labels (data.conditional), observed pixels
     and their mask (data.inpainting), or nothing."""
-    from advnets.data.sources import N_CLASSES
-
     if cfg.data.conditional:
-        return Condition("class", n_classes=N_CLASSES)
+        return Condition("class", n_classes=registry.get(cfg.data.name).n_classes)
     if cfg.data.inpainting:
         return Condition("mask", x_shape=tuple(x_shape))
     return NO_CONDITION

@@ -6,22 +6,19 @@ the layers of G_2 after B start as G_1's trained weights, B starts from the usua
 
 In config terms G_2 is one MLP whose hidden layers end with G_1's (hidden [8000, 100, 8000, 8000],
 activations [relu, sigmoid, relu, sigmoid]) and `generator.init_from` names the stage-1 run or
-snapshot; `initialise_from` copies G_1's linear layers into G_2's last ones after checking that they
+snapshot; `stack_onto` copies G_1's linear layers into G_2's last ones after checking that they
 line up (widths, activations, output, image shape). From a run that kept a moving average of G
-(train.ema_decay), the average is copied, as every advnets command reads it by default.
+(train.ema_decay), the average is copied, as every advnets command reads it by default. This module
+copies between networks; finding and loading the trained G is the run builder's
+(``advnets.train.game.initialise_from``).
 """
 
 from __future__ import annotations
-
-from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
 
 from advnets.errors import ConfigError
-
-REQUIRED = "required"  # a preset's way of saying "this config must be given generator.init_from"
 
 
 def linear_layers(generator: nn.Module) -> list[nn.Linear]:
@@ -33,26 +30,10 @@ def _layer_kinds(generator: nn.Module) -> list[str]:
     return [repr(m) if not isinstance(m, nn.Linear) else f"Linear{tuple(m.weight.shape)}" for m in generator.hidden]
 
 
-def check_source(source: str) -> Path:
-    """The snapshot file `source` names, or one clear error (before any data is loaded)."""
-    from advnets.train.checkpoint import resolve_snapshot_path
-
-    if source == REQUIRED:
-        raise ConfigError("generator.init_from: this config starts from a trained generator "
-                          "(e.g. TFD stage 2 from stage 1); pass --set generator.init_from=RUN_DIR_OR_SNAPSHOT")
-    return resolve_snapshot_path(source)
-
-
 @torch.no_grad()
-def initialise_from(generator: nn.Module, source: str) -> dict[str, Any]:
-    """Copy the trained G found at `source` (a run directory or snapshot) into the last layers of
-    `generator`; returns where the weights came from (path, SHA-256, which G, layers copied)."""
-    from advnets.metrics.evaluate import file_sha256
-    from advnets.train.checkpoint import load_snapshot
-
-    snap = load_snapshot(check_source(source), "cpu")
-    trained = snap.generator
-    where = f"generator.init_from: {snap.path}"
+def stack_onto(generator: nn.Module, trained: nn.Module, where: str) -> dict[str, int]:
+    """Copy the `trained` G's linear layers into the last layers of `generator` after checking that
+    they line up; `where` names the trained G in errors. Returns how many layers were copied and new."""
     if trained.condition.kind != "none" or generator.condition.kind != "none":
         raise ConfigError(f"{where}: only unconditional generators can be stacked")
     if tuple(trained.x_shape) != tuple(generator.x_shape) or trained.output != generator.output:
@@ -70,6 +51,4 @@ def initialise_from(generator: nn.Module, source: str) -> dict[str, Any]:
     for target, trained_layer in zip(new[len(new) - len(old):], old):
         target.weight.copy_(trained_layer.weight)
         target.bias.copy_(trained_layer.bias)
-    return {"init_from": str(snap.path), "init_from_sha256": file_sha256(snap.path),
-            "init_from_generator": snap.weights, "init_from_step": snap.step, "layers_copied": len(old),
-            "layers_new": len(new) - len(old)}
+    return {"layers_copied": len(old), "layers_new": len(new) - len(old)}

@@ -14,45 +14,41 @@ from typing import Any, Callable
 import torch
 
 from advnets.batching import apply_in_batches
+from advnets.data import registry as datasets
 from advnets.errors import ConfigError
+from advnets.fileio import file_sha256
 from advnets.metrics.summary import mean_and_se
 from advnets.semisup.labels import labelled_subset
 from advnets.semisup.linear import linear_probe_error
+from advnets.snapshot import ENCODER_FILE, load_encoder, load_snapshot
 
 METHODS = ("pixels", "d-features", "e-features", "kplus1")
+DATASET = "mnist"  # the protocol's data set (shared/evaluation.md): 10 classes, train[0:50000] + test
 
 
-def load_mnist(data_dir: str | None) -> dict[str, torch.Tensor]:
-    from advnets.data.mnist import load_idx_split
-
+def load_data(data_dir: str | None) -> dict[str, torch.Tensor]:
+    """The protocol's splits: images [N, 1, 28, 28] in [0, 1] and labels [N] of train and test."""
     out = {}
     for split in ("train", "test"):
-        images, labels = load_idx_split("mnist", split, data_dir)
-        out[f"{split}_x"] = torch.from_numpy(images).float().div(255).unsqueeze(1)  # [N, 1, 28, 28]
-        out[f"{split}_y"] = torch.from_numpy(labels.astype("int64"))
+        out[f"{split}_x"], out[f"{split}_y"] = datasets.get(DATASET).load_images(split, data_dir)
     return out
 
 
-def feature_extractor(method: str, run: str | None, weights: str = "auto") -> tuple[Callable, dict[str, Any]]:
+def feature_extractor(method: str, run: str | None, variant: str = "auto") -> tuple[Callable, dict[str, Any]]:
     """x [m, 1, 28, 28] -> features [m, d] for a linear-probe method, and where they come from."""
     if method == "pixels":
         return (lambda x: x.reshape(len(x), -1)), {}
     if run is None:
         raise ConfigError(f"--method {method} needs --run RUN_DIR (a trained MNIST GAN)")
-    from advnets.metrics.evaluate import file_sha256
-    from advnets.train.checkpoint import load_snapshot
-
-    snap = load_snapshot(run, "cpu", weights)
-    if snap.config.data.name != "mnist" or snap.generator.condition.kind != "none":
-        raise ConfigError(f"--method {method} needs an unconditional MNIST model; {snap.path} is not one")
+    snap = load_snapshot(run, "cpu", variant)
+    if snap.config.data.name != DATASET or snap.generator.condition.kind != "none":
+        raise ConfigError(f"--method {method} needs an unconditional {DATASET} model; {snap.path} is not one")
     source = {"snapshot": str(snap.path), "snapshot_sha256": file_sha256(snap.path), "step": snap.step}
     if method == "d-features":
         if snap.discriminator is None:
             raise ConfigError(f"{snap.path} holds a generator alone; d-features needs the run's D")
         D = snap.discriminator.eval()
         return (lambda x: torch.cat(D.hidden_layers(x), dim=1)), source  # every hidden layer, no dropout
-    from advnets.inference import ENCODER_FILE, load_encoder
-
     if snap.encoder is not None:
         encoder, source["encoder"] = snap.encoder, "joint"
     else:
@@ -65,12 +61,12 @@ def feature_extractor(method: str, run: str | None, weights: str = "auto") -> tu
 
 
 def run_semisup(method: str, per_class: int, draws: list[int], data_dir: str | None, run: str | None = None,
-                epochs: int = 10, out: Path | None = None, weights: str = "auto", log=print) -> dict[str, Any]:
+                epochs: int = 10, out: Path | None = None, variant: str = "auto", log=print) -> dict[str, Any]:
     """Test error of `method` for each label draw, and their mean +- standard error."""
     if method not in METHODS:
         raise ConfigError(f"--method {method!r} is not one of {', '.join(METHODS)}")
-    extract, source = feature_extractor(method, run, weights) if method != "kplus1" else (None, {})
-    data = load_mnist(data_dir)
+    extract, source = feature_extractor(method, run, variant) if method != "kplus1" else (None, {})
+    data = load_data(data_dir)
     pool_x, pool_y = data["train_x"][:50_000], data["train_y"][:50_000]  # the paper's training split
     pool_f = test_f = None
     if extract is not None:

@@ -21,7 +21,7 @@ from advnets.fileio import atomic_write_bytes
 
 CONFIG_FILE = "config.yaml"
 STATS_FILE = "stats.jsonl"
-PROBES_FILE = "probes.jsonl"  # 1-D runs: the Figure-1 probes (train/probe.py)
+PROBES_FILE = "probes.jsonl"  # 1-D runs: the Figure-1 probes (metrics/probe_1d.py)
 INIT_FROM_FILE = "init-from.json"  # generator.init_from: the trained G this run started from
 
 

@@ -12,13 +12,9 @@ def _series(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
     return (np.array([s for s, _ in kept]), np.array([v for _, v in kept], dtype=float)) if kept else (np.array([]), np.array([]))
 
 
-# Each metric's headline value, as `advnets evaluate` / `advnets infer` write it to metrics.jsonl.
-HEADLINES = {"parzen": ("mean", "test"), "modes": ("modes", "modes captured"), "classes": ("agreement", "class agreement"),
-             "inpainting": ("class_kept", "class kept"), "optimal-d": ("sup_gap_converged", "sup |D - D*|"),
-             "inference": ("z_mse_generated", "z MSE")}
-
-
-def draw_curves(stats: list[dict], metrics: list[dict], probes: list[dict], out: Path, title: str) -> None:
+def draw_curves(stats: list[dict], metrics: list[dict], probes: list[dict], out: Path, title: str,
+                headlines: dict[str, tuple[str, str]]) -> None:
+    """`headlines`: metric name -> (key of its headline number in a metrics.jsonl row, label)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -64,8 +60,8 @@ def draw_curves(stats: list[dict], metrics: list[dict], probes: list[dict], out:
         if len(steps):
             ax.plot(steps, values, "-o", ms=2, label=label)
             drawn = True
-    for name in sorted({m.get("metric") for m in metrics if m.get("baseline") is None} & set(HEADLINES)):
-        key, what = HEADLINES[name]
+    for name in sorted({m.get("metric") for m in metrics if m.get("baseline") is None} & set(headlines)):
+        key, what = headlines[name]
         points = [m for m in metrics if m.get("metric") == name and m.get("baseline") is None]
         ax.plot([m["step"] for m in points], [m[key] for m in points], "s", ms=6, label=f"{name} ({what}), evaluate")
         drawn = True

@@ -1,4 +1,4 @@
-"""What a 1-D run records for Figure 1: the densities, D against D*, the z -> x map, and JSD.
+"""The 1-D game measured, for Figure 1 and Proposition 1: the densities, D against D*, the z -> x map, and JSD.
 
 At each probe, on a fixed grid of x covering the data (each mode +- 6 std, and 0, where G starts):
 
@@ -13,6 +13,9 @@ At each probe, on a fixed grid of x covering the data (each mode +- 6 std, and 0
 - JSD(p_data || p_g) by quadrature on the grid, plus (log 2)/2 per unit of G's mass that fell off the
   grid (where p_data is negligible, each such unit adds q log 2 to KL(q || m), halved);
 - 25 evenly spaced z and G(z), the "z -> x" lines of the figure's lower half.
+
+A 1-D run writes one probe with every progress image (``probes.jsonl``, advnets.train.monitor);
+--metric optimal-d (optimal_d.py) reuses the grid, p_g and JSD.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from torch import nn
 
 from advnets import theory
 from advnets.data import toy
-from advnets.train.probe import probe_1d
+from advnets.metrics.probe_1d import probe_1d
 
 A = 2.0  # G(z) = z * A / sqrt(3): z ~ U(-sqrt3, sqrt3) gives p_g = U(-A, A)
 

@@ -1,0 +1,44 @@
+"""Every data set by name. Adding one = a module that defines its :class:`DatasetSpec` (and its
+loader), plus its line in ``_BUILT_IN`` below; nothing else names data sets.
+
+    spec = get("mnist")
+    x, y = spec.load_images("test")          # float [10000, 1, 28, 28] in [0, 1], int64 [10000]
+    names(kind=IMAGE)                         # ('mnist', 'fashion-mnist', 'tfd')
+"""
+
+from __future__ import annotations
+
+from advnets.data import mnist, tfd, toy
+from advnets.data.spec import IMAGE, TOY, DatasetSpec
+from advnets.errors import ConfigError
+
+__all__ = ["IMAGE", "TOY", "DatasetSpec", "get", "names", "register"]
+
+_BUILT_IN = (*mnist.DATASETS, *tfd.DATASETS, *toy.DATASETS)
+_REGISTRY: dict[str, DatasetSpec] = {}
+
+
+def register(spec: DatasetSpec) -> DatasetSpec:
+    """Make `spec` known by its name (a second spec of the same name is a programming error)."""
+    assert spec.name not in _REGISTRY, f"data set {spec.name!r} registered twice"
+    assert spec.kind in (IMAGE, TOY), spec.kind
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+for _spec in _BUILT_IN:
+    register(_spec)
+
+
+def get(name: str) -> DatasetSpec:
+    """The spec of data set `name`; one error line naming the known ones otherwise."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ConfigError(f"unknown data set '{name}' (known: {', '.join(_REGISTRY)})") from None
+
+
+def names(kind: str | None = None, labelled: bool = False) -> tuple[str, ...]:
+    """Registered names, in registration order; only those of `kind`, or only those with class labels."""
+    return tuple(s.name for s in _REGISTRY.values()
+                 if (kind is None or s.kind == kind) and (not labelled or s.n_classes > 0))

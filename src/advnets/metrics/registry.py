@@ -1,0 +1,82 @@
+"""Every metric by its protocol's name. Adding one = a module in this package that defines its
+``METRIC`` (advnets.metrics.spec.Metric), plus its line in ``_BUILT_IN`` below; ``advnets evaluate
+--metric`` choices, the training curves and the run report read this registry.
+
+    row = evaluate("parzen", snap, MetricRequest(seed=0))   # one metrics.jsonl row (a dict)
+    append_metrics(snap.path, row)                          # RUN_DIR/metrics.jsonl
+
+Every row carries the metric's name, the data set, the metric's own numbers, the seed, and which
+weights it measured (the snapshot's path, SHA-256, step and variant) and how long it took.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from advnets.errors import ConfigError
+from advnets.metrics import classes, inference, inpainting, modes, optimal_d, parzen
+from advnets.metrics.spec import Metric, MetricRequest, require
+from advnets.snapshot import Snapshot, provenance
+
+__all__ = ["HEADLINES", "METRICS_FILE", "Metric", "MetricRequest", "append_metrics", "evaluate", "get", "names",
+           "register", "report_columns"]
+
+METRICS_FILE = "metrics.jsonl"
+_BUILT_IN = (parzen.METRIC, modes.METRIC, classes.METRIC, inpainting.METRIC, inference.METRIC, optimal_d.METRIC)
+_REGISTRY: dict[str, Metric] = {}
+HEADLINES: dict[str, tuple[str, str]] = {}  # metric name -> (row key, label) of its headline number
+
+
+def register(metric: Metric) -> Metric:
+    assert metric.name not in _REGISTRY, f"metric {metric.name!r} registered twice"
+    _REGISTRY[metric.name] = metric
+    HEADLINES[metric.name] = metric.headline
+    return metric
+
+
+for _metric in _BUILT_IN:
+    register(_metric)
+
+
+def get(name: str) -> Metric:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ConfigError(f"unknown metric '{name}' (known: {', '.join(_REGISTRY)})") from None
+
+
+def names() -> tuple[str, ...]:
+    return tuple(_REGISTRY)
+
+
+def report_columns() -> list[str]:
+    """The metrics table's columns in the run report: which row, then every metric's own, then where from."""
+    own = dict.fromkeys(column for m in _REGISTRY.values() for column in m.columns)
+    return ["metric", "generator", *own, "n_samples", "seed", "step", "snapshot"]
+
+
+def evaluate(name: str, snap: Snapshot, request: MetricRequest = MetricRequest()) -> dict[str, Any]:
+    """Metric `name` for `snap`: its needs checked first (one error line), then its row."""
+    metric = get(name)
+    for option in ("baseline", "mask"):
+        if getattr(request, option) is not None and option not in metric.options:
+            owners = " / ".join(m.name for m in _REGISTRY.values() if option in m.options)
+            raise ConfigError(f"--{option} applies to --metric {owners} only")
+    require(snap, metric.needs, f"--metric {name}")
+    request = dataclasses.replace(request, n_samples=request.n_samples or metric.default_n)
+    started = time.perf_counter()
+    row = metric.compute(snap, request)
+    return {"metric": name, "dataset": snap.config.data.name, **row, "seed": request.seed,
+            **provenance(snap, started)}
+
+
+def append_metrics(snapshot_path: Path, row: dict[str, Any]) -> Path:
+    """Append `row` as one JSON line to metrics.jsonl beside the snapshot it measured."""
+    path = Path(snapshot_path).parent / METRICS_FILE
+    with path.open("a") as f:
+        f.write(json.dumps(row) + "\n")
+    return path

@@ -1,0 +1,202 @@
+"""Network files: what a trained model is on disk, and how it comes back.
+
+Every file is a safetensors file with a JSON header (``advnets.tensorfile``): loading never executes
+pickled code. The header's ``format`` tag says what the file holds:
+
+    advnets-network-snapshot/1   G (and, unless exported alone, D; G's moving average when the run kept
+                                 one; the joint inference network when trained), the run's config, the
+                                 step and the data shape: all that sampling and the metrics need
+    advnets-training-state/1     a snapshot's networks plus everything to resume exactly
+                                 (advnets.train.checkpoint writes it; any command can sample from it)
+    advnets-inference-net/1      an inference network E fitted for a finished G (advnets infer)
+
+A run directory's snapshots (advnets.train writes them):
+
+    network-latest.safetensors      the latest
+    network-best.safetensors        the best by validation score (runs with train.valid_every)
+    network-best-live.safetensors   runs with G's moving average: the best live G
+    network-NNNNNNNN.safetensors    every train.snapshot_every steps
+    generator.safetensors           `advnets export`: one generator alone
+    inference-net.safetensors       `advnets infer`: E for the snapshot beside it
+
+Which generator a snapshot gives is its *variant*: "live" (G as trained) or "ema" (the moving average
+of G's weights, kept by runs with train.ema_decay > 0).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from advnets import __version__
+from advnets.config import Config, from_dict, to_dict
+from advnets.errors import AdvnetsError, CheckpointError
+from advnets.fileio import file_sha256
+from advnets.models import Encoder, build_discriminator, build_encoder, build_generator
+from advnets.tensorfile import load_tensors, save_tensors, strip_prefix, with_prefix
+
+SNAPSHOT_FORMAT = "advnets-network-snapshot/1"
+STATE_FORMAT = "advnets-training-state/1"
+ENCODER_FORMAT = "advnets-inference-net/1"
+
+LATEST_SNAPSHOT = "network-latest.safetensors"
+BEST_SNAPSHOT = "network-best.safetensors"  # the best by validation score, when the run measured one
+BEST_LIVE_SNAPSHOT = "network-best-live.safetensors"  # runs with G's moving average: the best live G
+EXPORTED_SNAPSHOT = "generator.safetensors"  # `advnets export`: one generator alone, for sharing
+ENCODER_FILE = "inference-net.safetensors"  # `advnets infer`: E fitted for the snapshot beside it
+
+VARIANTS = ("auto", "live", "ema")  # auto: the moving average when the file holds one, else G
+VARIANT_KEY = "generator_weights"  # the header key naming an exported G's variant (format /1's name)
+
+
+def numbered_snapshot(step: int) -> str:
+    return f"network-{step:08d}.safetensors"
+
+
+@dataclass
+class Snapshot:
+    """A trained generator (and, unless exported alone, its discriminator), both in eval mode."""
+
+    generator: torch.nn.Module
+    discriminator: torch.nn.Module | None
+    config: Config
+    step: int
+    path: Path
+    variant: str = "live"  # which generator: "live" (G as trained) or "ema" (its moving average)
+    encoder: torch.nn.Module | None = None  # the joint inference network E: x -> z (inference.joint)
+
+
+def network_tensors(generator: torch.nn.Module, discriminator: torch.nn.Module | None,
+                    average: torch.nn.Module | None = None, encoder: torch.nn.Module | None = None
+                    ) -> dict[str, torch.Tensor]:
+    """The networks' weights under "generator.", "discriminator.", and when the run has them
+    "generator_ema." (G's moving average) and "encoder." (a joint inference network)."""
+    tensors = with_prefix("generator", generator.state_dict())
+    for prefix, module in (("discriminator", discriminator), ("generator_ema", average), ("encoder", encoder)):
+        if module is not None:
+            tensors.update(with_prefix(prefix, module.state_dict()))
+    return tensors
+
+
+def load_networks(generator: torch.nn.Module, discriminator: torch.nn.Module, tensors: dict[str, torch.Tensor],
+                  average: torch.nn.Module | None = None, encoder: torch.nn.Module | None = None) -> None:
+    """The inverse of network_tensors (strict: every weight must be present and fit)."""
+    for prefix, module in (("generator", generator), ("discriminator", discriminator), ("generator_ema", average),
+                           ("encoder", encoder)):
+        if module is not None:
+            module.load_state_dict(strip_prefix(prefix, tensors))
+
+
+def save_snapshot(path: Path, generator: torch.nn.Module, discriminator: torch.nn.Module | None, cfg: Config,
+                  step: int, average: torch.nn.Module | None = None, extra: dict[str, Any] | None = None,
+                  encoder: torch.nn.Module | None = None) -> None:
+    tensors = network_tensors(generator, discriminator, average, encoder)
+    header = {"format": SNAPSHOT_FORMAT, "advnets_version": __version__, "config": to_dict(cfg),
+              "step": step, "x_shape": list(generator.x_shape), **(extra or {})}
+    save_tensors(path, tensors, header)
+
+
+def resolve_snapshot_path(run_or_file: str | os.PathLike, variant: str = "auto") -> Path:
+    """A snapshot file as given, or a run directory's best snapshot by validation score if it has
+    one (train.valid_every), else its latest. With variant="live", a run that kept G's moving
+    average gives the snapshot whose *live* G scored best (network-best-live.safetensors)."""
+    path = Path(run_or_file)
+    if path.is_dir():
+        candidates = ([BEST_LIVE_SNAPSHOT] if variant == "live" else []) + [BEST_SNAPSHOT, LATEST_SNAPSHOT,
+                                                                            EXPORTED_SNAPSHOT]
+        path = next((path / name for name in candidates if (path / name).is_file()), path / LATEST_SNAPSHOT)
+        if not path.is_file():
+            raise CheckpointError(f"{path.parent} holds no network snapshot ({LATEST_SNAPSHOT}); "
+                                  "is it a run directory that has reached its first checkpoint?")
+    elif not path.is_file():
+        raise CheckpointError(f"{path} does not exist (give a run directory or a .safetensors snapshot)")
+    return path
+
+
+def load_snapshot(run_or_file: str | os.PathLike, device: torch.device | str = "cpu", variant: str = "auto") -> Snapshot:
+    """Load G (and D) from a run directory (see resolve_snapshot_path) or a snapshot/training-state file.
+
+    variant: "auto" loads G's moving average when the file holds one, else G; "live" and "ema" ask
+    for one of them, and a file that does not hold the one asked for is refused with one line."""
+    assert variant in VARIANTS, variant
+    path = resolve_snapshot_path(run_or_file, variant)
+    tensors, header = load_tensors(path)
+    if header.get("format") not in (SNAPSHOT_FORMAT, STATE_FORMAT):
+        raise CheckpointError(f"{path} is not an advnets network snapshot (format {header.get('format')!r})")
+    # Which generators the file holds, by variant: run snapshots hold G ("live") and, if the run kept
+    # one, G's moving average ("ema"); an exported file holds one, named in its header.
+    stored = {header.get(VARIANT_KEY, "live"): "generator"}
+    if any(k.startswith("generator_ema.") for k in tensors):
+        stored["ema"] = "generator_ema"
+    chosen = ("ema" if "ema" in stored else next(iter(stored))) if variant == "auto" else variant
+    if chosen not in stored:
+        missing = "moving average of G (its run had train.ema_decay=0)" if chosen == "ema" else "live G"
+        raise CheckpointError(f"{path} holds no {missing}; use --generator {next(iter(stored))} or auto")
+    try:
+        cfg = from_dict(Config, header["config"])
+        x_shape = tuple(header["x_shape"])
+        generator = build_generator(cfg, x_shape)
+        generator.load_state_dict(strip_prefix(stored[chosen], tensors))
+        discriminator = None
+        if any(k.startswith("discriminator.") for k in tensors):  # exported generators travel alone
+            discriminator = build_discriminator(cfg, x_shape)
+            discriminator.load_state_dict(strip_prefix("discriminator", tensors))
+            discriminator = discriminator.to(device).eval()
+        encoder = None
+        if any(k.startswith("encoder.") for k in tensors):
+            encoder = build_encoder(cfg, x_shape)
+            encoder.load_state_dict(strip_prefix("encoder", tensors))
+            encoder = encoder.to(device).eval()
+    except (AdvnetsError, KeyError, RuntimeError) as e:
+        reason = str(e).splitlines()[0]
+        raise CheckpointError(f"{path} does not hold a network this version can build ({reason})") from None
+    return Snapshot(generator.to(device).eval(), discriminator, cfg, int(header["step"]), path, chosen, encoder)
+
+
+def save_generator(path: Path, snap: Snapshot, **provenance: Any) -> None:
+    """Write `snap`'s generator alone (no D, no second copy of G), labelled with its variant; what
+    sampling and the metrics need, at about a third of a run snapshot's size. `provenance` goes into
+    the header (which file it was exported from, which files were averaged...)."""
+    save_snapshot(path, snap.generator.cpu(), None, snap.config, snap.step,
+                  extra={VARIANT_KEY: snap.variant, **provenance})
+
+
+def export_generator(snap: Snapshot, path: Path) -> None:
+    """`advnets export`: the generator alone; the header names the file it came from and its hash."""
+    save_generator(path, snap, exported_from=snap.path.name, exported_from_sha256=file_sha256(snap.path))
+
+
+def provenance(snap: Snapshot, started: float) -> dict[str, Any]:
+    """What every metric row carries: which weights it measured (path, hash, step, and the variant:
+    "live" G or its moving average "ema") and how long it took since `started` (perf_counter)."""
+    return {"snapshot": str(snap.path), "snapshot_sha256": file_sha256(snap.path), "step": snap.step,
+            "generator": snap.variant, "seconds": round(time.perf_counter() - started, 2)}
+
+
+# ----------------------------------------------------------------------------------------------
+# inference networks fitted for a finished G
+
+
+def save_encoder(path: Path, encoder: Encoder, info: dict[str, Any]) -> None:
+    """E's weights and how it was fitted (which snapshot, steps, seed ...), atomically, no pickle."""
+    save_tensors(path, encoder.state_dict(), {"format": ENCODER_FORMAT, "x_shape": list(encoder.x_shape),
+                                              "z_dim": encoder.z_dim, "hidden": encoder.hidden_widths, **info})
+
+
+def load_encoder(path: Path) -> tuple[Encoder, dict[str, Any]]:
+    """E (eval mode, CPU) and its header from a file written by save_encoder."""
+    tensors, header = load_tensors(path)
+    if header.get("format") != ENCODER_FORMAT:
+        raise CheckpointError(f"{path} is not an advnets inference network (format {header.get('format')!r})")
+    try:
+        encoder = Encoder(tuple(header["x_shape"]), int(header["z_dim"]), header["hidden"])
+        encoder.load_state_dict(tensors)
+    except (KeyError, RuntimeError, TypeError) as e:
+        raise CheckpointError(f"{path} does not hold an inference network this version can build "
+                              f"({str(e).splitlines()[0]})") from None
+    return encoder.eval(), header

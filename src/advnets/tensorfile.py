@@ -1,0 +1,73 @@
+"""The one on-disk format for tensors: a safetensors file whose metadata holds a JSON header.
+
+Loading never executes pickled code. Network snapshots, training states, inference networks and the
+shipped classifier are all such files; what a file is says its header's ``format`` tag (see
+``advnets.snapshot``). Several state dicts share one file under prefixes ("generator.", "opt_d."...).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from advnets.errors import CheckpointError
+from advnets.fileio import atomic_write_bytes
+
+
+def save_tensors(path: Path, tensors: dict[str, torch.Tensor], header: dict[str, Any]) -> None:
+    """Write tensors (moved to the CPU, made contiguous) and a JSON header, atomically."""
+    tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+    atomic_write_bytes(path, st_save(tensors, metadata={"advnets": json.dumps(header)}))
+
+
+def load_tensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Tensors and JSON header of a file written by :func:`save_tensors`."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise CheckpointError(f"cannot read checkpoint {path}: {e.strerror}") from None
+    try:
+        tensors = st_load(data)
+        header = _parse_header(data, path)
+    except (SafetensorError, ValueError):
+        raise CheckpointError(f"{path} is not an advnets checkpoint (corrupt or of another format)") from None
+    return tensors, header
+
+
+def read_header(path: Path) -> dict[str, Any]:
+    """Only the JSON header of a checkpoint file (no tensors are read)."""
+    try:
+        with Path(path).open("rb") as f:
+            n = int.from_bytes(f.read(8), "little")
+            prefix = n.to_bytes(8, "little") + (f.read(n) if 0 < n < 100_000_000 else b"")
+    except OSError as e:
+        raise CheckpointError(f"cannot read checkpoint {path}: {e.strerror}") from None
+    return _parse_header(prefix, path)
+
+
+def _parse_header(data: bytes, path: Path) -> dict[str, Any]:
+    """The advnets JSON header from a safetensors file's leading bytes (8-byte length, then JSON)."""
+    try:
+        n = int.from_bytes(data[:8], "little")
+        if not 0 < n <= len(data) - 8:
+            raise ValueError
+        return json.loads(json.loads(data[8 : 8 + n])["__metadata__"]["advnets"])
+    except (ValueError, KeyError, TypeError):
+        raise CheckpointError(f"{path} is not an advnets checkpoint (corrupt or of another format)") from None
+
+
+def with_prefix(prefix: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """{"w": t} -> {"prefix.w": t}: several state dicts share one file."""
+    return {f"{prefix}.{k}": v for k, v in state.items()}
+
+
+def strip_prefix(prefix: str, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The entries under "prefix.", with the prefix removed (the inverse of with_prefix)."""
+    n = len(prefix) + 1
+    return {k[n:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}

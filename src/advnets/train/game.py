@@ -1,0 +1,164 @@
+"""The game's state, and how a config becomes one.
+
+:class:`Game` holds everything one training iteration touches (networks, optimizers, data source,
+random generator, the optional moving average of G and joint inference network, update counters)
+and applies one network's update (:meth:`Game.apply_update`: its scheduled rate and momentum, the
+optimizer step, the weight-norm constraint, the counters, then what follows a G update). The order of
+the updates is Algorithm 1's (advnets.train.algorithm); the rates are advnets.train.schedules'.
+
+:func:`build_game` assembles a fresh game from a config: the training source its data set's spec
+asks for, the networks initialised from the run's "init" stream (advnets.runtime), G started from a
+trained G when the config says so (generator.init_from), optimizers, and the "game" stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from advnets import runtime
+from advnets.config import Config
+from advnets.data import registry as datasets
+from advnets.data.sources import DataSource, MixtureSource, TensorSource
+from advnets.errors import ConfigError
+from advnets.fileio import file_sha256
+from advnets.models import build_discriminator, build_generator
+from advnets.models.mlp import constrain_column_norms_
+from advnets.models.stacking import stack_onto
+from advnets.snapshot import load_snapshot, resolve_snapshot_path
+from advnets.train import schedules
+from advnets.train.ema import GeneratorAverage
+from advnets.train.joint_encoder import JointEncoder
+from advnets.train.optim import build_optimizer
+
+
+@dataclass
+class Game:
+    """Everything one training iteration touches. Networks never own their optimizers."""
+
+    cfg: Config
+    generator: nn.Module
+    discriminator: nn.Module
+    opt_d: torch.optim.Optimizer
+    opt_g: torch.optim.Optimizer
+    data: DataSource
+    rng: torch.Generator  # the "game" stream: noise and dropout masks; saved with the training state
+    average: GeneratorAverage | None = None  # train.ema_decay > 0: the moving average of G's weights
+    encoder: JointEncoder | None = None  # inference.joint: E: x -> z trained alongside
+    initialised_from: dict | None = None  # generator.init_from: where G's last layers came from
+    d_updates: int = 0
+    g_updates: int = 0
+    d_params: list[nn.Parameter] = field(init=False)
+    g_params: list[nn.Parameter] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.d_params = list(self.discriminator.parameters())
+        self.g_params = list(self.generator.parameters())
+
+    def current_lr(self, network: str) -> float:
+        """The rate of `network`'s next update ("d" or "g")."""
+        return schedules.network_learning_rate(self.cfg.optim, network, self.d_updates, self.g_updates)
+
+    def current_momentum(self) -> float:
+        return schedules.momentum(self.cfg.optim, self.data.epoch)
+
+    def apply_update(self, network: str) -> None:
+        """Step `network`'s optimizer ("d" or "g") with its scheduled lr and momentum, then apply
+        the network's weight-norm constraint if it has one, and count the update. After a G update,
+        G's moving average and the joint E (when kept) follow."""
+        opt = self.opt_d if network == "d" else self.opt_g
+        lr, mu = self.current_lr(network), self.current_momentum()
+        for group in opt.param_groups:
+            group["lr"] = lr
+            if "momentum" in group:
+                group["momentum"] = mu
+        opt.step()
+        max_norm = (self.cfg.discriminator if network == "d" else self.cfg.generator).max_col_norm
+        if max_norm is not None:
+            constrain_column_norms_(self.discriminator if network == "d" else self.generator, max_norm)
+        if network == "d":
+            self.d_updates += 1
+        else:
+            self.g_updates += 1
+            if self.average is not None:
+                self.average.update(self.generator, self.g_updates)
+            if self.encoder is not None:
+                self.encoder.update(self.generator)
+
+    @property
+    def average_model(self) -> nn.Module | None:
+        """G's moving average (train.ema_decay > 0), which samples and validation read; else None."""
+        return self.average.model if self.average is not None else None
+
+    @property
+    def encoder_model(self) -> nn.Module | None:
+        """The joint inference network E (inference.joint), else None."""
+        return self.encoder.model if self.encoder is not None else None
+
+    def autocast(self) -> torch.autocast:
+        """Mixed precision for the forward passes when train.precision is bf16 (else a no-op)."""
+        return torch.autocast(self.data.device.type, dtype=torch.bfloat16,
+                              enabled=self.cfg.train.precision == "bf16")
+
+
+def build_source(cfg: Config, device: torch.device) -> DataSource:
+    """The training source named by ``cfg.data`` (for file data sets: the paper's train split)."""
+    spec = datasets.get(cfg.data.name)
+    if spec.is_image:
+        images, labels = spec.load_pixels("train", cfg.data.dir, cfg.data.download)  # MNIST: [50000, 1, 28, 28]
+        pixels = torch.from_numpy(images)
+        if cfg.data.conditional:
+            return TensorSource(pixels, cfg.train.batch_size, cfg.seed, device, torch.from_numpy(labels),
+                                spec.n_classes)
+        return TensorSource(pixels, cfg.train.batch_size, cfg.seed, device)
+    return MixtureSource(spec.mixture(cfg.data), cfg.train.batch_size, cfg.seed, device)
+
+
+def build_game(cfg: Config, device: torch.device, fresh: bool = True) -> Game:
+    """Fresh networks, optimizers, data source and random generator for `cfg`, seeded by cfg.seed.
+    `fresh`: the game starts here (G may start from generator.init_from), rather than being
+    restored from a training state next."""
+    if fresh and cfg.generator.init_from:
+        check_init_source(cfg.generator.init_from)  # before any data is loaded
+    data = build_source(cfg, device)
+    with runtime.seeded("init", cfg.seed):  # initial weights from the seed, drawn on the CPU
+        G = build_generator(cfg, data.x_shape, data.mean())
+        D = build_discriminator(cfg, data.x_shape)
+    initialised_from = initialise_from(G, cfg.generator.init_from) if fresh and cfg.generator.init_from else None
+    G, D = G.to(device).train(), D.to(device).train()
+    o = cfg.optim
+    opt_d = build_optimizer(o, D.parameters(), o.d_lr or o.lr)
+    opt_g = build_optimizer(o, G.parameters(), o.g_lr or o.lr)
+    rng = runtime.stream("game", cfg.seed, device)
+    average = GeneratorAverage(G, cfg.train.ema_decay) if cfg.train.ema_decay > 0 else None
+    encoder = None
+    if cfg.inference.joint:
+        encoder = JointEncoder(G, cfg.inference.hidden, cfg.inference.lr, cfg.train.batch_size, cfg.seed)
+    return Game(cfg, G, D, opt_d, opt_g, data, rng, average, encoder, initialised_from=initialised_from)
+
+
+# ----------------------------------------------------------------------------------------------
+# generator.init_from: G's last layers start as a trained G's (TFD stage 2; models/stacking.py)
+
+REQUIRED = "required"  # a preset's way of saying "this config must be given generator.init_from"
+
+
+def check_init_source(source: str):
+    """The snapshot file `source` names, or one clear error (before any data is loaded)."""
+    if source == REQUIRED:
+        raise ConfigError("generator.init_from: this config starts from a trained generator "
+                          "(e.g. TFD stage 2 from stage 1); pass --set generator.init_from=RUN_DIR_OR_SNAPSHOT")
+    return resolve_snapshot_path(source)
+
+
+@torch.no_grad()
+def initialise_from(generator: nn.Module, source: str) -> dict[str, Any]:
+    """Copy the trained G found at `source` (a run directory or snapshot) into the last layers of
+    `generator`; returns where the weights came from (path, SHA-256, which G, layers copied)."""
+    snap = load_snapshot(check_init_source(source), "cpu")
+    layers = stack_onto(generator, snap.generator, f"generator.init_from: {snap.path}")
+    return {"init_from": str(snap.path), "init_from_sha256": file_sha256(snap.path),
+            "init_from_generator": snap.variant, "init_from_step": snap.step, **layers}

@@ -1,0 +1,73 @@
+"""The metric registry: what `advnets evaluate` offers and the rows it writes come from it, and a
+metric added by registration alone is offered, checked, recorded, plotted and reported."""
+
+import json
+import shutil
+
+import pytest
+
+from advnets import figures
+from advnets.cli import main
+from advnets.metrics import registry
+from advnets.metrics.spec import NEEDS, Metric
+
+
+def test_built_in_metrics_declare_what_they_need_and_show():
+    assert registry.names() == ("parzen", "modes", "classes", "inpainting", "inference", "optimal-d")
+    for name in registry.names():
+        metric = registry.get(name)
+        assert set(metric.needs) <= set(NEEDS) and metric.default_n >= 1 and metric.summary
+        assert registry.HEADLINES[name] == metric.headline and metric.headline[0] in metric.columns
+    columns = registry.report_columns()
+    assert columns[:2] == ["metric", "generator"] and columns[-4:] == ["n_samples", "seed", "step", "snapshot"]
+
+
+def test_options_belong_to_their_metric(tiny_mnist_run, capsys):
+    assert main(["evaluate", str(tiny_mnist_run), "--metric", "classes", "--baseline", "train"]) == 2
+    assert "--baseline applies to --metric parzen only" in capsys.readouterr().err
+    assert main(["evaluate", str(tiny_mnist_run), "--metric", "parzen", "--mask", "center"]) == 2
+    assert "--mask applies to --metric inpainting only" in capsys.readouterr().err
+    assert main(["evaluate", str(tiny_mnist_run), "--metric", "fid"]) == 2
+    err = capsys.readouterr().err
+    assert "--metric: invalid choice: 'fid'" in err and err.count("\n") == 1
+
+
+def _mean_pixel(snap, request):
+    from advnets.sampling import generate
+
+    return {"mean_pixel": float(generate(snap.generator, request.n_samples, seed=request.seed).mean()),
+            "n_samples": request.n_samples}
+
+
+@pytest.fixture
+def mean_pixel(monkeypatch):
+    metric = Metric(name="mean-pixel", summary="the mean pixel of G's samples", compute=_mean_pixel,
+                    needs=("image-data", "whole-images"), default_n=64, n_counts="samples of G",
+                    headline=("mean_pixel", "mean pixel"), columns=("mean_pixel",))
+    monkeypatch.setitem(registry._REGISTRY, metric.name, metric)
+    monkeypatch.setitem(registry.HEADLINES, metric.name, metric.headline)
+    return metric
+
+
+def test_a_registered_metric_needs_no_other_change(mean_pixel, tiny_mnist_run, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(tiny_mnist_run, run)
+    assert main(["evaluate", str(run), "--metric", "mean-pixel", "--seed", "2"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert (row["metric"], row["dataset"], row["n_samples"], row["seed"], row["step"]) == ("mean-pixel", "mnist", 64, 2, 10)
+    assert 0 < row["mean_pixel"] < 1 and len(row["snapshot_sha256"]) == 64
+    assert json.loads((run / registry.METRICS_FILE).read_text().splitlines()[-1]) == row
+    figures.draw("curves", run, tmp_path / "curves.png")
+    assert main(["report", str(run)]) == 0
+    assert "mean_pixel" in (run / "report.html").read_text()
+
+
+def test_a_registered_metric_is_refused_where_it_does_not_apply(mean_pixel, tmp_path, capsys):
+    run = tmp_path / "ring"
+    assert main(["train", "toy-ring", "--out", str(run), "--set", "train.steps=4", "train.log_every=2",
+                 "train.checkpoint_every=4", "train.sample_every=4", "train.progress=false", "device=cpu"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(run), "--metric", "mean-pixel"]) == 2
+    err = capsys.readouterr().err
+    assert "--metric mean-pixel needs an image data set" in err and err.count("\n") == 1
+    assert not (run / registry.METRICS_FILE).exists()

@@ -1,0 +1,115 @@
+"""The package's import graph: no cycles, and every import points down the layers of
+docs/architecture.md (a module imports from its own layer or lower ones, never higher), which names
+every module. Imports inside functions count; imports for type annotations only (under
+``if TYPE_CHECKING:``) do not."""
+
+import ast
+from pathlib import Path
+
+from tests.conftest import REPO
+
+PACKAGE = REPO / "src" / "advnets"
+
+# Lowest first. A module belongs to the layer of the longest prefix that names it.
+LAYERS = [
+    ("foundation", ["advnets", "advnets.errors", "advnets.fileio", "advnets.tensorfile", "advnets.batching",
+                    "advnets.runtime", "advnets.theory", "advnets.losses", "advnets.viz"]),
+    ("data", ["advnets.data"]),
+    ("config", ["advnets.config"]),
+    ("models", ["advnets.models", "advnets.classifier"]),
+    ("snapshots and sampling", ["advnets.snapshot", "advnets.sampling"]),
+    ("metrics", ["advnets.metrics"]),
+    ("training", ["advnets.train"]),
+    ("applications", ["advnets.inference", "advnets.weight_average", "advnets.semisup", "advnets.figures",
+                      "advnets.report"]),
+    ("command line", ["advnets.cli"]),
+]
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def layer_of(module: str) -> int:
+    matches = [(len(prefix), rank) for rank, (_, prefixes) in enumerate(LAYERS) for prefix in prefixes
+               if module == prefix or (prefix != "advnets" and module.startswith(prefix + "."))]
+    assert matches, f"{module} is in no layer: add it to LAYERS here and to docs/architecture.md"
+    return max(matches)[1]
+
+
+def _runtime_nodes(tree: ast.AST):
+    """Every node except those under `if TYPE_CHECKING:`."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            stack.extend(node.orelse)
+            continue
+        yield node
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def imports_of(module: str) -> set[str]:
+    """The advnets modules `module` imports, with the packages whose __init__ that runs."""
+    tree = ast.parse(MODULES[module].read_text())
+    found = set()
+    for node in _runtime_nodes(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"{module}: relative import"
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names if f"{node.module}.{a.name}" in MODULES)
+    targets = set()
+    for name in found:
+        if name.split(".")[0] != "advnets":
+            continue
+        parts = name.split(".")
+        for i in range(2, len(parts) + 1):  # importing a.b.c runs a.b's __init__ first
+            target = ".".join(parts[:i])
+            if target in MODULES and not module.startswith(target + "."):  # not its own package
+                targets.add(target)
+    targets.discard(module)
+    return targets
+
+
+GRAPH = {module: imports_of(module) for module in MODULES}
+
+
+def test_every_import_points_down_the_layers():
+    upward = [f"{m} ({LAYERS[layer_of(m)][0]}) imports {t} ({LAYERS[layer_of(t)][0]})"
+              for m, targets in GRAPH.items() for t in targets if layer_of(t) > layer_of(m)]
+    assert not upward, "\n".join(upward)
+
+
+def test_there_is_no_import_cycle():
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(module: str) -> list[str] | None:
+        state[module] = 1
+        path.append(module)
+        for target in sorted(GRAPH[module]):
+            if state.get(target) == 1:
+                return path[path.index(target):] + [target]
+            if target not in state and (cycle := visit(target)):
+                return cycle
+        path.pop()
+        state[module] = 2
+        return None
+
+    for module in sorted(GRAPH):
+        if module not in state:
+            cycle = visit(module)
+            assert cycle is None, " -> ".join(cycle)
+
+
+def test_the_architecture_map_names_every_module():
+    text = (REPO / "docs" / "architecture.md").read_text()
+    missing = [str(p.relative_to(PACKAGE)) for p in sorted(PACKAGE.rglob("*.py"))
+               if p.name != "__init__.py" and str(p.relative_to(PACKAGE)) not in text]
+    assert not missing, f"docs/architecture.md does not name: {', '.join(missing)}"
