@@ -247,3 +247,12 @@ def test_arguments_are_checked_before_anything_runs(argv, message, capsys):
     err = capsys.readouterr().err
     assert err.startswith("advnets: error: ") and message in err and err.count("\n") == 1, err
     assert f"see advnets {argv[0]} --help" in err
+
+
+def test_listing_commands_and_presets_does_not_load_pytorch():
+    """Only the command being run has its arguments built, so `advnets --help` and `advnets presets`
+    (and `import advnets.config`) answer without importing PyTorch."""
+    code = ("import sys; from advnets.cli import main; import advnets.config; main(['presets']); "
+            "assert 'torch' not in sys.modules, 'torch was imported'")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0 and "paper-mnist" in result.stdout, result.stderr

@@ -16,13 +16,11 @@ from pathlib import Path
 from typing import Callable, NoReturn
 
 from advnets import __version__
-from advnets.data.masks import check_mask_name
-from advnets.errors import AdvnetsError, ConfigError
+from advnets.errors import AdvnetsError, ConfigError, TrainingInterrupted
 from advnets.figures import FIGURES
-from advnets.metrics import registry as metrics
-from advnets.metrics.parzen import BASELINES
-from advnets.semisup.run import METHODS as SEMISUP_METHODS
-from advnets.snapshot import VARIANTS
+
+# The library (PyTorch) is imported inside the functions, for the one command that runs: the parser
+# lists every command, and `advnets --help` or `advnets presets` should not wait for PyTorch.
 
 EXAMPLES = {
     "main": """examples:
@@ -90,6 +88,19 @@ by 5-fold cross-validation on the labelled images alone.""",
 .npy: images as uint8 in [0, 255], shape [N, C, H, W] (MNIST: [N, 1, 28, 28]); synthetic 1-D/2-D
 data as float32 [N, dim]. .png: a grid of images (a scatter plot for 2-D data).
 Sample i depends only on (--seed, i): the first 64 of --n 10000 equal --n 64.""",
+    "export": """examples:
+  advnets export runs/mnist-s0 --out pretrained/mnist   # the averaged G, if kept
+  advnets export runs/mnist-s0 --generator live --out g-live.safetensors""",
+    "average": """examples:
+  advnets average runs/m/network-00100000.safetensors runs/m/network-00150000.safetensors \\
+      runs/m/network-latest.safetensors --validate --out g-avg.safetensors
+  advnets evaluate g-avg.safetensors --metric parzen
+
+Choose the snapshots on the validation score (--validate), not on the test set.""",
+    "report": """example:
+  advnets report runs/00000-quick-mnist        # writes runs/00000-quick-mnist/report.html""",
+    "presets": """example:
+  advnets presets""",
 }
 
 
@@ -156,6 +167,8 @@ def output_file(*suffixes: str) -> Callable[[str], Path]:
 
 def mask_name(text: str) -> str:
     """One of the named masks of advnets.data.masks."""
+    from advnets.data.masks import check_mask_name
+
     try:
         check_mask_name(text)
     except ConfigError as e:
@@ -171,6 +184,8 @@ def _int(text: str) -> int:
 
 
 def add_generator_choice(p: argparse.ArgumentParser) -> None:
+    from advnets.snapshot import VARIANTS
+
     p.add_argument("--generator", choices=VARIANTS, default="auto",
                    help="which generator of a run that kept a moving average of G's weights (train.ema_decay): "
                         "ema, the average; live, G itself (from a run directory: the snapshot whose live G "
@@ -181,15 +196,11 @@ def _formatter(prog: str) -> argparse.HelpFormatter:
     return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(
-        prog="advnets", formatter_class=_formatter, epilog=EXAMPLES["main"],
-        description="Generative Adversarial Nets (Goodfellow et al., 2014): train, sample, evaluate.")
-    parser.add_argument("--version", action="version", version=f"advnets {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+# ----------------------------------------------------------------------------------------------
+# each command's arguments (COMMANDS below lists the commands)
 
-    p = sub.add_parser("train", help="train a GAN from a preset or YAML config", formatter_class=_formatter,
-                       epilog=EXAMPLES["train"], description="Train a GAN with Algorithm 1.")
+
+def _train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", nargs="?", metavar="PRESET_OR_YAML",
                    help="a preset name (see `advnets presets`) or a YAML file; optional with --resume")
     p.add_argument("--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
@@ -202,8 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("sample", help="draw samples from a trained generator", formatter_class=_formatter,
-                       epilog=EXAMPLES["sample"], description="Draw samples x = G(z), z ~ p_z.")
+
+def _sample_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", metavar="RUN_DIR_OR_SNAPSHOT", help="a run directory or a .safetensors snapshot")
     p.add_argument("--n", type=positive_int, required=True, help="number of samples")
     p.add_argument("--seed", type=int, default=0, help="sample seed (default 0)")
@@ -216,18 +227,19 @@ def build_parser() -> argparse.ArgumentParser:
     add_generator_choice(p)
     p.set_defaults(func=cmd_sample)
 
-    p = sub.add_parser("evaluate", help="evaluate a trained generator (Parzen window, Table 1)",
-                       formatter_class=_formatter, epilog=EXAMPLES["evaluate"],
-                       description="Evaluate a snapshot with a named protocol; prints one JSON line and "
-                                   "appends it to metrics.jsonl beside the snapshot.")
+
+def _evaluate_arguments(p: argparse.ArgumentParser) -> None:
+    from advnets.metrics import registry as metrics
+    from advnets.metrics.parzen import BASELINES
+
+    listed = [metrics.get(name) for name in metrics.names()]
     p.add_argument("source", metavar="RUN_DIR_OR_SNAPSHOT", help="a run directory or a .safetensors snapshot")
     p.add_argument("--metric", required=True, choices=metrics.names(), metavar="METRIC",
-                   help="; ".join(f"{m.name}: {m.summary}" for m in map(metrics.get, metrics.names())).replace("%", "%%"))
+                   help="; ".join(f"{m.name}: {m.summary}" for m in listed).replace("%", "%%"))
     p.add_argument("--mask", type=mask_name, help="inpainting: the hidden pixels, one of left-half, right-half, "
                    "top-half, bottom-half, center, random:P (default right-half)")
     p.add_argument("--n-samples", type=positive_int, default=None,
-                   help="default: " + "; ".join(f"{m.name} {m.default_n} {m.n_counts}"
-                                                for m in map(metrics.get, metrics.names())))
+                   help="default: " + "; ".join(f"{m.name} {m.default_n} {m.n_counts}" for m in listed))
     p.add_argument("--seed", type=int, default=0, help="sample seed (default 0)")
     p.add_argument("--baseline", choices=BASELINES,
                    help="score a critique baseline instead of G's samples (Theis et al. 2016): N real training "
@@ -238,8 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_generator_choice(p)
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("figure", help="draw one of the paper's figures, or training curves, from a run",
-                       formatter_class=_formatter, epilog=EXAMPLES["figure"], description="Draw a figure from a run's files.")
+
+def _figure_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("kind", choices=list(FIGURES),
                    help="fig1: Figure 1 from a 1-D run; fig2: samples with nearest training images; fig3: "
                         "interpolation in z; curves: training curves; modes: 2-D samples over the mode centres; "
@@ -259,10 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_generator_choice(p)
     p.set_defaults(func=cmd_figure)
 
-    p = sub.add_parser("inpaint", help="complete test images with some pixels hidden (inpainting models)",
-                       formatter_class=_formatter, epilog=EXAMPLES["inpaint"],
-                       description="Show test images, the pixels an inpainting model is given, and several of "
-                                   "its completions, one row per image.")
+
+def _inpaint_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", metavar="RUN_DIR_OR_SNAPSHOT", help="a run of an inpainting model (data.inpainting)")
     p.add_argument("--mask", type=mask_name, default="right-half", help="the hidden pixels: left-half, right-half, "
                    "top-half, bottom-half, center or random:P (a fraction P of the pixels; default right-half)")
@@ -276,12 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_generator_choice(p)
     p.set_defaults(func=cmd_inpaint)
 
-    p = sub.add_parser("infer", help="an inference network E: x -> z for a trained G (future work 2)",
-                       formatter_class=_formatter, epilog=EXAMPLES["infer"],
-                       description="Fit E for the run's finished G on fresh pairs (z, G(z)) (or use the joint E "
-                                   "trained alongside the game), report how well it inverts G, and draw test images "
-                                   "beside their reconstructions G(E(x)). Prints one JSON line, appended to "
-                                   "metrics.jsonl.")
+
+def _infer_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", metavar="RUN_DIR_OR_SNAPSHOT", help="a run of an unconditional image model")
     p.add_argument("--joint", action="store_true", help="use the E trained alongside the game (inference.joint) "
                    "instead of fitting one")
@@ -302,12 +308,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_generator_choice(p)
     p.set_defaults(func=cmd_infer)
 
-    p = sub.add_parser("semisup", help="semi-supervised MNIST with few labels, from a GAN (future work 4)",
-                       formatter_class=_formatter, epilog=EXAMPLES["semisup"],
-                       description="Test error of one method with --labels labels (equal per class, drawn from "
-                                   "train[0:50000]) over --draws label draws; the rest of the split is unlabelled. "
-                                   "Prints one line per draw and a summary JSON line.")
-    p.add_argument("--method", required=True, choices=SEMISUP_METHODS,
+
+def _semisup_arguments(p: argparse.ArgumentParser) -> None:
+    from advnets.semisup.run import METHODS
+
+    p.add_argument("--method", required=True, choices=METHODS,
                    help="pixels: logistic regression on raw pixels; d-features / e-features: the same on the "
                         "hidden layers of --run's D / inference network; kplus1: a GAN whose D classifies K+1 "
                         "classes (Salimans et al. 2016)")
@@ -323,12 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_generator_choice(p)
     p.set_defaults(func=cmd_semisup)
 
-    p = sub.add_parser("export", help="write one generator alone (for sharing or shipping)", formatter_class=_formatter,
-                       epilog="examples:\n  advnets export runs/mnist-s0 --out pretrained/mnist   # the averaged G, if kept\n"
-                              "  advnets export runs/mnist-s0 --generator live --out g-live.safetensors",
-                       description="Write a snapshot that holds only the generator (no discriminator, no "
-                                   "second copy of G); advnets sample / evaluate / figure read it like any "
-                                   "snapshot.")
+
+def _export_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", metavar="RUN_DIR_OR_SNAPSHOT", help="a run directory or a .safetensors snapshot")
     p.add_argument("--out", required=True, metavar="DIR_OR_FILE",
                    help="a .safetensors file, or a directory (new or empty) to hold generator.safetensors")
@@ -336,15 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_generator_choice(p)
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("average", help="average the generator weights of several snapshots (checkpoint averaging)",
-                       formatter_class=_formatter,
-                       epilog="examples:\n  advnets average runs/m/network-00100000.safetensors runs/m/network-00150000.safetensors \\\n"
-                              "      runs/m/network-latest.safetensors --validate --out g-avg.safetensors\n"
-                              "  advnets evaluate g-avg.safetensors --metric parzen\n\n"
-                              "Choose the snapshots on the validation score (--validate), not on the test set.",
-                       description="Write one generator whose weights are the mean of the given snapshots' "
-                                   "generators (by default G's moving average where a run kept one); advnets "
-                                   "sample / evaluate / figure read it like any snapshot.")
+
+def _average_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("sources", nargs="+", metavar="SNAPSHOT", help="two or more .safetensors snapshots or run directories")
     p.add_argument("--out", type=output_file(".safetensors"), required=True, metavar="FILE",
                    help="the .safetensors file to write")
@@ -356,18 +350,78 @@ def build_parser() -> argparse.ArgumentParser:
     add_generator_choice(p)
     p.set_defaults(func=cmd_average)
 
-    p = sub.add_parser("report", help="write a self-contained report.html of a run", formatter_class=_formatter,
-                       epilog="example:\n  advnets report runs/00000-quick-mnist        # writes runs/00000-quick-mnist/report.html",
-                       description="Write one HTML page (images embedded) with a run's numbers, curves and figures.")
+
+def _report_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory")
     p.add_argument("--out", type=output_file(".html"), metavar="FILE.html",
                    help="output file (default RUN_DIR/report.html, replaced if present)")
     p.add_argument("--data-dir", metavar="DIR", help="data directory for Figure 2's nearest training images")
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("presets", help="list the built-in presets", description="List the built-in presets.",
-                       formatter_class=_formatter, epilog="example:\n  advnets presets")
+
+def _presets_arguments(p: argparse.ArgumentParser) -> None:
     p.set_defaults(func=cmd_presets)
+
+
+@dataclasses.dataclass(frozen=True)
+class Command:
+    summary: str  # the line in `advnets --help`
+    description: str | None
+    epilog: str | None  # examples
+    add_arguments: Callable[[argparse.ArgumentParser], None]  # its arguments, and the cmd_* that runs it
+
+
+COMMANDS = {  # a command: its summary, description, examples, and the function that adds its arguments
+    "train": Command("train a GAN from a preset or YAML config", "Train a GAN with Algorithm 1.",
+                     EXAMPLES["train"], _train_arguments),
+    "sample": Command("draw samples from a trained generator", "Draw samples x = G(z), z ~ p_z.",
+                      EXAMPLES["sample"], _sample_arguments),
+    "evaluate": Command("evaluate a trained generator (Parzen window, Table 1)",
+                        "Evaluate a snapshot with a named protocol; prints one JSON line and appends it to "
+                        "metrics.jsonl beside the snapshot.", EXAMPLES["evaluate"], _evaluate_arguments),
+    "figure": Command("draw one of the paper's figures, or training curves, from a run",
+                      "Draw a figure from a run's files.", EXAMPLES["figure"], _figure_arguments),
+    "inpaint": Command("complete test images with some pixels hidden (inpainting models)",
+                       "Show test images, the pixels an inpainting model is given, and several of its "
+                       "completions, one row per image.", EXAMPLES["inpaint"], _inpaint_arguments),
+    "infer": Command("an inference network E: x -> z for a trained G (future work 2)",
+                     "Fit E for the run's finished G on fresh pairs (z, G(z)) (or use the joint E trained "
+                     "alongside the game), report how well it inverts G, and draw test images beside their "
+                     "reconstructions G(E(x)). Prints one JSON line, appended to metrics.jsonl.",
+                     EXAMPLES["infer"], _infer_arguments),
+    "semisup": Command("semi-supervised MNIST with few labels, from a GAN (future work 4)",
+                       "Test error of one method with --labels labels (equal per class, drawn from "
+                       "train[0:50000]) over --draws label draws; the rest of the split is unlabelled. Prints "
+                       "one line per draw and a summary JSON line.", EXAMPLES["semisup"], _semisup_arguments),
+    "export": Command("write one generator alone (for sharing or shipping)",
+                      "Write a snapshot that holds only the generator (no discriminator, no second copy of G); "
+                      "advnets sample / evaluate / figure read it like any snapshot.",
+                      EXAMPLES["export"], _export_arguments),
+    "average": Command("average the generator weights of several snapshots (checkpoint averaging)",
+                       "Write one generator whose weights are the mean of the given snapshots' generators (by "
+                       "default G's moving average where a run kept one); advnets sample / evaluate / figure "
+                       "read it like any snapshot.", EXAMPLES["average"], _average_arguments),
+    "report": Command("write a self-contained report.html of a run",
+                      "Write one HTML page (images embedded) with a run's numbers, curves and figures.",
+                      EXAMPLES["report"], _report_arguments),
+    "presets": Command("list the built-in presets", "List the built-in presets.", EXAMPLES["presets"],
+                       _presets_arguments),
+}
+
+
+def build_parser(command: str | None = "*") -> Parser:
+    """The command line's parser, with the arguments of `command` only ("*": of every command). Listing
+    the commands needs none of their arguments, and some arguments' choices come from the library's
+    registries (which import PyTorch): `advnets --help` and `advnets presets` stay fast."""
+    parser = Parser(prog="advnets", formatter_class=_formatter, epilog=EXAMPLES["main"],
+                    description="Generative Adversarial Nets (Goodfellow et al., 2014): train, sample, evaluate.")
+    parser.add_argument("--version", action="version", version=f"advnets {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, spec in COMMANDS.items():
+        p = sub.add_parser(name, help=spec.summary, description=spec.description, epilog=spec.epilog,
+                           formatter_class=_formatter)
+        if command in ("*", name):
+            spec.add_arguments(p)
     return parser
 
 
@@ -485,6 +539,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from advnets.metrics import registry as metrics
     from advnets.metrics.spec import MetricRequest
     from advnets.runtime import resolve_device
     from advnets.snapshot import load_snapshot
@@ -532,6 +587,7 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
 
 def cmd_infer(args: argparse.Namespace) -> int:
     from advnets.inference import infer
+    from advnets.metrics import registry as metrics
     from advnets.runtime import resolve_device
     from advnets.snapshot import load_snapshot
 
@@ -595,12 +651,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from advnets.train.loop import TrainingInterrupted
-
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((word for word in argv if not word.startswith("-")), None)  # the subcommand, if any
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser(command)
+        args = parser.parse_args(argv)
         if args.command is None:
-            build_parser().print_help()
+            parser.print_help()
             return 2
         return args.func(args)
     except AdvnetsError as e:
@@ -608,7 +665,7 @@ def main(argv: list[str] | None = None) -> int:
         return e.exit_status
     except TrainingInterrupted as e:
         print(f"advnets: {e}", file=sys.stderr)
-        return 130
+        return e.exit_status
     except KeyboardInterrupt:
         print("advnets: aborted", file=sys.stderr)
         return 130

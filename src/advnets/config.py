@@ -25,9 +25,10 @@ from typing import Any, Callable, Optional, Union
 
 import yaml
 
-from advnets.data import registry
-from advnets.data.masks import FAMILIES
 from advnets.errors import ConfigError
+
+# The data registry (and the masks) are imported where a config is checked, not here: listing presets,
+# printing help and reading YAML stay free of PyTorch, which the data modules import.
 
 
 def _choice(default: str, *choices: str) -> Any:
@@ -39,11 +40,17 @@ def _registered(default: str, names: Callable[[], tuple[str, ...]]) -> Any:
     return field(default=default, metadata={"choices": names})
 
 
+def _data_set_names() -> tuple[str, ...]:
+    from advnets.data import registry
+
+    return registry.names()
+
+
 @dataclass
 class DataConfig:
     """Which distribution p_data is, and where its files live."""
 
-    name: str = _registered("mnist", registry.names)  # advnets.data.registry
+    name: str = _registered("mnist", _data_set_names)  # advnets.data.registry
     dir: Optional[str] = None  # else env ADVNETS_DATA, else the user cache directory
     download: bool = True  # fetch missing files from the official mirrors (checksums checked)
     conditional: bool = False  # p(x | c): the class label c (one-hot) is fed to both G and D (future work 1)
@@ -286,6 +293,9 @@ def validate(cfg: Config) -> None:
     need(cfg.seed >= 0, "seed", ">= 0")
     need(cfg.device == "auto" or cfg.device == "cpu" or cfg.device.startswith("cuda"), "device",
          "auto, cpu, cuda or cuda:N")
+    from advnets.data import registry
+    from advnets.data.masks import FAMILIES
+
     spec = registry.get(d.name)
     need(not d.conditional or spec.n_classes > 0, "data.conditional",
          f"false unless the data set has class labels ({', '.join(registry.names(labelled=True))})")

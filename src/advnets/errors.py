@@ -1,9 +1,14 @@
-"""User-facing errors.
+"""User-facing errors, and the interruption of a run.
 
 Anything a user can cause (a bad config value, a missing or corrupt file, a run directory that
 already exists) raises an :class:`AdvnetsError`. The command line prints it as one line and exits
-with status 2; library users catch it like any exception.
+with status 2; library users catch it like any exception. A run stopped by Ctrl-C raises
+:class:`TrainingInterrupted` once its state is saved (exit status 130).
 """
+
+from __future__ import annotations
+
+from pathlib import Path
 
 
 class AdvnetsError(Exception):
@@ -22,3 +27,13 @@ class DataError(AdvnetsError):
 
 class CheckpointError(AdvnetsError):
     """A run directory or checkpoint that is missing, corrupt, or does not match the request."""
+
+
+class TrainingInterrupted(Exception):
+    """Raised after Ctrl-C, once the training state has been saved."""
+
+    exit_status = 130
+
+    def __init__(self, step: int, run_dir: Path):
+        super().__init__(f"interrupted at step {step}; state saved, continue with: advnets train --resume {run_dir}")
+        self.step = step

@@ -20,6 +20,7 @@ import torch
 from tqdm import tqdm
 
 from advnets.config import Config
+from advnets.errors import TrainingInterrupted
 from advnets.fileio import atomic_write_bytes
 from advnets.runtime import cpu_has_bf16_units, resolve_device
 from advnets.train.algorithm import STAT_NAMES, named_stats, train_iteration
@@ -27,14 +28,6 @@ from advnets.train.checkpoint import load_training_state, restore_training_state
 from advnets.train.game import build_game
 from advnets.train.monitor import Monitor
 from advnets.train.rundir import INIT_FROM_FILE, PROBES_FILE, StatsWriter, read_stats, write_config
-
-
-class TrainingInterrupted(Exception):
-    """Raised after Ctrl-C, once the training state has been saved."""
-
-    def __init__(self, step: int, run_dir: Path):
-        super().__init__(f"interrupted at step {step}; state saved, continue with: advnets train --resume {run_dir}")
-        self.step = step
 
 
 @dataclass
