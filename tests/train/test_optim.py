@@ -45,3 +45,18 @@ def test_momentum_schedule():
     assert schedules.momentum(o, 250) == pytest.approx(0.7)
     assert schedules.momentum(o, 1000) == pytest.approx(0.7)
     assert schedules.momentum(o, 125.5) == pytest.approx(0.6)
+
+
+def test_the_schedules_on_tensors_are_the_released_formulas_bit_for_bit():
+    """The schedules run in float64 torch ops (on the device inside a step); they must give exactly
+    what the released formulas give in Python floats."""
+    o = load_config("paper-mnist", ["optim.lr_anneal_from=700", "optim.lr_anneal=1.0002"]).optim
+    for t in [0, 1, 2, 3, 699, 700, 701, 5_000, 123_457, 500_000, 3_000_000, 10**9]:
+        lr = 0.1 / o.lr_decay**t if t < 10**8 else 0.0
+        if t > 700:
+            lr = lr / o.lr_anneal ** (t - 700) if t < 10**8 else 0.0
+        assert float(schedules.learning_rate(o, 0.1, t)) == max(lr, o.lr_min)
+        assert float(schedules.learning_rate(o, 0.1, torch.tensor(t))) == max(lr, o.lr_min)
+    for epoch in [1, 2, 100, 249, 250, 251, 1000]:
+        alpha = min(max((epoch - 1) / 249, 0.0), 1.0)
+        assert float(schedules.momentum(o, torch.tensor(epoch))) == 0.5 * (1 - alpha) + 0.7 * alpha

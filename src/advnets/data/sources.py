@@ -3,6 +3,12 @@
 A source yields batches [m, *x_shape] and knows its epoch (the momentum schedule counts epochs).
 Its whole state is small (a counter, maybe a generator state), so resuming is exact. Which source a
 run trains on is decided where the game is assembled (``advnets.train.game.build_source``).
+
+Drawing a batch needs no host synchronisation: the count of batches drawn lives on the device
+(``cursor``, which the step reads) and, advanced in step by the same code, on the host
+(``batches_drawn``, which bookkeeping reads), so that a step captured as a CUDA graph can replay it.
+The only host work, giving a training set its next epoch's order, happens in :meth:`DataSource.prepare`,
+between steps.
 """
 
 from __future__ import annotations
@@ -25,8 +31,28 @@ class DataSource(ABC):
     batch_size: int
     batches_per_epoch: int
     device: torch.device
-    batches_drawn: int = 0
     n_classes: int = 0  # > 0 when the source has class labels (for conditional models)
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.cursor = torch.zeros((), dtype=torch.int64, device=device)  # batches drawn, on the device
+        self._drawn = 0  # the same count on the host
+
+    @property
+    def batches_drawn(self) -> int:
+        return self._drawn
+
+    @batches_drawn.setter
+    def batches_drawn(self, n: int) -> None:
+        self._drawn = int(n)
+        self.cursor.fill_(int(n))
+
+    def _advance(self) -> torch.Tensor:
+        """The index of the batch drawn now (a device tensor), moving both counts on."""
+        index = self.cursor.clone()
+        self.cursor.add_(1)
+        self._drawn += 1
+        return index
 
     @abstractmethod
     def next_batch(self) -> torch.Tensor:
@@ -35,6 +61,11 @@ class DataSource(ABC):
     def next_labelled_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The next minibatch and its class labels [batch_size] (int64), for conditional models."""
         raise TypeError(f"{type(self).__name__} has no class labels")
+
+    def prepare(self, batches: int) -> bool:
+        """Host work before the next `batches` batches are drawn (between steps, never inside one);
+        whether they can be served without more of it."""
+        return True
 
     @abstractmethod
     def reference_batch(self, n: int) -> torch.Tensor:
@@ -47,10 +78,14 @@ class DataSource(ABC):
     @property
     def epoch(self) -> int:
         """1-based number of the epoch the next batch belongs to."""
-        return self.batches_drawn // self.batches_per_epoch + 1
+        return self._drawn // self.batches_per_epoch + 1
+
+    def epoch_tensor(self) -> torch.Tensor:
+        """The same on the device (int64 0-d), for the schedules inside a step."""
+        return self.cursor // self.batches_per_epoch + 1
 
     def state_dict(self) -> dict[str, Any]:
-        return {"batches_drawn": self.batches_drawn}
+        return {"batches_drawn": self._drawn}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.batches_drawn = int(state["batches_drawn"])
@@ -61,13 +96,15 @@ class TensorSource(DataSource):
 
     Each epoch visits the examples in a fresh random order, drawn from (seed, epoch) alone (the
     data-order stream of advnets.runtime), so the order never depends on when a run was stopped and
-    resumed. The last partial batch is dropped.
+    resumed. The last partial batch is dropped. The orders of two consecutive epochs wait on the
+    device (``prepare`` moves them on), so a step finds its rows by device arithmetic alone.
     """
 
     def __init__(self, pixels: torch.Tensor, batch_size: int, seed: int, device: torch.device,
                  labels: torch.Tensor | None = None, n_classes: int = 0):
         if len(pixels) < batch_size:
             raise ValueError(f"batch size {batch_size} exceeds the {len(pixels)} training examples")
+        super().__init__(device)
         self.pixels = pixels.to(device)  # [N, *x_shape] uint8
         self.labels = labels.long().to(device) if labels is not None else None  # [N]
         self.n_classes = n_classes
@@ -75,21 +112,37 @@ class TensorSource(DataSource):
         self.batch_size = batch_size
         self.batches_per_epoch = len(pixels) // batch_size
         self.seed = seed
-        self.device = device
-        self._order_epoch = -1
-        self._order = torch.empty(0, dtype=torch.long)
+        self._orders = torch.empty(2, len(pixels), dtype=torch.int64, device=device)  # epochs first, first + 1
+        self._first = torch.zeros((), dtype=torch.int64, device=device)  # 0-based epoch of _orders[0]
+        self._first_host: int | None = None  # the same on the host; None: nothing loaded yet
+        self._offsets = torch.arange(batch_size, device=device)  # [m]
 
     def _epoch_order(self, epoch: int) -> torch.Tensor:
-        if epoch != self._order_epoch:
-            g = runtime.stream("data-order", self.seed, index=epoch)
-            self._order = torch.randperm(len(self.pixels), generator=g).to(self.device)
-            self._order_epoch = epoch
-        return self._order
+        """The permutation of 0-based `epoch` [N] (CPU)."""
+        return torch.randperm(len(self.pixels), generator=runtime.stream("data-order", self.seed, index=epoch))
+
+    def prepare(self, batches: int) -> bool:
+        first = self._drawn // self.batches_per_epoch
+        last = (self._drawn + batches - 1) // self.batches_per_epoch
+        if last - first > 1:
+            return False  # more than two epochs in one go: the buffer holds two
+        if self._first_host is not None and self._first_host <= first and last <= self._first_host + 1:
+            return True
+        if self._first_host is not None and first == self._first_host + 1:
+            self._orders[0].copy_(self._orders[1])  # the next epoch becomes the current one
+        else:
+            self._orders[0].copy_(self._epoch_order(first))
+        self._orders[1].copy_(self._epoch_order(first + 1))
+        self._first_host = first
+        self._first.fill_(first)
+        return True
 
     def _next_rows(self) -> torch.Tensor:
-        epoch, pos = divmod(self.batches_drawn, self.batches_per_epoch)
-        self.batches_drawn += 1
-        return self._epoch_order(epoch)[pos * self.batch_size : (pos + 1) * self.batch_size]
+        self.prepare(1)  # a no-op when the buffer holds this batch's epoch already (always, in a replay)
+        index = self._advance()  # the batch's number, 0-based
+        epoch, pos = index // self.batches_per_epoch, index % self.batches_per_epoch
+        flat = (epoch - self._first) * len(self.pixels) + pos * self.batch_size + self._offsets  # [m]
+        return self._orders.view(-1).index_select(0, flat)  # rows pos*m .. (pos+1)*m - 1 of the epoch's order
 
     def next_batch(self) -> torch.Tensor:
         return self.pixels.index_select(0, self._next_rows()).float().div_(255.0)
@@ -107,23 +160,29 @@ class TensorSource(DataSource):
     def mean(self) -> torch.Tensor:
         return self.pixels.float().mean(0).div_(255.0)
 
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self._first_host = None  # the orders are drawn again for the restored position
+
 
 class MixtureSource(DataSource):
     """An endless stream from a synthetic distribution, drawn with the source's own random generator
     (the data-stream of advnets.runtime), whose state is saved with the training state."""
 
     def __init__(self, mixture: toy.GaussianMixture, batch_size: int, seed: int, device: torch.device):
-        self.mixture = mixture
+        super().__init__(device)
+        self.mixture = mixture  # as given (CPU): what probes and metrics read
+        self._on_device = toy.GaussianMixture(mixture.means.to(device), mixture.stds.to(device),
+                                              mixture.mixture_weights.to(device))  # what batches are drawn from
         self.x_shape = (mixture.dim,)
         self.batch_size = batch_size
         self.batches_per_epoch = max(1, SYNTHETIC_EPOCH // batch_size)
-        self.device = device
         self.seed = seed
         self.rng = runtime.stream("data-stream", seed, device)
 
     def next_batch(self) -> torch.Tensor:
-        self.batches_drawn += 1
-        return self.mixture.sample(self.batch_size, self.rng, self.device)
+        self._advance()
+        return self._on_device.sample(self.batch_size, self.rng, self.device)
 
     def reference_batch(self, n: int) -> torch.Tensor:
         return self.mixture.sample(n, runtime.stream("reference", self.seed, self.device), self.device)

@@ -21,6 +21,7 @@ from advnets.errors import CheckpointError
 from advnets.snapshot import (LATEST_SNAPSHOT, STATE_FORMAT, load_networks, network_tensors, numbered_snapshot,
                               save_snapshot)
 from advnets.tensorfile import load_tensors, read_header, save_tensors, strip_prefix, with_prefix
+from advnets.train.optim import plain_param_groups
 
 if TYPE_CHECKING:  # annotations only
     from advnets.train.game import Game
@@ -30,7 +31,7 @@ TRAINING_STATE = "training-state.safetensors"
 
 def pack_optimizer(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """An optimizer's state_dict split into tensors and a JSON-able header."""
-    sd = opt.state_dict()
+    sd = plain_param_groups(opt.state_dict())
     tensors, scalars = {}, {}
     for index, entries in sd["state"].items():
         for key, value in entries.items():
@@ -89,7 +90,7 @@ def restore_training_state(game: "Game", tensors: dict[str, torch.Tensor], heade
     if game.encoder is not None:
         unpack_optimizer("opt_e", game.encoder.opt, tensors, header["opt_e"])
     game.data.load_state_dict({**header["data"], **strip_prefix("data", tensors)})
-    game.d_updates, game.g_updates = header["d_updates"], header["g_updates"]
+    game.set_update_counts(header["d_updates"], header["g_updates"])
     if header["rng_device"] == game.rng.device.type:
         game.rng.set_state(tensors["rng"])
         if game.encoder is not None:

@@ -9,7 +9,8 @@ The warm-up factor (1 + t) / (10 + t) (TensorFlow's ``ExponentialMovingAverage(n
 the average follow G closely early on, when G moves fast, instead of dragging the random initial
 weights along for ~1 / (1 - beta) updates. The averaged copy is only read (sampling, validation,
 evaluation); the live G keeps training exactly as without it, so one run gives both the paper's exact
-setup (the live G) and this variant (the averaged G).
+setup (the live G) and this variant (the averaged G). t may be a device tensor (the game's counter),
+so that the update needs no host synchronisation.
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ import torch
 from torch import nn
 
 
-def ema_decay_at(decay: float, updates: int) -> float:
+def ema_decay_at(decay: float, updates: int | torch.Tensor) -> float | torch.Tensor:
     """beta_t for the average taken after generator update number `updates` (1-based)."""
+    if isinstance(updates, torch.Tensor):
+        t = updates.to(torch.float64)
+        return ((1 + t) / (10 + t)).clamp_max(decay)
     return min(decay, (1 + updates) / (10 + updates))
 
 
@@ -34,9 +38,13 @@ class GeneratorAverage:
         self.model = copy.deepcopy(generator).eval().requires_grad_(False)
 
     @torch.no_grad()
-    def update(self, generator: nn.Module, updates: int) -> None:
+    def update(self, generator: nn.Module, updates: int | torch.Tensor) -> None:
         """Fold G's current weights into the average, after G's update number `updates`."""
-        beta = ema_decay_at(self.decay, updates)
         averaged = list(self.model.parameters()) + list(self.model.buffers())
         live = list(generator.parameters()) + list(generator.buffers())
-        torch._foreach_lerp_(averaged, live, 1.0 - beta)  # theta_ema + (1 - beta) (theta - theta_ema)
+        beta = ema_decay_at(self.decay, updates)
+        if isinstance(beta, torch.Tensor):
+            weight = (1 - beta).to(averaged[0].dtype)  # theta_ema + (1 - beta) (theta - theta_ema)
+            torch._foreach_lerp_(averaged, live, [weight] * len(averaged))
+        else:
+            torch._foreach_lerp_(averaged, live, 1.0 - beta)

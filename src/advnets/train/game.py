@@ -13,7 +13,6 @@ trained G when the config says so (generator.init_from), optimizers, and the "ga
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -32,45 +31,68 @@ from advnets.snapshot import load_snapshot, resolve_snapshot_path
 from advnets.train import schedules
 from advnets.train.ema import GeneratorAverage
 from advnets.train.joint_encoder import JointEncoder
-from advnets.train.optim import build_optimizer
+from advnets.train.optim import build_optimizer, takes_tensor_rates
 
 
-@dataclass
 class Game:
-    """Everything one training iteration touches. Networks never own their optimizers."""
+    """Everything one training iteration touches. Networks never own their optimizers.
 
-    cfg: Config
-    generator: nn.Module
-    discriminator: nn.Module
-    opt_d: torch.optim.Optimizer
-    opt_g: torch.optim.Optimizer
-    data: DataSource
-    rng: torch.Generator  # the "game" stream: noise and dropout masks; saved with the training state
-    average: GeneratorAverage | None = None  # train.ema_decay > 0: the moving average of G's weights
-    encoder: JointEncoder | None = None  # inference.joint: E: x -> z trained alongside
-    initialised_from: dict | None = None  # generator.init_from: where G's last layers came from
-    d_updates: int = 0
-    g_updates: int = 0
-    d_params: list[nn.Parameter] = field(init=False)
-    g_params: list[nn.Parameter] = field(init=False)
+    The update counts live twice, advanced by the same code: on the device (``d_count``, ``g_count``:
+    what the schedules inside a step read, without a host synchronisation) and on the host
+    (``d_updates``, ``g_updates``: what logs and checkpoints read)."""
 
-    def __post_init__(self) -> None:
-        self.d_params = list(self.discriminator.parameters())
-        self.g_params = list(self.generator.parameters())
+    def __init__(self, cfg: Config, generator: nn.Module, discriminator: nn.Module, opt_d: torch.optim.Optimizer,
+                 opt_g: torch.optim.Optimizer, data: DataSource, rng: torch.Generator,
+                 average: GeneratorAverage | None = None, encoder: JointEncoder | None = None,
+                 initialised_from: dict | None = None):
+        self.cfg, self.generator, self.discriminator = cfg, generator, discriminator
+        self.opt_d, self.opt_g, self.data = opt_d, opt_g, data
+        self.rng = rng  # the "game" stream: noise, dropout masks, training masks; saved with the training state
+        self.average = average  # train.ema_decay > 0: the moving average of G's weights
+        self.encoder = encoder  # inference.joint: E: x -> z trained alongside
+        self.initialised_from = initialised_from  # generator.init_from: where G's last layers came from
+        self.d_params = list(discriminator.parameters())
+        self.g_params = list(generator.parameters())
+        self.d_count = torch.zeros((), dtype=torch.int64, device=data.device)
+        self.g_count = torch.zeros((), dtype=torch.int64, device=data.device)
+        self._d_updates = self._g_updates = 0
+
+    @property
+    def d_updates(self) -> int:
+        return self._d_updates
+
+    @property
+    def g_updates(self) -> int:
+        return self._g_updates
+
+    def set_update_counts(self, d_updates: int, g_updates: int) -> None:
+        """Both copies of both counts (a restored training state)."""
+        self._d_updates, self._g_updates = int(d_updates), int(g_updates)
+        self.d_count.fill_(self._d_updates)
+        self.g_count.fill_(self._g_updates)
 
     def current_lr(self, network: str) -> float:
-        """The rate of `network`'s next update ("d" or "g")."""
-        return schedules.network_learning_rate(self.cfg.optim, network, self.d_updates, self.g_updates)
+        """The rate of `network`'s next update ("d" or "g"), for the logs."""
+        return float(schedules.network_learning_rate(self.cfg.optim, network, self.d_updates, self.g_updates))
 
     def current_momentum(self) -> float:
-        return schedules.momentum(self.cfg.optim, self.data.epoch)
+        return float(schedules.momentum(self.cfg.optim, self.data.epoch))
+
+    def _rates(self, network: str, opt: torch.optim.Optimizer) -> tuple[torch.Tensor | float, torch.Tensor | float]:
+        """(lr, momentum) of `network`'s next update: device tensors from the device counts where the
+        optimizer takes them (no host synchronisation), else numbers from the host counts."""
+        o = self.cfg.optim
+        if takes_tensor_rates(opt):
+            return (schedules.network_learning_rate(o, network, self.d_count, self.g_count),
+                    schedules.momentum(o, self.data.epoch_tensor()))
+        return self.current_lr(network), self.current_momentum()
 
     def apply_update(self, network: str) -> None:
         """Step `network`'s optimizer ("d" or "g") with its scheduled lr and momentum, then apply
         the network's weight-norm constraint if it has one, and count the update. After a G update,
         G's moving average and the joint E (when kept) follow."""
         opt = self.opt_d if network == "d" else self.opt_g
-        lr, mu = self.current_lr(network), self.current_momentum()
+        lr, mu = self._rates(network, opt)
         for group in opt.param_groups:
             group["lr"] = lr
             if "momentum" in group:
@@ -80,11 +102,13 @@ class Game:
         if max_norm is not None:
             constrain_column_norms_(self.discriminator if network == "d" else self.generator, max_norm)
         if network == "d":
-            self.d_updates += 1
+            self.d_count.add_(1)
+            self._d_updates += 1
         else:
-            self.g_updates += 1
+            self.g_count.add_(1)
+            self._g_updates += 1
             if self.average is not None:
-                self.average.update(self.generator, self.g_updates)
+                self.average.update(self.generator, self.g_count)
             if self.encoder is not None:
                 self.encoder.update(self.generator)
 

@@ -6,7 +6,9 @@ Pylearn2's momentum rule, which produced the paper's numbers:
     theta <- theta + v
 
 It differs from ``torch.optim.SGD(momentum=mu)`` (v <- mu v + g; theta <- theta - lr v) as soon as
-lr changes between updates, which it does after every update here.
+lr changes between updates, which it does after every update here. lr and mu may be Python numbers
+or 0-d tensors on the parameters' device (the schedules' values, so that a captured step reads them
+anew at every replay); the arithmetic is the same either way.
 """
 
 from __future__ import annotations
@@ -38,8 +40,11 @@ class MomentumSGD(torch.optim.Optimizer):
                     state["velocity"] = torch.zeros_like(p)
                 velocity.append(state["velocity"])
             grads = [p.grad for p in params]
-            torch._foreach_mul_(velocity, group["momentum"])  # v <- mu v
-            torch._foreach_add_(velocity, grads, alpha=-group["lr"])  # v <- v - lr g
+            like = params[0]
+            mu = torch.as_tensor(group["momentum"], device=like.device).to(like.dtype)
+            minus_lr = torch.as_tensor(group["lr"], device=like.device).to(like.dtype).neg()
+            torch._foreach_mul_(velocity, mu)  # v <- mu v
+            torch._foreach_addcmul_(velocity, grads, [minus_lr] * len(grads))  # v <- v - lr g, one rounding
             torch._foreach_add_(params, velocity)  # theta <- theta + v
 
 
@@ -47,3 +52,15 @@ def build_optimizer(cfg: OptimConfig, params: Iterable[torch.nn.Parameter], lr: 
     if cfg.name == "momentum-sgd":
         return MomentumSGD(params, lr=lr, momentum=cfg.momentum)
     return torch.optim.Adam(params, lr=lr, betas=tuple(cfg.betas))
+
+
+def takes_tensor_rates(opt: torch.optim.Optimizer) -> bool:
+    """Whether `opt` reads its learning rate and momentum as device tensors (ours), or needs Python
+    numbers (torch's Adam outside its capturable mode)."""
+    return isinstance(opt, MomentumSGD)
+
+
+def plain_param_groups(state: dict) -> dict:
+    """An optimizer state_dict whose param_groups hold numbers, not tensors (for a JSON header)."""
+    groups = [{k: (float(v) if isinstance(v, torch.Tensor) else v) for k, v in g.items()} for g in state["param_groups"]]
+    return {**state, "param_groups": groups}
