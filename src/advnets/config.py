@@ -157,6 +157,10 @@ class TrainConfig:
     # bf16: forward and backward matmuls in bfloat16 (torch.autocast), weights, optimizer state and
     # losses in float32. Faster where the hardware has bf16 units (recent GPUs, AVX512-BF16 CPUs).
     precision: str = _choice("fp32", "bf16")
+    # CUDA graphs (train/graph.py): the whole iteration captured once and replayed, so that Python stops
+    # issuing its ~100 kernels one by one. auto: on for CUDA wherever the config allows it; on: required
+    # (refused in one line where it cannot be); off: every iteration runs eagerly.
+    graph: str = _choice("auto", "on", "off")
     log_every: int = 100
     sample_every: int = 500
     checkpoint_every: int = 500
@@ -230,10 +234,12 @@ def from_dict(cls: type, data: Any, prefix: str = "") -> Any:
     values = {}
     for name, value in data.items():
         key = prefix + name
-        values[name] = _coerce(hints[name], value, key)
         choices = known[name].metadata.get("choices")
         if callable(choices):
             choices = choices()
+        if isinstance(value, bool) and choices and {"on", "off"} <= set(choices):
+            value = "on" if value else "off"  # YAML 1.1 reads a bare on / off as true / false
+        values[name] = _coerce(hints[name], value, key)
         if choices and values[name] not in choices:
             raise ConfigError(f"{key}: {_show(value)} is not one of {', '.join(choices)}")
     cfg = cls(**values)

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import platformdirs
 from tqdm import tqdm
 
 from advnets.data.idx import decompress, parse_idx, read_raw_bytes, sha256
@@ -91,8 +90,17 @@ def data_dirs(explicit: str | os.PathLike | None = None) -> list[Path]:
         dirs.append(Path(explicit).expanduser())
     if os.environ.get("ADVNETS_DATA"):
         dirs.append(Path(os.environ["ADVNETS_DATA"]).expanduser())
-    dirs.append(Path(platformdirs.user_cache_dir("advnets")) / "data")
+    dirs.append(user_cache_dir() / "data")
     return list(dict.fromkeys(dirs))
+
+
+def user_cache_dir() -> Path:
+    """advnets' folder in the user's cache (platformdirs' answer; without that package, the XDG default)."""
+    try:
+        import platformdirs
+    except ImportError:  # e.g. a bare GPU image that runs the benchmarks from the source tree
+        return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "advnets"
+    return Path(platformdirs.user_cache_dir("advnets"))
 
 
 def _candidates(dataset: IdxDataset, f: IdxFile, dirs: list[Path]) -> list[Path]:

@@ -47,6 +47,10 @@ class DataSource(ABC):
         self._drawn = int(n)
         self.cursor.fill_(int(n))
 
+    def count_on_host(self, batches: int) -> None:
+        """Move the host's count on by batches the device has drawn (a replayed CUDA graph's)."""
+        self._drawn += batches
+
     def _advance(self) -> torch.Tensor:
         """The index of the batch drawn now (a device tensor), moving both counts on."""
         index = self.cursor.clone()

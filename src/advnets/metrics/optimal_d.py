@@ -27,16 +27,19 @@ from advnets.metrics.spec import Metric, MetricRequest
 
 def fit_discriminator(discriminator: torch.nn.Module, generator: torch.nn.Module, mixture: GaussianMixture,
                       steps: int = 2000, batch_size: int = 2048, lr: float = 1e-2, seed: int = 0) -> torch.nn.Module:
-    """A copy of `discriminator` trained for the fixed `generator` (eval mode on return)."""
+    """A copy of `discriminator` trained for the fixed `generator` (eval mode on return), where the
+    networks are (data, noise and dropout from one generator there, seeded with `seed`)."""
     D = copy.deepcopy(discriminator).train()
     generator = generator.eval()
+    device = next(D.parameters()).device
     opt = torch.optim.Adam(D.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    rng = torch.Generator().manual_seed(seed)
+    rng = torch.Generator(device).manual_seed(seed)
+    mixture = GaussianMixture(mixture.means.to(device), mixture.stds.to(device), mixture.mixture_weights.to(device))
     for _ in range(steps):
-        x = mixture.sample(batch_size, rng, "cpu")  # [b, 1] ~ p_data
+        x = mixture.sample(batch_size, rng, device)  # [b, 1] ~ p_data
         with torch.no_grad():
-            fake = generator(generator.sample_z(batch_size, rng, "cpu"))  # [b, 1] ~ p_g
+            fake = generator(generator.sample_z(batch_size, rng, device))  # [b, 1] ~ p_g
         loss = discriminator_loss(D(x, rng), D(fake, rng)).mean()  # -(1/2) V(G, D) per example pair
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -55,8 +58,10 @@ def optimal_d_report(generator: torch.nn.Module, discriminator: torch.nn.Module,
     inside = data_range_mask(mixture, x)
     common = inside & (log_p_g > -math.inf)
 
+    device = next(discriminator.parameters()).device
+
     def logit_of(D: torch.nn.Module) -> torch.Tensor:
-        return D.eval()(x[:, None].float()).double()  # [P]
+        return D.eval()(x[:, None].float().to(device)).double().cpu()  # [P]
 
     with torch.enable_grad():
         fitted = fit_discriminator(discriminator, generator, mixture, steps, batch_size, seed=seed)

@@ -71,6 +71,11 @@ class Game:
         self.d_count.fill_(self._d_updates)
         self.g_count.fill_(self._g_updates)
 
+    def count_on_host(self, d_updates: int, g_updates: int) -> None:
+        """Move the host's counts on by updates the device has made (a replayed CUDA graph's)."""
+        self._d_updates += d_updates
+        self._g_updates += g_updates
+
     def current_lr(self, network: str) -> float:
         """The rate of `network`'s next update ("d" or "g"), for the logs."""
         return float(schedules.network_learning_rate(self.cfg.optim, network, self.d_updates, self.g_updates))
@@ -123,9 +128,16 @@ class Game:
         return self.encoder.model if self.encoder is not None else None
 
     def autocast(self) -> torch.autocast:
-        """Mixed precision for the forward passes when train.precision is bf16 (else a no-op)."""
-        return torch.autocast(self.data.device.type, dtype=torch.bfloat16,
-                              enabled=self.cfg.train.precision == "bf16")
+        """Mixed precision for the forward passes when train.precision is bf16 (else a no-op). On CUDA,
+        where the iteration may be captured as a graph, the weights' casts are not cached (a cached cast
+        would not be redone at a replay); the values are the same either way."""
+        device = self.data.device.type
+        return torch.autocast(device, dtype=torch.bfloat16, enabled=self.cfg.train.precision == "bf16",
+                              cache_enabled=device != "cuda")
+
+    def generators(self) -> list[torch.Generator]:
+        """Every random generator a training iteration draws from (a captured step registers them)."""
+        return [self.rng] + ([self.data.rng] if isinstance(self.data, MixtureSource) else [])
 
 
 def build_source(cfg: Config, device: torch.device) -> DataSource:

@@ -1,8 +1,9 @@
 """The training loop: Algorithm 1 repeated, with bookkeeping around it.
 
 One readable function, :func:`train`: build (or restore) the game, then per iteration run
-:func:`train_iteration` and, every so often, let the monitor log statistics and draw a progress grid,
-and checkpoint. Statistics are summed on the device and read once per log interval.
+Algorithm 1's iteration (``train_iteration``, eagerly or as a replayed CUDA graph: train/graph.py) and,
+every so often, let the monitor log statistics and draw a progress grid, and checkpoint. Statistics
+are summed on the device and read once per log interval; between those, the host reads nothing back.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from advnets.config import Config
 from advnets.errors import TrainingInterrupted
 from advnets.fileio import atomic_write_bytes
 from advnets.runtime import cpu_has_bf16_units, resolve_device
-from advnets.train.algorithm import STAT_NAMES, named_stats, train_iteration
+from advnets.train.algorithm import STAT_NAMES, named_stats
 from advnets.train.checkpoint import load_training_state, restore_training_state, save_training_state
 from advnets.train.game import build_game
+from advnets.train.graph import iteration_runner
 from advnets.train.monitor import Monitor
 from advnets.train.rundir import INIT_FROM_FILE, PROBES_FILE, StatsWriter, read_stats, write_config
 
@@ -102,12 +104,13 @@ def train(cfg: Config, run_dir: Path, resume: bool = False) -> TrainResult:
 
     t = cfg.train
     sums = torch.zeros(len(STAT_NAMES), device=game.data.device)  # summed on the device, read per log
+    run_iteration = iteration_runner(game, sums, t.graph, tqdm.write)  # eager, or a replayed CUDA graph
     since_log, last_row = 0, {}
     bar = tqdm(total=t.steps, initial=step, disable=not t.progress, desc=cfg.name, unit="step", dynamic_ncols=True)
     tick = time.perf_counter()
     with stop_requests() as stop:
         while step < t.steps:
-            sums += train_iteration(game)
+            run_iteration()  # Algorithm 1's iteration; its statistics are added into `sums`
             step += 1
             since_log += 1
             bar.update(1)

@@ -18,11 +18,12 @@ from advnets.errors import ConfigError
 from advnets.train.checkpoint import read_training_header
 
 # Keys that may differ when a run is resumed: they change how long a run goes or what it writes,
-# not the trajectory of the weights. (`device` changes floating-point rounding, not the math.)
+# not the trajectory of the weights. (`device` and `train.graph` change floating-point rounding at most,
+# not the math.)
 RESUMABLE_KEYS = frozenset({
     "device", "data.dir", "data.download", "train.steps", "train.log_every", "train.sample_every",
     "train.checkpoint_every", "train.snapshot_every", "train.progress", "train.valid_every", "train.valid_samples",
-    "train.tensorboard",
+    "train.tensorboard", "train.graph",
 })
 
 # Schedule keys whose effect begins at a given update: a resumed run may change them while neither

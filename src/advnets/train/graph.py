@@ -1,0 +1,151 @@
+"""One training iteration captured as a CUDA graph and replayed (``train.graph``).
+
+On a GPU the paper's step is launch-bound: Python issues ~100 small kernels per iteration, and the
+card finishes them long before the next arrives. A CUDA graph records the iteration's kernels once and
+replays them with one launch. What is captured is :func:`advnets.train.algorithm.train_iteration`
+itself, the function the eager path runs; it can be captured because it reads no tensor on the host:
+the update counts, the data cursor, the learning rates and the momentum are device tensors
+(advnets.train.game, advnets.data.sources, advnets.train.schedules), and its random numbers come
+from the run's generators, registered with the graph so that each replay draws fresh ones.
+
+How (PyTorch's rules for capture, ``shared/gpu.md``):
+
+1. warm up: a few iterations on a side stream (lazy allocations, cuBLAS workspaces, optimizer
+   buffers), from a copy of the game's state that is put back afterwards, so that every real
+   iteration of the run is a replay, the same in a run that was stopped and resumed;
+2. capture one iteration (the statistics summed into a buffer allocated before), with the game's
+   generators registered;
+3. per iteration: host work for the data (the next epoch's order, between replays), one replay, and
+   the host's copies of the counts moved on by what one iteration adds.
+
+Where the graph cannot serve a config, :func:`graph_blocker` says why in one line, and the run goes
+eagerly (``train.graph: auto``) or is refused (``on``).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from advnets.train.algorithm import train_iteration
+from advnets.train.game import Game
+from advnets.train.optim import takes_tensor_rates
+
+WARMUP_ITERATIONS = 3
+
+
+class GraphUnavailable(Exception):
+    """The graph cannot serve this run; the message says why in one line."""
+
+
+def graph_blocker(game: Game) -> str | None:
+    """Why the iteration of `game` cannot be captured, or None when it can."""
+    if game.data.device.type != "cuda":
+        return f"the run is on {game.data.device.type}, and CUDA graphs need a CUDA device"
+    if not hasattr(torch.cuda.CUDAGraph, "register_generator_state"):
+        return f"PyTorch {torch.__version__} cannot register the run's random generators with a graph (2.4 or later can)"
+    if not (takes_tensor_rates(game.opt_d) and takes_tensor_rates(game.opt_g)):
+        return f"optim.name={game.cfg.optim.name}: its learning rate is a Python number, baked into a graph (momentum-sgd reads tensors)"
+    if game.encoder is not None:
+        return "inference.joint: the joint inference network's Adam takes a Python learning rate"
+    return None
+
+
+class GameState:
+    """A copy of everything an iteration changes (weights, optimizer buffers, counts, data position,
+    random states), to put back in place: into the same tensors, so that their addresses stay."""
+
+    def __init__(self, game: Game, sums: torch.Tensor):
+        self.game = game
+        modules = [game.generator, game.discriminator] + ([game.average.model] if game.average is not None else [])
+        self.tensors = [t for m in modules for t in (*m.parameters(), *m.buffers())]
+        for opt in (game.opt_d, game.opt_g):
+            self.tensors += [v for state in opt.state.values() for v in state.values() if isinstance(v, torch.Tensor)]
+        self.tensors.append(sums)
+        self.copies = [t.detach().clone() for t in self.tensors]
+        self.had_state = [set(opt.state) for opt in (game.opt_d, game.opt_g)]
+        self.rng_state = game.rng.get_state()
+        self.data_state = {k: (v.clone() if isinstance(v, torch.Tensor) else v) for k, v in game.data.state_dict().items()}
+        self.counts = (game.d_updates, game.g_updates)
+
+    @torch.no_grad()
+    def restore(self) -> None:
+        game = self.game
+        for opt, had_state in zip((game.opt_d, game.opt_g), self.had_state):
+            for p in set(opt.state) - had_state:  # buffers created since: as if new (a zero velocity)
+                for value in opt.state[p].values():
+                    if isinstance(value, torch.Tensor):
+                        value.zero_()
+        for tensor, copy in zip(self.tensors, self.copies):
+            tensor.copy_(copy)
+        game.rng.set_state(self.rng_state)
+        game.data.load_state_dict(self.data_state)
+        game.set_update_counts(*self.counts)
+
+
+class CapturedIteration:
+    """Algorithm 1's iteration as a CUDA graph: calling it runs one iteration (see the module docstring)."""
+
+    def __init__(self, game: Game, sums: torch.Tensor, warmup: int = WARMUP_ITERATIONS):
+        reason = graph_blocker(game)
+        if reason:
+            raise GraphUnavailable(reason)
+        self.game = game
+        saved = GameState(game, sums)
+        drawn_before = game.data.batches_drawn
+        side = torch.cuda.Stream(device=game.data.device)
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(warmup):
+                sums += train_iteration(game)
+        torch.cuda.current_stream().wait_stream(side)
+        torch.cuda.synchronize(game.data.device)
+        self.batches = (game.data.batches_drawn - drawn_before) // warmup  # batches one iteration draws
+        saved.restore()
+        if not game.data.prepare(self.batches):
+            raise GraphUnavailable(f"one iteration draws {self.batches} batches, more than the data source "
+                                   "holds in advance (two epochs)")
+        self.graph = torch.cuda.CUDAGraph()
+        for generator in game.generators():
+            self.graph.register_generator_state(generator)
+        for opt in (game.opt_d, game.opt_g):
+            opt.zero_grad(set_to_none=True)  # backward allocates the gradients in the graph's memory
+        try:
+            with torch.cuda.graph(self.graph):
+                sums += train_iteration(game)
+        except RuntimeError as e:
+            raise GraphUnavailable(f"capture failed ({str(e).splitlines()[0]})") from None
+        finally:
+            # Capturing ran the Python but no kernel: the host's counts moved on, the device's did not.
+            self.d_updates, self.g_updates = game.d_updates - saved.counts[0], game.g_updates - saved.counts[1]
+            game.set_update_counts(*saved.counts)
+            game.data.batches_drawn = drawn_before
+
+    def __call__(self) -> None:
+        game = self.game
+        game.data.prepare(self.batches)  # host work: the next epoch's order, before the replay needs it
+        self.graph.replay()
+        game.count_on_host(self.d_updates, self.g_updates)  # what the replay added on the device
+        game.data.count_on_host(self.batches)
+
+
+def iteration_runner(game: Game, sums: torch.Tensor, mode: str, say: Callable[[str], None]) -> Callable[[], None]:
+    """A function that runs one iteration and adds its statistics into `sums`: a captured graph where
+    train.graph (`mode`) and the config allow it, else the eager iteration. `say` gets one line when
+    the run goes eagerly although a graph was possible to ask for (auto on a GPU), or why."""
+
+    def eager() -> None:
+        sums.add_(train_iteration(game))
+
+    if mode == "off" or (mode == "auto" and game.data.device.type != "cuda"):
+        return eager
+    try:
+        return CapturedIteration(game, sums)
+    except GraphUnavailable as e:
+        if mode == "on":
+            from advnets.errors import ConfigError
+
+            raise ConfigError(f"train.graph=on: {e}") from None
+        say(f"note: training eagerly, without a CUDA graph: {e}")
+        return eager

@@ -1,0 +1,127 @@
+"""The iteration that train.graph captures as a CUDA graph: on the CPU, what can be checked without a
+GPU (it reads no tensor on the host, the warm-up leaves the game as it was, the configs it cannot
+serve are named); on a GPU (tests marked `gpu`), graph against eager and resume with the graph."""
+
+import contextlib
+
+import pytest
+import torch
+
+from advnets.cli import main
+from advnets.train.algorithm import train_iteration
+from advnets.train.checkpoint import load_training_state
+from advnets.train.game import build_game
+from advnets.train.graph import GameState, graph_blocker
+from advnets.train.loop import train
+from tests.conftest import TINY
+
+CONFIGS = [
+    ("tiny_mnist", []),  # the released simultaneous update
+    ("tiny_mnist", ["train.schedule=alternating", "train.k=2", "train.ema_decay=0.9"]),
+    ("tiny_mnist", ["data.conditional=true", "train.schedule=alternating", "train.k=2"]),
+    ("tiny_mnist", ["data.inpainting=true", "train.valid_every=0", "train.schedule=alternating", "train.k=2"]),
+    ("tiny_mnist", ["generator.max_col_norm=1.9", "discriminator.max_col_norm=1.9", "train.precision=bf16"]),
+    ("tiny_ring", ["optim.name=momentum-sgd", "optim.lr=0.01"]),
+]
+
+
+class HostRead(AssertionError):
+    pass
+
+
+@contextlib.contextmanager
+def no_host_reads():
+    """Make every way of reading a tensor's value into Python fail (what a CUDA graph cannot replay)."""
+    def refuse(*args, **kwargs):
+        raise HostRead("the step read a tensor on the host")
+
+    names = ["item", "tolist", "__bool__", "__int__", "__float__", "__index__", "numpy", "cpu", "__array__"]
+    saved = {name: getattr(torch.Tensor, name) for name in names}
+    try:
+        for name in names:
+            setattr(torch.Tensor, name, refuse)
+        yield
+    finally:
+        for name, method in saved.items():
+            setattr(torch.Tensor, name, method)
+
+
+@pytest.mark.parametrize("make, extra", CONFIGS)
+def test_the_iteration_reads_no_tensor_on_the_host(request, make, extra):
+    game = build_game(request.getfixturevalue(make)(*extra), torch.device("cpu"))
+    train_iteration(game)  # buffers that are created once (optimizer state)
+    with no_host_reads():
+        for _ in range(3):
+            train_iteration(game)
+    assert (game.d_count.item(), game.g_count.item(), game.data.cursor.item()) == \
+        (game.d_updates, game.g_updates, game.data.batches_drawn)  # the host's copies kept pace
+
+
+def _state(game):
+    tensors = {f"g{i}": p.detach().clone() for i, p in enumerate(game.generator.state_dict().values())}
+    tensors.update({f"d{i}": p.detach().clone() for i, p in enumerate(game.discriminator.state_dict().values())})
+    if game.average is not None:
+        tensors.update({f"a{i}": p.detach().clone() for i, p in enumerate(game.average.model.state_dict().values())})
+    return tensors, game.rng.get_state(), (game.d_updates, game.g_updates, game.data.batches_drawn)
+
+
+@pytest.mark.parametrize("make, extra", [CONFIGS[1], CONFIGS[5]])
+def test_the_warm_up_leaves_the_game_as_it_was(request, make, extra):
+    """The graph's warm-up iterations run on the real game and are then undone: what follows equals
+    a game that never warmed up, bit for bit."""
+    make = request.getfixturevalue(make)
+    fresh, warmed = (build_game(make(*extra), torch.device("cpu")) for _ in range(2))
+    train_iteration(fresh), train_iteration(warmed)
+    sums = torch.zeros(4)
+    saved = GameState(warmed, sums)
+    for _ in range(3):
+        sums += train_iteration(warmed)
+    saved.restore()
+    assert not sums.any()
+    for _ in range(5):
+        a, b = train_iteration(fresh), train_iteration(warmed)
+        assert torch.equal(a, b)
+    (ta, ra, ca), (tb, rb, cb) = _state(fresh), _state(warmed)
+    assert ca == cb and torch.equal(ra, rb) and all(torch.equal(ta[k], tb[k]) for k in ta)
+
+
+def test_configs_the_graph_cannot_serve_are_named(tiny_mnist, tiny_ring, tmp_path, capsys):
+    assert "CUDA graphs need a CUDA device" in graph_blocker(build_game(tiny_mnist(), torch.device("cpu")))
+    if not torch.cuda.is_available():
+        assert main(["train", "toy-ring", "--out", str(tmp_path / "on"), "--set", *TINY, "train.steps=10", "train.graph=on"]) == 2
+        err = capsys.readouterr().err
+        assert "train.graph=on: the run is on cpu" in err and err.count("\n") == 1
+        assert not (tmp_path / "on").exists()
+        assert main(["train", "toy-ring", "--out", str(tmp_path / "auto"), "--set", *TINY, "train.steps=10"]) == 0  # auto: eager, quietly
+        assert "note:" not in capsys.readouterr().out
+
+
+gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (this machine has none)")
+
+
+@gpu
+@pytest.mark.gpu
+def test_graph_and_eager_agree_to_float_rounding_over_1000_updates(tiny_mnist, tmp_path):
+    rows = {}
+    for mode in ("off", "on"):
+        cfg = tiny_mnist("device=cuda", f"train.graph={mode}", "train.steps=1000", "train.log_every=100",
+                         "train.checkpoint_every=1000", "train.sample_every=1000")
+        rows[mode] = train(cfg, tmp_path / mode).run_dir
+    from advnets.train.rundir import read_stats
+
+    eager, graph = read_stats(rows["off"]), read_stats(rows["on"])
+    for a, b in zip(eager, graph):
+        for key in ("loss_d", "loss_g", "d_real", "d_fake"):
+            assert a[key] == pytest.approx(b[key], rel=1e-3, abs=1e-4), (a["step"], key)
+
+
+@gpu
+@pytest.mark.gpu
+def test_resume_with_the_graph_is_exact(tiny_mnist, tmp_path):
+    extra = ["device=cuda", "train.graph=on", "train.ema_decay=0.9"]
+    full = train(tiny_mnist(*extra, "train.steps=40"), tmp_path / "full")
+    train(tiny_mnist(*extra, "train.steps=20"), tmp_path / "split")
+    resumed = train(tiny_mnist(*extra, "train.steps=40"), tmp_path / "split", resume=True)
+    a, _ = load_training_state(full.run_dir)
+    b, _ = load_training_state(resumed.run_dir)
+    assert all(torch.equal(a[k], b[k]) for k in a)
