@@ -101,3 +101,31 @@ def test_old_training_states_resume_as_if_never_stopped(old_run, case, data_dir)
     for name in ("loss_d", "loss_g", "d_real", "d_fake", "lr", "momentum"):
         _assert_same(torch.tensor([r[name] for r in new_rows], dtype=torch.float64),
                      torch.tensor([r[name] for r in old_rows], dtype=torch.float64), f"{case}: {name}")
+
+
+FIXTURE_200 = {  # tests/fixtures/v0.1.0/make-200.sh: 200 updates at batch 1000 (4 to 8 epochs)
+    "simultaneous": [],
+    "alternating-k2": ["train.schedule=alternating", "train.k=2"],
+    "moving-average": ["train.ema_decay=0.99"],
+    "conditional": ["data.conditional=true", "train.schedule=alternating", "train.k=2"],
+    "inpainting": ["data.inpainting=true", "train.valid_every=0", "train.schedule=alternating", "train.k=2"],
+}
+
+
+@pytest.mark.parametrize("case", FIXTURE_200)
+def test_200_updates_train_as_0_1_0_did(case, tmp_path, data_dir):
+    """The step with its counts, cursor, epoch orders, rates and average on the device (the state a CUDA
+    graph replays) gives 0.1.0's weights after 200 updates across several epochs."""
+    from advnets.config import load_config
+    from advnets.tensorfile import load_tensors
+    from advnets.train.loop import train
+
+    base = ["generator.hidden=[8]", "discriminator.hidden=[4]", "discriminator.pieces=2", "train.batch_size=1000",
+            "train.log_every=50", "train.sample_every=200", "train.checkpoint_every=200", "train.grid_size=16",
+            "train.progress=false", "device=cpu", "train.steps=200", f"data.dir={data_dir}"]
+    run = train(load_config("paper-mnist", [*base, *FIXTURE_200[case]]), tmp_path / case).run_dir
+    new, header = load_tensors(run / "network-latest.safetensors")
+    old, old_header = load_tensors(FIXTURES / "200" / f"{case}.safetensors")
+    assert header["step"] == old_header["step"] == 200 and new.keys() == old.keys()
+    for key in old:
+        _assert_same(new[key], old[key], f"{case}: {key}")
