@@ -21,7 +21,7 @@ import typing
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Optional, Union
+from typing import Any, Optional, Union
 
 import yaml
 
@@ -35,12 +35,8 @@ def _choice(default: str, *choices: str) -> Any:
     return field(default=default, metadata={"choices": (default, *choices)})
 
 
-def _registered(default: str, names: Callable[[], tuple[str, ...]]) -> Any:
-    """A choice among names a registry knows (asked when a config is checked, not when it is defined)."""
-    return field(default=default, metadata={"choices": names})
-
-
 def _data_set_names() -> tuple[str, ...]:
+    """data.name's choices: the registry's, asked when a config is checked (not when it is defined)."""
     from advnets.data import registry
 
     return registry.names()
@@ -50,7 +46,7 @@ def _data_set_names() -> tuple[str, ...]:
 class DataConfig:
     """Which distribution p_data is, and where its files live."""
 
-    name: str = _registered("mnist", _data_set_names)  # advnets.data.registry
+    name: str = field(default="mnist", metadata={"choices": _data_set_names})  # advnets.data.registry
     dir: Optional[str] = None  # else env ADVNETS_DATA, else the user cache directory
     download: bool = True  # fetch missing files from the official mirrors (checksums checked)
     conditional: bool = False  # p(x | c): the class label c (one-hot) is fed to both G and D (future work 1)

@@ -54,14 +54,10 @@ def unpack_optimizer(prefix: str, opt: torch.optim.Optimizer, tensors: dict[str,
     opt.load_state_dict({"state": state, "param_groups": header["param_groups"]})
 
 
-def save_training_state(game: "Game", run_dir: Path, step: int, elapsed: float, monitor_state: dict | None = None
-                        ) -> None:
-    """Write the network snapshot(s) and the training state of `game` at `step` (all atomically)."""
+def pack_training_state(game: "Game", step: int, elapsed: float = 0.0, monitor_state: dict | None = None
+                        ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The training state of `game` at `step`: its tensors (the game's own, not copies) and a JSON header."""
     cfg, G, D = game.cfg, game.generator, game.discriminator
-    average, encoder = game.average_model, game.encoder_model
-    save_snapshot(run_dir / LATEST_SNAPSHOT, G, D, cfg, step, average, encoder=encoder)
-    if cfg.train.snapshot_every and step % cfg.train.snapshot_every == 0:
-        save_snapshot(run_dir / numbered_snapshot(step), G, D, cfg, step, average, encoder=encoder)
     t_d, h_d = pack_optimizer("opt_d", game.opt_d)
     t_g, h_g = pack_optimizer("opt_g", game.opt_g)
     t_e, h_e = pack_optimizer("opt_e", game.encoder.opt) if game.encoder is not None else ({}, None)
@@ -75,11 +71,22 @@ def save_training_state(game: "Game", run_dir: Path, step: int, elapsed: float, 
         "data": {k: v for k, v in data_state.items() if not isinstance(v, torch.Tensor)},
         "monitor": monitor_state or {},
     }
-    tensors = {**network_tensors(G, D, average, encoder), **t_d, **t_g, **t_e, **data_tensors,
+    tensors = {**network_tensors(G, D, game.average_model, game.encoder_model), **t_d, **t_g, **t_e, **data_tensors,
                "rng": game.rng.get_state()}
     if game.encoder is not None:
         tensors["encoder_rng"] = game.encoder.rng.get_state()
-    save_tensors(run_dir / TRAINING_STATE, tensors, header)
+    return tensors, header
+
+
+def save_training_state(game: "Game", run_dir: Path, step: int, elapsed: float, monitor_state: dict | None = None
+                        ) -> None:
+    """Write the network snapshot(s) and the training state of `game` at `step` (all atomically)."""
+    cfg, G, D = game.cfg, game.generator, game.discriminator
+    average, encoder = game.average_model, game.encoder_model
+    save_snapshot(run_dir / LATEST_SNAPSHOT, G, D, cfg, step, average, encoder=encoder)
+    if cfg.train.snapshot_every and step % cfg.train.snapshot_every == 0:
+        save_snapshot(run_dir / numbered_snapshot(step), G, D, cfg, step, average, encoder=encoder)
+    save_tensors(run_dir / TRAINING_STATE, *pack_training_state(game, step, elapsed, monitor_state))
 
 
 def restore_training_state(game: "Game", tensors: dict[str, torch.Tensor], header: dict) -> tuple[int, float]:

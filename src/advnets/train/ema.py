@@ -42,9 +42,6 @@ class GeneratorAverage:
         """Fold G's current weights into the average, after G's update number `updates`."""
         averaged = list(self.model.parameters()) + list(self.model.buffers())
         live = list(generator.parameters()) + list(generator.buffers())
-        beta = ema_decay_at(self.decay, updates)
-        if isinstance(beta, torch.Tensor):
-            weight = (1 - beta).to(averaged[0].dtype)  # theta_ema + (1 - beta) (theta - theta_ema)
-            torch._foreach_lerp_(averaged, live, [weight] * len(averaged))
-        else:
-            torch._foreach_lerp_(averaged, live, 1.0 - beta)
+        beta = ema_decay_at(self.decay, torch.as_tensor(updates, device=averaged[0].device))
+        weight = (1 - beta).to(averaged[0].dtype)
+        torch._foreach_lerp_(averaged, live, [weight] * len(averaged))  # theta_ema + (1 - beta) (theta - theta_ema)

@@ -28,7 +28,9 @@ from typing import Callable
 
 import torch
 
+from advnets.errors import ConfigError
 from advnets.train.algorithm import train_iteration
+from advnets.train.checkpoint import pack_training_state, restore_training_state
 from advnets.train.game import Game
 from advnets.train.optim import takes_tensor_rates
 
@@ -53,35 +55,22 @@ def graph_blocker(game: Game) -> str | None:
 
 
 class GameState:
-    """A copy of everything an iteration changes (weights, optimizer buffers, counts, data position,
-    random states), to put back in place: into the same tensors, so that their addresses stay."""
+    """A copy of the game's training state (advnets.train.checkpoint's layout, kept in memory) and of
+    the statistics buffer, to put back after the warm-up as a resume would."""
 
     def __init__(self, game: Game, sums: torch.Tensor):
-        self.game = game
-        modules = [game.generator, game.discriminator] + ([game.average.model] if game.average is not None else [])
-        self.tensors = [t for m in modules for t in (*m.parameters(), *m.buffers())]
-        for opt in (game.opt_d, game.opt_g):
-            self.tensors += [v for state in opt.state.values() for v in state.values() if isinstance(v, torch.Tensor)]
-        self.tensors.append(sums)
-        self.copies = [t.detach().clone() for t in self.tensors]
-        self.had_state = [set(opt.state) for opt in (game.opt_d, game.opt_g)]
-        self.rng_state = game.rng.get_state()
-        self.data_state = {k: (v.clone() if isinstance(v, torch.Tensor) else v) for k, v in game.data.state_dict().items()}
-        self.counts = (game.d_updates, game.g_updates)
+        tensors, self.header = pack_training_state(game, step=0)
+        self.tensors = {key: tensor.clone() for key, tensor in tensors.items()}
+        self.game, self.sums, self.sums_copy = game, sums, sums.clone()
+        self.counts = (self.header["d_updates"], self.header["g_updates"])
 
     @torch.no_grad()
     def restore(self) -> None:
-        game = self.game
-        for opt, had_state in zip((game.opt_d, game.opt_g), self.had_state):
-            for p in set(opt.state) - had_state:  # buffers created since: as if new (a zero velocity)
-                for value in opt.state[p].values():
-                    if isinstance(value, torch.Tensor):
-                        value.zero_()
-        for tensor, copy in zip(self.tensors, self.copies):
-            tensor.copy_(copy)
-        game.rng.set_state(self.rng_state)
-        game.data.load_state_dict(self.data_state)
-        game.set_update_counts(*self.counts)
+        restore_training_state(self.game, self.tensors, self.header)
+        for opt in (self.game.opt_d, self.game.opt_g):
+            if takes_tensor_rates(opt):
+                opt.init_state()  # a state from before the first update has no velocity yet: a zero one
+        self.sums.copy_(self.sums_copy)
 
 
 class CapturedIteration:
@@ -144,8 +133,6 @@ def iteration_runner(game: Game, sums: torch.Tensor, mode: str, say: Callable[[s
         return CapturedIteration(game, sums)
     except GraphUnavailable as e:
         if mode == "on":
-            from advnets.errors import ConfigError
-
             raise ConfigError(f"train.graph=on: {e}") from None
         say(f"note: training eagerly, without a CUDA graph: {e}")
         return eager

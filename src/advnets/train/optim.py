@@ -26,19 +26,23 @@ class MomentumSGD(torch.optim.Optimizer):
     def __init__(self, params: Iterable[torch.nn.Parameter], lr: float, momentum: float = 0.0):
         super().__init__(params, {"lr": lr, "momentum": momentum})
 
+    def init_state(self) -> None:
+        """A zero velocity for every parameter that has none yet (what the first update starts from),
+        so that a step captured as a CUDA graph finds its buffers rather than allocating them."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if "velocity" not in self.state[p]:
+                    self.state[p]["velocity"] = torch.zeros_like(p)
+
     @torch.no_grad()
     def step(self, closure=None):  # noqa: D102 - torch.optim.Optimizer's contract
         assert closure is None, "MomentumSGD takes no closure"
+        self.init_state()
         for group in self.param_groups:
             params = [p for p in group["params"] if p.grad is not None]
             if not params:
                 continue
-            velocity = []
-            for p in params:
-                state = self.state[p]
-                if "velocity" not in state:
-                    state["velocity"] = torch.zeros_like(p)
-                velocity.append(state["velocity"])
+            velocity = [self.state[p]["velocity"] for p in params]
             grads = [p.grad for p in params]
             like = params[0]
             mu = torch.as_tensor(group["momentum"], device=like.device).to(like.dtype)
