@@ -1,0 +1,50 @@
+"""The fixed cost of one training iteration: advnets' `train_iteration` on the paper's MNIST setup with
+networks too small to cost anything else (G 100-8-784, D maxout 4x2), batch 100, on the CPU.
+
+Milliseconds per iteration, best of --windows windows of --steps iterations after 50 warm-up ones.
+It imports `build_game` from where either layout keeps it, so the same file times this tree and
+0.1.0 (commit 57a0054):
+
+    python benchmarks/step_overhead.py --data-dir ../shared/data
+    git worktree add /tmp/v010 57a0054 && PYTHONPATH=/tmp/v010/src python benchmarks/step_overhead.py --data-dir ../shared/data
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from advnets.config import load_config
+from advnets.train.algorithm import train_iteration
+
+try:
+    from advnets.train.game import build_game
+except ImportError:  # 0.1.0
+    from advnets.train.loop import build_game
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data-dir")
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--windows", type=int, default=5)
+    args = p.parse_args()
+    cfg = load_config("paper-mnist", [f"data.dir={args.data_dir}", "generator.hidden=[8]", "discriminator.hidden=[4]",
+                                      "discriminator.pieces=2", "device=cpu"])
+    game = build_game(cfg, torch.device("cpu"))
+    sums = torch.zeros(4)
+    for _ in range(50):
+        sums += train_iteration(game)
+    best = float("inf")
+    for _ in range(args.windows):
+        t0 = time.perf_counter()
+        for _ in range(args.steps):
+            sums += train_iteration(game)
+        best = min(best, (time.perf_counter() - t0) / args.steps)
+    print(f"{best * 1e3:.3f} ms per iteration (torch {torch.__version__}, {torch.get_num_threads()} threads)")
+
+
+if __name__ == "__main__":
+    main()
