@@ -60,7 +60,7 @@ def test_sample_npy_is_uint8_and_seeded_per_sample(trained, tmp_path, capsys):
     (["train", "paper-mnist", "--set", "optim.lr=fast"], "optim.lr: expected float, got str 'fast'"),
     (["train", "nonexistent-preset"], "neither a YAML file nor a preset"),
     (["train"], "give a preset or YAML file"),
-    (["train", "--resume", "/nonexistent/run"], "holds no training state"),
+    (["train", "--resume", "/nonexistent/run"], "is not a run directory"),
     (["sample", "/nonexistent/run", "--n", "3", "--out", "x.npy"], "does not exist"),
     (["train", "paper-mnist", "--set", "device=cuda:0"], None),  # no CUDA here, or trains: see below
 ])
@@ -96,6 +96,7 @@ def test_sample_bad_inputs(trained, tmp_path, capsys):
 
 
 def test_missing_data_without_network_is_one_line(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
     argv = ["train", "paper-mnist", "--out", str(tmp_path / "r"), "--data-dir", str(tmp_path / "empty"),
             "--set", "data.download=false", *TINY]
     assert main(argv) == 2

@@ -89,7 +89,7 @@ def test_old_training_states_resume_as_if_never_stopped(old_run, case, data_dir)
     assert main(["train", "--resume", str(run), "--data-dir", str(data_dir), "--set", "train.steps=20"]) == 0
     new, new_header = load_training_state(run)
     old, old_header = load_training_state(FIXTURES / f"{case}-20")
-    assert new.keys() == old.keys()
+    assert new.keys() - old.keys() == {"log_sums"} and old.keys() <= new.keys()  # 0.2: the unfinished log interval
     for key in old:
         _assert_same(new[key], old[key], f"{case}: {key}")
     for key in ("step", "d_updates", "g_updates", "data", "monitor"):

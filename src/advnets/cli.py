@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Callable, NoReturn
 
 from advnets import __version__
-from advnets.errors import AdvnetsError, ConfigError, TrainingInterrupted
+from advnets.errors import (AdvnetsError, CheckpointError, ConfigError, TrainingDiverged, TrainingInterrupted,
+                            describe_os_error)
 from advnets.figures import FIGURES
 
 # The library (PyTorch) is imported inside the functions, for the one command that runs: the parser
@@ -462,28 +463,47 @@ def resolve_train_config(args: argparse.Namespace):
 def cmd_train(args: argparse.Namespace) -> int:
     from advnets.config import to_yaml
     from advnets.train import train
-    from advnets.train.checkpoint import TRAINING_STATE
-    from advnets.train.rundir import create_run_dir
+    from advnets.train.checkpoint import TRAINING_STATE, read_training_header
+    from advnets.train.rundir import RunLock, claim_run_dir
 
-    cfg, header = resolve_train_config(args)
-    print(to_yaml(cfg), end="")
-    if args.dry_run:
-        return 0
-    if header is not None:
-        run_dir, resume = Path(args.resume), True
-        if header["step"] >= cfg.train.steps:
-            print(f"{run_dir} is already at step {header['step']} >= train.steps={cfg.train.steps}; "
-                  "raise train.steps to continue")
-            return 0
+    if args.resume is not None and not args.dry_run:
+        run_dir = Path(args.resume)
+        if not run_dir.is_dir():
+            raise CheckpointError(f"{run_dir} is not a run directory (it does not exist); nothing to resume")
+        lock = RunLock(run_dir).acquire()  # before reading its state: no other process trains it meanwhile
     else:
-        run_dir, resume = create_run_dir(args.out, cfg.name, args.runs_root), False
-    print(f"run directory: {run_dir}", flush=True)
+        lock = None
     try:
-        result = train(cfg, run_dir, resume=resume)
-    except AdvnetsError:
-        if not resume and not (run_dir / TRAINING_STATE).exists():
-            shutil.rmtree(run_dir)  # created above for this run, which failed before its first checkpoint
-        raise
+        cfg, header = resolve_train_config(args)
+        print(to_yaml(cfg), end="")
+        if args.dry_run:
+            return 0
+        if args.resume is not None:
+            resume, created = header is not None, False
+            if header is None:
+                print(f"note: {run_dir} stopped before its first checkpoint; training it again from step 0 "
+                      "with its config.yaml")
+            elif header["step"] >= cfg.train.steps:
+                print(f"{run_dir} is already at step {header['step']} >= train.steps={cfg.train.steps}; "
+                      "raise train.steps to continue")
+                return 0
+        else:
+            (run_dir, lock), resume, created = claim_run_dir(args.out, cfg.name, args.runs_root), False, True
+        print(f"run directory: {run_dir}", flush=True)
+        try:
+            result = train(cfg, run_dir, resume=resume, lock=lock)
+        except (AdvnetsError, OSError) as e:
+            saved = (run_dir / TRAINING_STATE).is_file()
+            if created and not saved:
+                shutil.rmtree(run_dir, ignore_errors=True)  # made for this run, which failed before its first checkpoint
+            if isinstance(e, OSError) and saved:
+                step = read_training_header(run_dir)["step"]
+                raise AdvnetsError(f"{describe_os_error(e)}; the run stopped, its last checkpoint (step {step}) is "
+                                   f"intact: continue it with advnets train --resume {run_dir}") from None
+            raise
+    finally:
+        if lock is not None:
+            lock.release()
     s = result.last_stats
     if s:
         print(f"done: step {result.step}, epoch {s['epoch']:.2f}, loss_d {s['loss_d']:.4f}, loss_g {s['loss_g']:.4f}, "
@@ -523,11 +543,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if args.label is not None and not 0 <= args.label < n_classes:
         raise ConfigError(f"--label must be in 0..{n_classes - 1}, got {args.label}")
     x = generate(snap.generator, args.n, seed=args.seed, device=device, labels=args.label)  # [n, *x_shape]
-    out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".png":
-        tmp = out.with_name(f".{out.name}.tmp.png")
-        save_progress_image(x, tmp, title=f"{snap.config.name} step {snap.step} seed {args.seed}")
-        tmp.replace(out)
+        save_progress_image(x, out, title=f"{snap.config.name} step {snap.step} seed {args.seed}")  # atomically
     else:
         array = to_uint8(x) if x.ndim == 4 else x.to(torch.float32).numpy()
         buf = io.BytesIO()
@@ -666,6 +683,12 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingInterrupted as e:
         print(f"advnets: {e}", file=sys.stderr)
         return e.exit_status
+    except TrainingDiverged as e:
+        print(f"advnets: error: {e}", file=sys.stderr)
+        return e.exit_status
+    except OSError as e:  # a full or read-only disk, a missing folder, no permission: one line, no traceback
+        print(f"advnets: error: {describe_os_error(e)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("advnets: aborted", file=sys.stderr)
         return 130

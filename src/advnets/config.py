@@ -172,6 +172,12 @@ class TrainConfig:
     ema_decay: float = 0.0
     tensorboard: bool = False  # also log scalars and sample grids to RUN_DIR/tensorboard (needs the package)
     progress: bool = True
+    # When a statistic or a weight becomes NaN or infinite (checked on the device at every log interval
+    # and before every checkpoint; nothing non-finite is ever written): stop (exit status 3, the last finite
+    # checkpoint kept), or roll back to the last checkpoint with the learning rates halved, at most
+    # max_rollbacks times in a run, then stop.
+    on_nonfinite: str = _choice("stop", "rollback")
+    max_rollbacks: int = 3
 
 
 @dataclass
@@ -342,6 +348,7 @@ def validate(cfg: Config) -> None:
          ">= optim.momentum_start_epoch >= 1")
     need(len(o.betas) == 2 and all(0 <= b < 1 for b in o.betas), "optim.betas", "two values in [0, 1)")
     need(t.steps >= 0, "train.steps", ">= 0")
+    need(t.max_rollbacks >= 0, "train.max_rollbacks", ">= 0")
     need(t.batch_size >= 1, "train.batch_size", ">= 1")
     need(t.k >= 1, "train.k", ">= 1")
     need(t.schedule == "alternating" or t.k == 1, "train.k",

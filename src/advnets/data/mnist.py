@@ -83,11 +83,20 @@ FASHION_MNIST = IdxDataset(
 IDX_DATASETS = {d.name: d for d in (MNIST, FASHION_MNIST)}
 
 
-def data_dirs(explicit: str | os.PathLike | None = None) -> list[Path]:
-    """Directories searched for data files, in order; the first is where downloads go."""
+def data_dirs(explicit: str | os.PathLike | None = None, download: bool = False) -> list[Path]:
+    """Directories searched for data files, in order; the first is where downloads go. A directory
+    given explicitly (--data-dir, data.dir) is never skipped for other files: it must exist, or, where
+    downloads are allowed, it is the only place searched (and is created by a successful download)."""
     dirs = []
     if explicit:
-        dirs.append(Path(explicit).expanduser())
+        given = Path(explicit).expanduser()
+        if not given.is_dir():
+            if download and not given.exists():
+                return [given]
+            raise DataError(f"data directory {explicit} (--data-dir / data.dir) "
+                            f"{'is a file' if given.exists() else 'does not exist'}; give the folder that holds "
+                            "the data files, or leave it unset to search $ADVNETS_DATA and the user cache")
+        dirs.append(given)
     if os.environ.get("ADVNETS_DATA"):
         dirs.append(Path(os.environ["ADVNETS_DATA"]).expanduser())
     dirs.append(user_cache_dir() / "data")
@@ -133,7 +142,6 @@ def _download(f: IdxFile, target: Path, mirrors: tuple[str, ...]) -> str | None:
     for mirror in mirrors:
         url = mirror + f.filename
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
             with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 (fixed mirror list)
                 total = int(response.headers.get("Content-Length") or 0) or None
                 chunks = []
@@ -178,7 +186,7 @@ def load_idx_split(name: str, split: str, data_dir: str | None = None, download:
     if split not in SPLITS:
         raise DataError(f"unknown split '{split}' (known: {', '.join(SPLITS)})")
     dataset = IDX_DATASETS[name]
-    dirs = data_dirs(data_dir)
+    dirs = data_dirs(data_dir, download)
     part = "test" if split == "test" else "train"
     images = _load_verified(find_file(dataset, f"{part}_images", dirs, download, mirrors),
                             dataset.files[f"{part}_images"])

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from advnets.errors import ConfigError
+from advnets.fileio import append_line
 from advnets.metrics import classes, inference, inpainting, modes, optimal_d, parzen
 from advnets.metrics.spec import Metric, MetricRequest, require
 from advnets.snapshot import Snapshot, provenance
@@ -77,6 +78,5 @@ def evaluate(name: str, snap: Snapshot, request: MetricRequest = MetricRequest()
 def append_metrics(snapshot_path: Path, row: dict[str, Any]) -> Path:
     """Append `row` as one JSON line to metrics.jsonl beside the snapshot it measured."""
     path = Path(snapshot_path).parent / METRICS_FILE
-    with path.open("a") as f:
-        f.write(json.dumps(row) + "\n")
+    append_line(path, json.dumps(row))  # durable at once; a crash leaves at most a torn last line, which readers drop
     return path

@@ -2,13 +2,15 @@
 
 ``training-state.safetensors`` (format advnets-training-state/1, advnets.snapshot) holds the
 networks as a snapshot does, plus both optimizers' buffers (and the joint E's), the update counters,
-the data source's position (and random state), the game's random generator, the elapsed time and
-the monitor's best validation scores. Written atomically at every checkpoint, beside the network
+the data source's position (and random state), the game's random generator, the elapsed time, the
+monitor's best validation scores, the statistics summed so far in the unfinished log interval (so
+that a resumed run logs the same rows), and the learning-rate factor of train.on_nonfinite=rollback. Written atomically at every checkpoint, beside the network
 snapshots that the same call writes (network-latest, and numbered ones every train.snapshot_every).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,8 +56,18 @@ def unpack_optimizer(prefix: str, opt: torch.optim.Optimizer, tensors: dict[str,
     opt.load_state_dict({"state": state, "param_groups": header["param_groups"]})
 
 
-def pack_training_state(game: "Game", step: int, elapsed: float = 0.0, monitor_state: dict | None = None
-                        ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+@dataclass
+class LogInterval:
+    """The unfinished log interval: its statistics summed on the device, and how many iterations
+    (and seconds) went into them."""
+
+    sums: torch.Tensor
+    steps: int = 0
+    seconds: float = 0.0
+
+
+def pack_training_state(game: "Game", step: int, elapsed: float = 0.0, monitor_state: dict | None = None,
+                        interval: LogInterval | None = None) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """The training state of `game` at `step`: its tensors (the game's own, not copies) and a JSON header."""
     cfg, G, D = game.cfg, game.generator, game.discriminator
     t_d, h_d = pack_optimizer("opt_d", game.opt_d)
@@ -70,27 +82,49 @@ def pack_training_state(game: "Game", step: int, elapsed: float = 0.0, monitor_s
         "opt_d": h_d, "opt_g": h_g, "opt_e": h_e,
         "data": {k: v for k, v in data_state.items() if not isinstance(v, torch.Tensor)},
         "monitor": monitor_state or {},
+        "lr_scale": game.lr_scale_value, "rollbacks": game.rollbacks,
+        "log_steps": interval.steps if interval else 0, "log_seconds": interval.seconds if interval else 0.0,
     }
     tensors = {**network_tensors(G, D, game.average_model, game.encoder_model), **t_d, **t_g, **t_e, **data_tensors,
                "rng": game.rng.get_state()}
     if game.encoder is not None:
         tensors["encoder_rng"] = game.encoder.rng.get_state()
+    if interval is not None:
+        tensors["log_sums"] = interval.sums
     return tensors, header
 
 
-def save_training_state(game: "Game", run_dir: Path, step: int, elapsed: float, monitor_state: dict | None = None
-                        ) -> None:
-    """Write the network snapshot(s) and the training state of `game` at `step` (all atomically)."""
+def save_training_state(game: "Game", run_dir: Path, step: int, elapsed: float, monitor_state: dict | None = None,
+                        interval: LogInterval | None = None) -> None:
+    """Write the network snapshot(s) and the training state of `game` at `step` (all atomically; the
+    training state last, so that it never names a step whose snapshot is missing)."""
     cfg, G, D = game.cfg, game.generator, game.discriminator
     average, encoder = game.average_model, game.encoder_model
     save_snapshot(run_dir / LATEST_SNAPSHOT, G, D, cfg, step, average, encoder=encoder)
-    if cfg.train.snapshot_every and step % cfg.train.snapshot_every == 0:
+    if step and cfg.train.snapshot_every and step % cfg.train.snapshot_every == 0:
         save_snapshot(run_dir / numbered_snapshot(step), G, D, cfg, step, average, encoder=encoder)
-    save_tensors(run_dir / TRAINING_STATE, *pack_training_state(game, step, elapsed, monitor_state))
+    save_tensors(run_dir / TRAINING_STATE, *pack_training_state(game, step, elapsed, monitor_state, interval))
 
 
-def restore_training_state(game: "Game", tensors: dict[str, torch.Tensor], header: dict) -> tuple[int, float]:
-    """Load a saved training state into a freshly built game; returns (step, elapsed seconds)."""
+def restore_training_state(game: "Game", tensors: dict[str, torch.Tensor], header: dict,
+                           interval: LogInterval | None = None, path: Path | None = None) -> tuple[int, float]:
+    """Load a saved training state into a built game (in place: a captured graph's tensors stay
+    valid), and into `interval` the unfinished log interval; returns (step, elapsed seconds). A state
+    that does not fit the game (a tensor or header field missing, a wrong shape or type) is refused in
+    one line naming `path`."""
+    try:
+        step, elapsed = _restore(game, tensors, header, interval)
+    except (KeyError, IndexError, ValueError, TypeError, RuntimeError, AttributeError) as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        if isinstance(e, KeyError):
+            reason = f"{e.args[0]!r} is missing"
+        raise CheckpointError(f"{path or 'the training state'} does not fit this run ({reason}); "
+                              "it is damaged or was written for another config") from None
+    return step, elapsed
+
+
+def _restore(game: "Game", tensors: dict[str, torch.Tensor], header: dict, interval: LogInterval | None
+             ) -> tuple[int, float]:
     load_networks(game.generator, game.discriminator, tensors, game.average_model, game.encoder_model)
     unpack_optimizer("opt_d", game.opt_d, tensors, header["opt_d"])
     unpack_optimizer("opt_g", game.opt_g, tensors, header["opt_g"])
@@ -106,6 +140,14 @@ def restore_training_state(game: "Game", tensors: dict[str, torch.Tensor], heade
         game.rng.manual_seed(runtime.stream_seed("game-moved", game.cfg.seed, header["step"]))
         tqdm.write(f"note: resumed on {game.rng.device.type} a run saved on {header['rng_device']}; "
                    "noise and dropout now differ from an uninterrupted run")
+    game.set_lr_scale(float(header.get("lr_scale", 1.0)))  # states of 0.1.0 have neither: 1 and 0
+    game.rollbacks = int(header.get("rollbacks", 0))
+    if interval is not None:
+        if "log_sums" in tensors:
+            interval.sums.copy_(tensors["log_sums"])
+        else:  # a state of 0.1.0: its partial interval was not saved
+            interval.sums.zero_()
+        interval.steps, interval.seconds = int(header.get("log_steps", 0)), float(header.get("log_seconds", 0.0))
     return int(header["step"]), float(header["elapsed_s"])
 
 
@@ -126,6 +168,8 @@ def read_training_header(run_dir: Path) -> dict[str, Any]:
 
 
 def load_training_state(run_dir: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    header = read_training_header(run_dir)
-    tensors, _ = load_tensors(training_state_path(run_dir))
+    path = training_state_path(run_dir)
+    tensors, header = load_tensors(path)
+    if header.get("format") != STATE_FORMAT:
+        raise CheckpointError(f"{path} is not an advnets training state (format {header.get('format')!r})")
     return tensors, header

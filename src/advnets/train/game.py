@@ -56,6 +56,19 @@ class Game:
         self.d_count = torch.zeros((), dtype=torch.int64, device=data.device)
         self.g_count = torch.zeros((), dtype=torch.int64, device=data.device)
         self._d_updates = self._g_updates = 0
+        # Every learning rate is the schedule's times this factor: 1 unless train.on_nonfinite=rollback
+        # halved it after a divergence (on the device, like the counts, for a captured graph to read).
+        self.lr_scale = torch.ones((), dtype=torch.float64, device=data.device)
+        self._lr_scale = 1.0
+        self.rollbacks = 0  # how many times this run went back to a checkpoint after a divergence
+
+    def set_lr_scale(self, value: float) -> None:
+        self.lr_scale.fill_(value)
+        self._lr_scale = float(value)
+
+    @property
+    def lr_scale_value(self) -> float:
+        return self._lr_scale
 
     @property
     def d_updates(self) -> int:
@@ -78,7 +91,8 @@ class Game:
 
     def current_lr(self, network: str) -> float:
         """The rate of `network`'s next update ("d" or "g"), for the logs."""
-        return float(schedules.network_learning_rate(self.cfg.optim, network, self.d_updates, self.g_updates))
+        return float(schedules.network_learning_rate(self.cfg.optim, network, self.d_updates, self.g_updates)
+                     * self._lr_scale)
 
     def current_momentum(self) -> float:
         return float(schedules.momentum(self.cfg.optim, self.data.epoch))
@@ -88,7 +102,7 @@ class Game:
         optimizer takes them (no host synchronisation), else numbers from the host counts."""
         o = self.cfg.optim
         if takes_tensor_rates(opt):
-            return (schedules.network_learning_rate(o, network, self.d_count, self.g_count),
+            return (schedules.network_learning_rate(o, network, self.d_count, self.g_count) * self.lr_scale,
                     schedules.momentum(o, self.data.epoch_tensor()))
         return self.current_lr(network), self.current_momentum()
 

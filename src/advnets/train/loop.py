@@ -1,9 +1,11 @@
 """The training loop: Algorithm 1 repeated, with bookkeeping around it.
 
-One readable function, :func:`train`: build (or restore) the game, then per iteration run
-Algorithm 1's iteration (``train_iteration``, eagerly or as a replayed CUDA graph: train/graph.py) and,
-every so often, let the monitor log statistics and draw a progress grid, and checkpoint. Statistics
-are summed on the device and read once per log interval; between those, the host reads nothing back.
+One readable function, :func:`train`: take the run's lock, build (or restore) the game, checkpoint
+step 0, then per iteration run Algorithm 1's iteration (``train_iteration``, eagerly or as a replayed
+CUDA graph: train/graph.py) and, every so often, look for NaN/Inf (train/guard.py), let the monitor log
+statistics and draw a progress grid, and checkpoint. Statistics are summed on the device and read once
+per log interval; between those, the host reads nothing back. The first stop signal (Ctrl-C, SIGTERM,
+SIGUSR1) saves the state after the current iteration.
 """
 
 from __future__ import annotations
@@ -21,15 +23,19 @@ import torch
 from tqdm import tqdm
 
 from advnets.config import Config
-from advnets.errors import TrainingInterrupted
+from advnets.errors import CheckpointError, TrainingDiverged, TrainingInterrupted
 from advnets.fileio import atomic_write_bytes
 from advnets.runtime import cpu_has_bf16_units, resolve_device
+from advnets.snapshot import LATEST_SNAPSHOT
 from advnets.train.algorithm import STAT_NAMES, named_stats
-from advnets.train.checkpoint import load_training_state, restore_training_state, save_training_state
-from advnets.train.game import build_game
+from advnets.train.checkpoint import (TRAINING_STATE, LogInterval, load_training_state, restore_training_state,
+                                      save_training_state)
+from advnets.train.game import Game, build_game
 from advnets.train.graph import iteration_runner
+from advnets.train.guard import find_nonfinite
 from advnets.train.monitor import Monitor
-from advnets.train.rundir import INIT_FROM_FILE, PROBES_FILE, StatsWriter, read_stats, write_config
+from advnets.train.rundir import (CONFIG_FILE, INIT_FROM_FILE, PROBES_FILE, SAMPLES_DIR, STATS_FILE, RunLock,
+                                  StatsWriter, read_stats, remove_leftovers, write_config)
 
 
 @dataclass
@@ -39,26 +45,48 @@ class TrainResult:
     last_stats: dict
 
 
+class StopRequest:
+    """Set by the first stop signal: the run saves its state after the current iteration and exits."""
+
+    def __init__(self):
+        self.event = threading.Event()
+        self.signal_name, self.signal_number = "SIGINT", int(signal.SIGINT)
+
+    def is_set(self) -> bool:
+        return self.event.is_set()
+
+    def set(self, signum: int) -> None:
+        self.signal_name, self.signal_number = signal.Signals(signum).name, int(signum)
+        self.event.set()
+
+
+# Signals that ask a run to stop: Ctrl-C, and what schedulers send before they kill or pre-empt a job
+# (SLURM and Kubernetes: SIGTERM; SLURM's --signal=USR1@T: SIGUSR1).
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGUSR1") if hasattr(signal, name))
+
+
 @contextlib.contextmanager
 def stop_requests():
-    """Turn the first Ctrl-C into a request to stop after the current iteration (so the saved
-    state is never half an update); a second Ctrl-C interrupts at once."""
-    requested = threading.Event()
+    """Turn the first stop signal (Ctrl-C, SIGTERM, SIGUSR1) into a request to stop after the current
+    iteration (so the saved state is never half an update); a second one interrupts at once."""
+    request = StopRequest()
     if threading.current_thread() is not threading.main_thread():
-        yield requested
+        yield request
         return
 
     def handler(signum, frame):
-        if requested.is_set():
+        if request.is_set():
             raise KeyboardInterrupt
-        requested.set()
-        tqdm.write("stopping after this iteration (Ctrl-C again to abort without saving)")
+        request.set(signum)
+        again = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        tqdm.write(f"{signal.Signals(signum).name}: stopping after this iteration ({again} again to abort without saving)")
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
     try:
-        yield requested
+        yield request
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def warn_if_d_rate_floors_early(cfg: Config) -> None:
@@ -77,61 +105,133 @@ def warn_if_d_rate_floors_early(cfg: Config) -> None:
                    "optim.lr_decay_clock=iterations decays both rates per generator update")
 
 
-def train(cfg: Config, run_dir: Path, resume: bool = False) -> TrainResult:
-    """Train `cfg` in `run_dir` (new and empty, or a run to continue when `resume`)."""
+def train(cfg: Config, run_dir: Path, resume: bool = False, lock: RunLock | None = None) -> TrainResult:
+    """Train `cfg` in `run_dir` (new and empty, or a run to continue when `resume`), holding the run's
+    lock (`lock`, or one taken here) so that no other process trains it meanwhile."""
+    run_dir = Path(run_dir)
+    if lock is None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    with lock or RunLock(run_dir):
+        return _train(cfg, run_dir, resume)
+
+
+def _train(cfg: Config, run_dir: Path, resume: bool) -> TrainResult:
     device = resolve_device(cfg.device)
     if cfg.train.precision == "bf16" and device.type == "cpu" and not cpu_has_bf16_units():
         tqdm.write("warning: train.precision=bf16 on a CPU without bfloat16 instructions (avx512_bf16, amx_bf16): "
                    "expect it to be many times slower than fp32 here (docs/benchmarks.md)")
     warn_if_d_rate_floors_early(cfg)
+    check_outputs_writable(run_dir)
+    remove_leftovers(run_dir)  # temporary files of writes a kill interrupted
     game = build_game(cfg, device, fresh=not resume)
-    step, elapsed, peak_diversity, monitor_state = 0, 0.0, 0.0, {}
+    interval = LogInterval(torch.zeros(len(STAT_NAMES), device=game.data.device))  # summed on the device
+    step, elapsed, monitor_state = 0, 0.0, {}
     if resume:
         tensors, header = load_training_state(run_dir)
-        step, elapsed = restore_training_state(game, tensors, header)
+        step, elapsed = restore_training_state(game, tensors, header, interval, run_dir / TRAINING_STATE)
         monitor_state = header.get("monitor", {})
-        StatsWriter(run_dir).truncate_after(step)
-        StatsWriter(run_dir, PROBES_FILE).truncate_after(step)
-        peak_diversity = max((row.get("diversity", 0.0) for row in read_stats(run_dir)), default=0.0)
+    forget_rows_after(run_dir, step)  # rows after the state's step (a fresh start: all) are logged again
     write_config(run_dir, cfg)
     if game.initialised_from is not None:
         info = game.initialised_from
         atomic_write_bytes(run_dir / INIT_FROM_FILE, (json.dumps(info, indent=1) + "\n").encode())
         tqdm.write(f"G's last {info['layers_copied']} layers start from {info['init_from']} "
                    f"({info['init_from_generator']} G, step {info['init_from_step']}); {info['layers_new']} new")
-    (run_dir / "samples").mkdir(exist_ok=True)
-    monitor = Monitor(game, run_dir, peak_diversity, monitor_state)
-
+    (run_dir / SAMPLES_DIR).mkdir(exist_ok=True)
+    monitor = Monitor(game, run_dir, peak_diversity(run_dir), monitor_state)
     t = cfg.train
-    sums = torch.zeros(len(STAT_NAMES), device=game.data.device)  # summed on the device, read per log
-    run_iteration = iteration_runner(game, sums, t.graph, tqdm.write)  # eager, or a replayed CUDA graph
-    since_log, last_row = 0, {}
+    run_iteration = iteration_runner(game, interval.sums, t.graph, tqdm.write)  # eager, or a replayed CUDA graph
+    if not resume:  # from here on the run can be resumed, whenever it stops
+        save_training_state(game, run_dir, 0, 0.0, monitor.state(), interval)
+    last_row = {}
     bar = tqdm(total=t.steps, initial=step, disable=not t.progress, desc=cfg.name, unit="step", dynamic_ncols=True)
     tick = time.perf_counter()
     with stop_requests() as stop:
         while step < t.steps:
-            run_iteration()  # Algorithm 1's iteration; its statistics are added into `sums`
+            run_iteration()  # Algorithm 1's iteration; its statistics are added into `interval.sums`
             step += 1
-            since_log += 1
+            interval.steps += 1
             bar.update(1)
-            if step % t.log_every == 0 or step == t.steps:
+            at_log = step % t.log_every == 0 or step == t.steps
+            at_checkpoint = (step % t.checkpoint_every == 0 or (t.snapshot_every and step % t.snapshot_every == 0)
+                             or step == t.steps or stop.is_set())
+            if at_log or at_checkpoint:
+                bad = find_nonfinite(game, interval.sums)
+                if bad:  # nothing of this is written; back to the last checkpoint, or stop
+                    step, elapsed = recover_from_nonfinite(game, run_dir, step, bad, interval, monitor)
+                    bar.reset(total=t.steps)
+                    bar.update(step)
+                    tick = time.perf_counter()
+                    continue
+            if at_log:
                 now = time.perf_counter()
                 elapsed += now - tick
-                last_row = monitor.log(step, named_stats(sums / since_log), since_log, now - tick, elapsed)
+                seconds = interval.seconds + now - tick
+                last_row = monitor.log(step, named_stats(interval.sums / interval.steps), interval.steps, seconds,
+                                       elapsed)
                 bar.set_postfix(D_x=f"{last_row['d_real']:.3f}", D_Gz=f"{last_row['d_fake']:.3f}",
                                 div=f"{last_row['diversity']:.2f}",
                                 **({"valid": f"{monitor.best_valid:.1f}"} if monitor.best_valid is not None else {}))
-                sums.zero_()
-                since_log = 0
+                interval.sums.zero_()
+                interval.steps, interval.seconds = 0, 0.0
                 tick = time.perf_counter()
             if step % t.sample_every == 0 or step == t.steps:
                 monitor.save_samples(step)
-            numbered_snapshot = t.snapshot_every and step % t.snapshot_every == 0
-            if step % t.checkpoint_every == 0 or numbered_snapshot or step == t.steps or stop.is_set():
-                save_training_state(game, run_dir, step, elapsed + time.perf_counter() - tick, monitor.state())
+            if at_checkpoint:
+                now = time.perf_counter()
+                elapsed += now - tick
+                interval.seconds += now - tick
+                tick = now
+                save_training_state(game, run_dir, step, elapsed, monitor.state(), interval)
             if stop.is_set() and step < t.steps:
                 bar.close()
-                raise TrainingInterrupted(step, run_dir)
+                raise TrainingInterrupted(step, run_dir, stop.signal_name, stop.signal_number)
     bar.close()
     monitor.close()
     return TrainResult(run_dir, step, last_row)
+
+
+def check_outputs_writable(run_dir: Path) -> None:
+    """Refuse, before any work, a run folder where a file the run writes has been replaced by a folder."""
+    for name in (CONFIG_FILE, STATS_FILE, TRAINING_STATE, LATEST_SNAPSHOT, SAMPLES_DIR):
+        path = run_dir / name
+        if path.exists() and path.is_dir() != (name == SAMPLES_DIR):
+            kind = "a file" if name == SAMPLES_DIR else "a folder"
+            raise CheckpointError(f"{path} is {kind}, where the run writes its {name}; move it away first")
+
+
+def forget_rows_after(run_dir: Path, step: int) -> None:
+    """Rows logged after `step` are logged again by the resumed run: drop them (and a torn last line)."""
+    StatsWriter(run_dir).truncate_after(step)
+    StatsWriter(run_dir, PROBES_FILE).truncate_after(step)
+
+
+def peak_diversity(run_dir: Path) -> float:
+    return max((row.get("diversity", 0.0) for row in read_stats(run_dir)), default=0.0)
+
+
+def recover_from_nonfinite(game: Game, run_dir: Path, step: int, bad: list[str], interval: LogInterval,
+                           monitor: Monitor) -> tuple[int, float]:
+    """After `step` found `bad` (names of non-finite statistics or weights): go back to the last
+    checkpoint with the learning rates halved (train.on_nonfinite=rollback, while rollbacks are left);
+    returns its (step, elapsed). Otherwise stop: TrainingDiverged, with the checkpoint untouched."""
+    t = game.cfg.train
+    tensors, header = load_training_state(run_dir)
+    last, what = int(header["step"]), ", ".join(bad)
+    where = f"step {step}: not finite: {what} (in steps {step - interval.steps + 1}-{step})"
+    if t.on_nonfinite == "stop" or game.rollbacks >= t.max_rollbacks:
+        why = (f"after {game.rollbacks} rollback(s) (train.max_rollbacks={t.max_rollbacks})"
+               if t.on_nonfinite == "rollback" else "")
+        raise TrainingDiverged(
+            f"{where}; stopped {why}without writing it: the last finite checkpoint, step {last}, is intact "
+            f"({run_dir / TRAINING_STATE}); go on from it with halved learning rates: advnets train --resume "
+            f"{run_dir} --set train.on_nonfinite=rollback (or start again with a smaller optim.lr)".replace("  ", " "))
+    scale, count = game.lr_scale_value / 2, game.rollbacks + 1
+    restored_step, elapsed = restore_training_state(game, tensors, header, interval, run_dir / TRAINING_STATE)
+    game.set_lr_scale(scale)
+    game.rollbacks = count
+    forget_rows_after(run_dir, restored_step)
+    monitor.restore(header.get("monitor", {}), peak_diversity(run_dir))
+    tqdm.write(f"warning: {where}; rolled back to step {restored_step} with the learning rates x{scale:g} "
+               f"(rollback {count} of at most {t.max_rollbacks})")
+    return restored_step, elapsed

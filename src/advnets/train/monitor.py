@@ -64,13 +64,10 @@ class Monitor:
                                                "cpu").to(device)  # [grid_size, z_dim]
         self.real_spread = mean_pairwise_distance(game.data.reference_batch(cfg.train.grid_size))
         self.observed = fixed_observed(game, cfg.train.grid_size)  # inpainting: what the grid completes
-        self.collapse = CollapseWatch(peak_diversity)
-        self.warned = False
-        saved = saved or {}
         # Best validation score and its step, per tracked generator: "" is the one the run samples
         # from (G's moving average when kept, else G); "_live" is G itself, tracked beside an average.
         self.tracks = [""] + (["_live"] if game.average is not None else [])
-        self.best = {t: (saved.get(f"best_valid{t}"), saved.get(f"best_step{t}")) for t in self.tracks}
+        self.restore(saved or {}, peak_diversity)
         self.probes = None  # 1-D data: Figure-1 probes with every progress image
         if isinstance(game.data, MixtureSource) and game.data.mixture.dim == 1:
             self.probes = StatsWriter(run_dir, PROBES_FILE)
@@ -83,6 +80,12 @@ class Monitor:
     @property
     def best_valid(self) -> float | None:
         return self.best[""][0]
+
+    def restore(self, saved: dict, peak_diversity: float) -> None:
+        """Continue from a checkpoint's monitor state (and the diversity peak of the rows kept)."""
+        self.best = {t: (saved.get(f"best_valid{t}"), saved.get(f"best_step{t}")) for t in self.tracks}
+        self.collapse = CollapseWatch(peak_diversity)
+        self.warned = False
 
     def state(self) -> dict:
         """What a resumed run needs to go on selecting the best snapshots."""

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from advnets.config import Config, changed_keys, flatten, from_dict, load_config, to_dict
-from advnets.errors import ConfigError
-from advnets.train.checkpoint import read_training_header
+from advnets.errors import CheckpointError, ConfigError
+from advnets.train.checkpoint import TRAINING_STATE, read_training_header
+from advnets.train.rundir import CONFIG_FILE
 
 # Keys that may differ when a run is resumed: they change how long a run goes or what it writes,
 # not the trajectory of the weights. (`device` and `train.graph` change floating-point rounding at most,
@@ -23,7 +24,7 @@ from advnets.train.checkpoint import read_training_header
 RESUMABLE_KEYS = frozenset({
     "device", "data.dir", "data.download", "train.steps", "train.log_every", "train.sample_every",
     "train.checkpoint_every", "train.snapshot_every", "train.progress", "train.valid_every", "train.valid_samples",
-    "train.tensorboard", "train.graph",
+    "train.tensorboard", "train.graph", "train.on_nonfinite", "train.max_rollbacks",
 })
 
 # Schedule keys whose effect begins at a given update: a resumed run may change them while neither
@@ -46,10 +47,24 @@ def refused_on_resume(saved: Config, new: Config, updates_done: int) -> list[str
 
 
 def resume_config(run_dir: str | Path, preset_or_yaml: str | None = None, overrides: list[str] = (),
-                  data_dir: str | None = None) -> tuple[Config, dict[str, Any]]:
+                  data_dir: str | None = None) -> tuple[Config, dict[str, Any] | None]:
     """The config to continue `run_dir` with (its saved one, or `preset_or_yaml`, with `overrides` and
-    `data_dir`), and the training state's header; refused in one line if it would change the run."""
-    header = read_training_header(Path(run_dir))
+    `data_dir`), and the training state's header; refused in one line if it would change the run.
+    A run that stopped before its first checkpoint (config.yaml, no training state) starts again from
+    step 0 with its config: the header is then None."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise CheckpointError(f"{run_dir} is not a run directory (it does not exist); nothing to resume")
+    if not (run_dir / TRAINING_STATE).exists():
+        if not (run_dir / CONFIG_FILE).is_file():
+            raise CheckpointError(f"{run_dir} holds neither a training state nor a config.yaml (it stopped before "
+                                  f"writing them): nothing to resume; start it again with: advnets train PRESET "
+                                  f"--out {run_dir}")
+        cfg = load_config(preset_or_yaml or str(run_dir / CONFIG_FILE), overrides)
+        if data_dir:
+            cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, dir=data_dir))
+        return cfg, None
+    header = read_training_header(run_dir)
     saved = from_dict(Config, header["config"])
     cfg = load_config(preset_or_yaml, overrides) if preset_or_yaml else load_config(None, overrides,
                                                                                    base=header["config"])

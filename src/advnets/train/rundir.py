@@ -1,4 +1,5 @@
-"""Run directories: numbered, never overwritten, holding everything a run produced.
+"""Run directories: numbered, never overwritten, holding everything a run produced, trained by one
+process at a time.
 
     runs/00003-paper-mnist/
         config.yaml                  the resolved config, written before step 0
@@ -6,35 +7,140 @@
         samples/step-00000500.png    progress images from a fixed latent batch
         network-latest.safetensors   network snapshot for sampling and evaluation
         training-state.safetensors   everything needed to resume exactly
+        .advnets-train.lock          held (fcntl.flock) while a process trains the run
+
+A folder that holds only what an interrupted start leaves (the lock file, temporary files of
+interrupted writes) counts as empty: a new run may take it.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
+import socket
+import time
 from pathlib import Path
 from typing import Any
 
 from advnets.config import Config, to_yaml
 from advnets.errors import CheckpointError
-from advnets.fileio import atomic_write_bytes
+from advnets.fileio import TEMP_SUFFIX, append_line, atomic_write_bytes, read_json_lines, remove_temporaries
 
 CONFIG_FILE = "config.yaml"
 STATS_FILE = "stats.jsonl"
 PROBES_FILE = "probes.jsonl"  # 1-D runs: the Figure-1 probes (metrics/probe_1d.py)
 INIT_FROM_FILE = "init-from.json"  # generator.init_from: the trained G this run started from
+LOCK_FILE = ".advnets-train.lock"
+SAMPLES_DIR = "samples"
+
+# The files that training alone writes (by name prefix): their temporary files may be removed by the
+# lock holder. (metrics.jsonl and figures are written by other commands, which may run meanwhile.)
+TRAINING_OUTPUTS = ("network-", "training-state", "config.yaml", "stats.jsonl", "probes.jsonl", "init-from")
+
+
+def is_leftover(entry: Path) -> bool:
+    """What an interrupted start leaves and a new run may take over: the lock, temporary files."""
+    return entry.name == LOCK_FILE or (entry.name.startswith(".") and TEMP_SUFFIX in entry.name and entry.is_file())
+
+
+class RunLock:
+    """One process trains a run directory at a time: an advisory lock (``fcntl.flock``) on
+    ``.advnets-train.lock``, which records who holds it. The kernel releases the lock when its process
+    ends however it ends (kill -9 included), so a lock file left behind is never stale. Where the file
+    system cannot lock (some network file systems), the recorded PID decides: a lock whose process no
+    longer runs on this host is taken over."""
+
+    def __init__(self, run_dir: Path):
+        self.path = Path(run_dir) / LOCK_FILE
+        self.fd: int | None = None
+
+    def acquire(self) -> "RunLock":
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if not self._flock(fd):
+                holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+                raise CheckpointError(f"{self.path.parent} is being trained by {holder}; wait for it to finish or "
+                                      "stop it (Ctrl-C saves its state) before starting or resuming it here")
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}"
+                      .encode(), 0)
+        except BaseException:
+            os.close(fd)
+            raise
+        self.fd = fd
+        return self
+
+    def _flock(self, fd: int) -> bool:
+        """True when this process now holds the lock."""
+        try:
+            import fcntl
+        except ImportError:  # no flock (Windows): the recorded PID decides
+            return not self._holder_alive(fd)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError as e:
+            if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                return False
+            return not self._holder_alive(fd)  # e.g. ENOLCK: a file system without locks
+
+    @staticmethod
+    def _holder_alive(fd: int) -> bool:
+        match = re.match(r"pid (\d+) on (\S+)", os.pread(fd, 200, 0).decode(errors="replace"))
+        if not match or match.group(2) != socket.gethostname():
+            return False
+        try:
+            os.kill(int(match.group(1)), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return int(match.group(1)) != os.getpid()
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing the descriptor releases the flock
+            self.fd = None
+
+    def __enter__(self) -> "RunLock":
+        return self if self.fd is not None else self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def claim_run_dir(out: str | Path | None, name: str, root: str | Path = "runs") -> tuple[Path, RunLock]:
+    """A new run directory, locked for this process: `out` itself (created, or an existing folder that
+    holds nothing but leftovers of an interrupted start), or the next numbered folder under `root`."""
+    if out is not None:
+        path = Path(out)
+        if path.exists() and not path.is_dir():
+            raise CheckpointError(f"{path} exists and is not a directory; choose a new --out")
+        path.mkdir(parents=True, exist_ok=True)
+    else:
+        path = _next_numbered(Path(root), name)
+    lock = RunLock(path).acquire()
+    kept = [entry for entry in path.iterdir() if not is_leftover(entry)]
+    if kept:
+        lock.release()
+        hint = (f"it stopped before its first checkpoint: start it again with --resume {path}"
+                if (path / CONFIG_FILE).is_file() and not any(p.name.startswith("training-state") for p in kept)
+                else f"continue it with --resume {path}")
+        raise CheckpointError(f"{path} already exists and is not empty; choose a new --out (or {hint})")
+    remove_temporaries(path, TRAINING_OUTPUTS)
+    return path, lock
 
 
 def create_run_dir(out: str | Path | None, name: str, root: str | Path = "runs") -> Path:
-    """A new, empty run directory: `out` itself, or the next numbered folder under `root`."""
-    if out is not None:
-        path = Path(out)
-        if path.exists() and (not path.is_dir() or any(path.iterdir())):
-            raise CheckpointError(f"{path} already exists and is not empty; choose a new --out "
-                                  f"(or continue it with --resume {path})")
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-    root = Path(root)
+    """A new, empty run directory (as claim_run_dir, without keeping the lock)."""
+    path, lock = claim_run_dir(out, name, root)
+    lock.release()
+    return path
+
+
+def _next_numbered(root: Path, name: str) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     numbers = [int(m.group(1)) for p in root.iterdir() if (m := re.match(r"(\d+)-", p.name))]
     safe_name = re.sub(r"[^A-Za-z0-9_.-]+", "-", name) or "run"
@@ -48,31 +154,44 @@ def create_run_dir(out: str | Path | None, name: str, root: str | Path = "runs")
             number += 1
 
 
+def remove_leftovers(run_dir: Path) -> int:
+    """The lock holder's cleanup: temporary files of the training's interrupted writes."""
+    return remove_temporaries(run_dir, TRAINING_OUTPUTS) + remove_temporaries(run_dir / SAMPLES_DIR, ("step-",))
+
+
 def write_config(run_dir: Path, cfg: Config) -> None:
     atomic_write_bytes(run_dir / CONFIG_FILE, to_yaml(cfg).encode())
 
 
 class StatsWriter:
-    """Appends one JSON object per line to ``stats.jsonl`` (or another such file), flushed at once."""
+    """Appends one JSON object per line to ``stats.jsonl`` (or another such file), durably at once."""
 
     def __init__(self, run_dir: Path, name: str = STATS_FILE):
         self.path = run_dir / name
 
     def write(self, row: dict[str, Any]) -> None:
-        with self.path.open("a") as f:
-            f.write(json.dumps(row) + "\n")
+        append_line(self.path, json.dumps(row))
 
     def truncate_after(self, step: int) -> None:
-        """Drop rows logged after `step` (a resumed run re-logs them, so none appear twice)."""
+        """Drop rows logged after `step` (a resumed run re-logs them, so none appear twice), and a last
+        line torn by a crash or a full disk."""
         if not self.path.exists():
             return
-        kept = [line for line in self.path.read_text().splitlines()
-                if line.strip() and json.loads(line).get("step", 0) <= step]
-        atomic_write_bytes(self.path, "".join(line + "\n" for line in kept).encode())
+        kept = [row for row in _read_rows(self.path) if row.get("step", 0) <= step]
+        atomic_write_bytes(self.path, "".join(json.dumps(row) + "\n" for row in kept).encode())
+
+
+def _read_rows(path: Path) -> list[dict[str, Any]]:
+    try:
+        rows, _torn = read_json_lines(path)  # a torn last line is what a crash leaves: dropped
+    except ValueError as e:
+        raise CheckpointError(str(e)) from None
+    return rows
 
 
 def read_stats(run_dir: Path, name: str = STATS_FILE) -> list[dict[str, Any]]:
+    """The rows of a run's JSON-lines file ([] when it has none yet)."""
     path = Path(run_dir) / name
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return _read_rows(path)

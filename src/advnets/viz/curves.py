@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from advnets.fileio import atomic_output
+
 
 def _series(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
     kept = [(r["step"], r[key]) for r in rows if r.get(key) is not None]
@@ -82,5 +84,6 @@ def draw_curves(stats: list[dict], metrics: list[dict], probes: list[dict], out:
         a.tick_params(labelsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(out)
+    with atomic_output(out) as tmp:
+        fig.savefig(tmp)
     plt.close(fig)

@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from advnets.fileio import atomic_output
+
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
     """Pixels in [0, 1] -> uint8 in [0, 255] (rounded), same shape."""
@@ -29,7 +31,8 @@ def image_grid(images: np.ndarray, ncol: int | None = None, pad: int = 2, pad_va
 
 
 def save_image_grid(images: np.ndarray, path: str | Path, ncol: int | None = None) -> None:
-    Image.fromarray(image_grid(images, ncol)).save(path)
+    with atomic_output(path) as tmp:
+        Image.fromarray(image_grid(images, ncol)).save(tmp)
 
 
 def save_progress_image(samples: torch.Tensor, path: Path, title: str = "") -> None:
@@ -51,5 +54,6 @@ def save_progress_image(samples: torch.Tensor, path: Path, title: str = "") -> N
         ax.set_aspect("equal", adjustable="datalim")
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path)
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp)
     plt.close(fig)

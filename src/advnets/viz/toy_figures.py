@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from advnets.fileio import atomic_output
+
 
 def _pyplot():
     import matplotlib
@@ -76,7 +78,8 @@ def draw_fig1(probes: list[dict], out: Path, steps: list[int] | None = None, tit
     ax.legend(fontsize=7)
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.savefig(out, bbox_inches="tight")
+    with atomic_output(out) as tmp:
+        fig.savefig(tmp, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -90,5 +93,6 @@ def draw_modes(samples: np.ndarray, centres: np.ndarray, std: float, out: Path, 
     ax.set_aspect("equal", adjustable="datalim")
     ax.legend(fontsize=8, loc="upper right")
     ax.set_title(title, fontsize=9)
-    fig.savefig(out, bbox_inches="tight")
+    with atomic_output(out) as tmp:
+        fig.savefig(tmp, bbox_inches="tight")
     plt.close(fig)
