@@ -125,7 +125,12 @@ def load_snapshot(run_or_file: str | os.PathLike, device: torch.device | str = "
     for one of them, and a file that does not hold the one asked for is refused with one line."""
     assert variant in VARIANTS, variant
     path = resolve_snapshot_path(run_or_file, variant)
-    tensors, header = load_tensors(path)
+    try:
+        tensors, header = load_tensors(path)
+    except CheckpointError as e:
+        if Path(run_or_file).is_dir() and path.name != LATEST_SNAPSHOT:
+            raise CheckpointError(f"{e}; {_latest_instead(path.parent)}") from None
+        raise
     if header.get("format") not in (SNAPSHOT_FORMAT, STATE_FORMAT):
         raise CheckpointError(f"{path} is not an advnets network snapshot (format {header.get('format')!r})")
     # Which generators the file holds, by variant: run snapshots hold G ("live") and, if the run kept
@@ -155,7 +160,20 @@ def load_snapshot(run_or_file: str | os.PathLike, device: torch.device | str = "
     except (AdvnetsError, KeyError, RuntimeError) as e:
         reason = str(e).splitlines()[0]
         raise CheckpointError(f"{path} does not hold a network this version can build ({reason})") from None
+    if not all(torch.isfinite(p).all() for p in generator.parameters()):
+        raise CheckpointError(f"{path} holds non-finite (NaN or infinite) generator weights: its run diverged "
+                              "(advnets 0.2 never writes such a snapshot; train.on_nonfinite)")
     return Snapshot(generator.to(device).eval(), discriminator, cfg, int(header["step"]), path, chosen, encoder)
+
+
+def _latest_instead(run_dir: Path) -> str:
+    """What to use when a run's chosen snapshot is damaged: its latest one, if that one reads."""
+    latest = run_dir / LATEST_SNAPSHOT
+    try:
+        step = load_tensors(latest)[1]["step"]
+    except (CheckpointError, KeyError):
+        return f"{latest.name} cannot be read either"
+    return f"the run's latest snapshot reads fine: pass {latest} (step {step}) instead"
 
 
 def save_generator(path: Path, snap: Snapshot, **provenance: Any) -> None:

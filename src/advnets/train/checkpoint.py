@@ -123,8 +123,50 @@ def restore_training_state(game: "Game", tensors: dict[str, torch.Tensor], heade
     return step, elapsed
 
 
+def check_network_tensors(modules: dict[str, torch.nn.Module | None], tensors: dict[str, torch.Tensor]) -> None:
+    """Every weight of every network present, with its shape and dtype (load_state_dict would cast)."""
+    for prefix, module in modules.items():
+        if module is None:
+            continue
+        for name, expected in module.state_dict().items():
+            saved = tensors[f"{prefix}.{name}"]
+            if saved.shape != expected.shape or saved.dtype != expected.dtype:
+                raise ValueError(f"{prefix}.{name} is {saved.dtype} {list(saved.shape)}, "
+                                 f"expected {expected.dtype} {list(expected.shape)}")
+
+
+def check_optimizer_tensors(prefix: str, opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor]) -> None:
+    """An optimizer's saved buffers: none (before its first update), or the same ones for every
+    parameter, each shaped like its parameter (0-d counters aside)."""
+    params = [p for group in opt.param_groups for p in group["params"]]
+    by_index: dict[int, dict[str, torch.Tensor]] = {}
+    for name, value in strip_prefix(prefix, tensors).items():
+        index, key = name.split(".", 1)
+        by_index.setdefault(int(index), {})[key] = value
+    if not by_index:
+        return
+    names = set(next(iter(by_index.values())))
+    for index, param in enumerate(params):
+        entries = by_index.get(index, {})
+        if set(entries) != names:
+            missing = sorted(names - set(entries)) or sorted(set(entries) - names)
+            raise KeyError(f"{prefix}.{index}.{missing[0]}")
+        for key, value in entries.items():
+            if value.dim() and (value.shape != param.shape or value.dtype != param.dtype):
+                raise ValueError(f"{prefix}.{index}.{key} is {value.dtype} {list(value.shape)}, "
+                                 f"its parameter {param.dtype} {list(param.shape)}")
+    if len(by_index) != len(params):
+        raise ValueError(f"{prefix} holds buffers for {len(by_index)} parameters, the network has {len(params)}")
+
+
 def _restore(game: "Game", tensors: dict[str, torch.Tensor], header: dict, interval: LogInterval | None
              ) -> tuple[int, float]:
+    check_network_tensors({"generator": game.generator, "discriminator": game.discriminator,
+                           "generator_ema": game.average_model, "encoder": game.encoder_model}, tensors)
+    check_optimizer_tensors("opt_d", game.opt_d, tensors)
+    check_optimizer_tensors("opt_g", game.opt_g, tensors)
+    if game.encoder is not None:
+        check_optimizer_tensors("opt_e", game.encoder.opt, tensors)
     load_networks(game.generator, game.discriminator, tensors, game.average_model, game.encoder_model)
     unpack_optimizer("opt_d", game.opt_d, tensors, header["opt_d"])
     unpack_optimizer("opt_g", game.opt_g, tensors, header["opt_g"])
@@ -162,14 +204,30 @@ def read_training_header(run_dir: Path) -> dict[str, Any]:
     """The training state's header (config, step, counters) without its tensors."""
     path = training_state_path(run_dir)
     header = read_header(path)
+    check_state_header(header, path)
+    return header
+
+
+# What every training state's header holds (a state of 0.1.0 included).
+STATE_HEADER_FIELDS = ("config", "step", "x_shape", "elapsed_s", "d_updates", "g_updates", "rng_device", "opt_d",
+                       "opt_g", "data")
+
+
+def check_state_header(header: dict[str, Any], path: Path) -> None:
     if header.get("format") != STATE_FORMAT:
         raise CheckpointError(f"{path} is not an advnets training state (format {header.get('format')!r})")
-    return header
+    missing = [field for field in STATE_HEADER_FIELDS if field not in header]
+    if missing:
+        raise CheckpointError(f"{path} does not fit this run ({missing[0]!r} is missing); it is damaged or was "
+                              "written by another program")
+    if not isinstance(header["config"], dict) or not all(isinstance(header[k], int) for k in ("step", "d_updates",
+                                                                                             "g_updates")):
+        raise CheckpointError(f"{path} does not fit this run (its config or counters are of the wrong type); "
+                              "it is damaged or was written by another program")
 
 
 def load_training_state(run_dir: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     path = training_state_path(run_dir)
     tensors, header = load_tensors(path)
-    if header.get("format") != STATE_FORMAT:
-        raise CheckpointError(f"{path} is not an advnets training state (format {header.get('format')!r})")
+    check_state_header(header, path)
     return tensors, header

@@ -130,7 +130,7 @@ def _train(cfg: Config, run_dir: Path, resume: bool) -> TrainResult:
         tensors, header = load_training_state(run_dir)
         step, elapsed = restore_training_state(game, tensors, header, interval, run_dir / TRAINING_STATE)
         monitor_state = header.get("monitor", {})
-    forget_rows_after(run_dir, step)  # rows after the state's step (a fresh start: all) are logged again
+    forget_rows_after(run_dir, step, interval)  # rows the run logs again (a fresh start: all)
     write_config(run_dir, cfg)
     if game.initialised_from is not None:
         info = game.initialised_from
@@ -152,9 +152,10 @@ def _train(cfg: Config, run_dir: Path, resume: bool) -> TrainResult:
             step += 1
             interval.steps += 1
             bar.update(1)
+            stopping = stop.is_set()  # read once: a signal may arrive at any moment of this iteration
             at_log = step % t.log_every == 0 or step == t.steps
             at_checkpoint = (step % t.checkpoint_every == 0 or (t.snapshot_every and step % t.snapshot_every == 0)
-                             or step == t.steps or stop.is_set())
+                             or step == t.steps or stopping)
             if at_log or at_checkpoint:
                 bad = find_nonfinite(game, interval.sums)
                 if bad:  # nothing of this is written; back to the last checkpoint, or stop
@@ -172,8 +173,11 @@ def _train(cfg: Config, run_dir: Path, resume: bool) -> TrainResult:
                 bar.set_postfix(D_x=f"{last_row['d_real']:.3f}", D_Gz=f"{last_row['d_fake']:.3f}",
                                 div=f"{last_row['diversity']:.2f}",
                                 **({"valid": f"{monitor.best_valid:.1f}"} if monitor.best_valid is not None else {}))
-                interval.sums.zero_()
-                interval.steps, interval.seconds = 0, 0.0
+                if step % t.log_every == 0:  # a whole interval; the run's last row may be part of one, which
+                    interval.sums.zero_()    # a resumed run replaces by the whole (forget_rows_after)
+                    interval.steps, interval.seconds = 0, 0.0
+                else:
+                    interval.seconds = seconds
                 tick = time.perf_counter()
             if step % t.sample_every == 0 or step == t.steps:
                 monitor.save_samples(step)
@@ -183,7 +187,7 @@ def _train(cfg: Config, run_dir: Path, resume: bool) -> TrainResult:
                 interval.seconds += now - tick
                 tick = now
                 save_training_state(game, run_dir, step, elapsed, monitor.state(), interval)
-            if stop.is_set() and step < t.steps:
+            if stopping and step < t.steps:
                 bar.close()
                 raise TrainingInterrupted(step, run_dir, stop.signal_name, stop.signal_number)
     bar.close()
@@ -200,9 +204,11 @@ def check_outputs_writable(run_dir: Path) -> None:
             raise CheckpointError(f"{path} is {kind}, where the run writes its {name}; move it away first")
 
 
-def forget_rows_after(run_dir: Path, step: int) -> None:
-    """Rows logged after `step` are logged again by the resumed run: drop them (and a torn last line)."""
-    StatsWriter(run_dir).truncate_after(step)
+def forget_rows_after(run_dir: Path, step: int, interval: LogInterval) -> None:
+    """Rows that a run continuing from `step` logs again: those after it, and the row at it when that
+    ended a run inside a log interval (the continued run logs the whole interval); a torn last line."""
+    last_kept = step - 1 if interval.steps else step
+    StatsWriter(run_dir).truncate_after(last_kept)
     StatsWriter(run_dir, PROBES_FILE).truncate_after(step)
 
 
@@ -230,7 +236,7 @@ def recover_from_nonfinite(game: Game, run_dir: Path, step: int, bad: list[str],
     restored_step, elapsed = restore_training_state(game, tensors, header, interval, run_dir / TRAINING_STATE)
     game.set_lr_scale(scale)
     game.rollbacks = count
-    forget_rows_after(run_dir, restored_step)
+    forget_rows_after(run_dir, restored_step, interval)
     monitor.restore(header.get("monitor", {}), peak_diversity(run_dir))
     tqdm.write(f"warning: {where}; rolled back to step {restored_step} with the learning rates x{scale:g} "
                f"(rollback {count} of at most {t.max_rollbacks})")

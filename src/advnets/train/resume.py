@@ -65,7 +65,10 @@ def resume_config(run_dir: str | Path, preset_or_yaml: str | None = None, overri
             cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, dir=data_dir))
         return cfg, None
     header = read_training_header(run_dir)
-    saved = from_dict(Config, header["config"])
+    try:
+        saved = from_dict(Config, header["config"])
+    except ConfigError as e:
+        raise CheckpointError(f"{run_dir / TRAINING_STATE} holds a config this version cannot read ({e})") from None
     cfg = load_config(preset_or_yaml, overrides) if preset_or_yaml else load_config(None, overrides,
                                                                                    base=header["config"])
     if data_dir:
