@@ -386,7 +386,9 @@ def read_yaml(path: Path | str) -> dict:
         data = yaml.safe_load(path.read_text())
     except OSError as e:
         raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
-    except yaml.YAMLError as e:
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not valid YAML (not UTF-8 text)") from None
+    except (yaml.YAMLError, ValueError, RecursionError) as e:  # ValueError: a date YAML parses and Python refuses
         mark = getattr(e, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
         raise ConfigError(f"config file {path} is not valid YAML{where}") from None
