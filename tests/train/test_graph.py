@@ -125,3 +125,19 @@ def test_resume_with_the_graph_is_exact(tiny_mnist, tmp_path):
     a, _ = load_training_state(full.run_dir)
     b, _ = load_training_state(resumed.run_dir)
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@gpu
+@pytest.mark.gpu
+def test_a_rollback_restores_the_captured_graph_state_in_place(tiny_ring, tmp_path):
+    """train.on_nonfinite=rollback puts the last checkpoint back into the tensors the graph replays:
+    the graph run rolls back like the eager one and finishes finite."""
+    diverging = ["device=cuda", "optim.name=momentum-sgd", "optim.lr=2", "train.steps=200",
+                 "train.checkpoint_every=20", "train.on_nonfinite=rollback"]
+    headers = {}
+    for mode in ("off", "on"):
+        run = train(tiny_ring(*diverging, f"train.graph={mode}"), tmp_path / mode).run_dir
+        tensors, headers[mode] = load_training_state(run)
+        assert all(torch.isfinite(t).all() for t in tensors.values() if t.is_floating_point())
+    assert headers["on"]["rollbacks"] >= 1 and headers["off"]["rollbacks"] >= 1  # where NaN comes may differ by rounding
+    assert headers["on"]["step"] == headers["off"]["step"] == 200

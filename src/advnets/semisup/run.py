@@ -16,7 +16,7 @@ import torch
 from advnets.batching import apply_in_batches
 from advnets.data import registry as datasets
 from advnets.errors import ConfigError
-from advnets.fileio import file_sha256
+from advnets.fileio import append_line, file_sha256
 from advnets.metrics.summary import mean_and_se
 from advnets.semisup.labels import labelled_subset
 from advnets.semisup.linear import linear_probe_error
@@ -90,8 +90,7 @@ def run_semisup(method: str, per_class: int, draws: list[int], data_dir: str | N
         log(f"{method}, {len(chosen)} labels, draw {draw}: test error {100 * row['test_error']:.2f}%")
         if out is not None:
             out.parent.mkdir(parents=True, exist_ok=True)
-            with out.open("a") as f:
-                f.write(json.dumps(row) + "\n")
+            append_line(out, json.dumps(row))
     errors = [100 * r["test_error"] for r in rows]
     error_mean, error_se = mean_and_se(errors)
     return {"method": method, "labels": per_class * 10, "draws": len(rows), "test_error_mean": error_mean,
