@@ -63,7 +63,7 @@ def finish(proc: subprocess.Popen, timeout: float = 600) -> tuple[int, str]:
 def said(code: int, err: str, work: Path) -> str:
     """Exit status and the last line printed, with the trial's folders shortened (for the table)."""
     line = (err.splitlines() or [""])[-1].replace("advnets: error: ", "").replace("advnets: ", "")
-    line = re.sub(re.escape(str(work)) + r"/[^/ ]+", "RUN", line)
+    line = re.sub(r"step \d+", "step N", re.sub(re.escape(str(work)) + r"/[^/ :]+", "RUN", line))
     return f"{code} '{line[:75]}{'...' if len(line) > 75 else ''}'"
 
 
@@ -149,7 +149,7 @@ def kill_trials(case: str, reference: Path, trials: int, rng: random.Random, wor
         elif code == -9:
             outcomes["killed"] += 1
         else:
-            outcomes[re.sub(r"step \d+", "step N", said(code, err, work))] += 1
+            outcomes[said(code, err, work)] += 1
         ok_read += readable(run)
         if (run / TRAINING_STATE).exists():
             lost = max(lost, lost_steps(run))

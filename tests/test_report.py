@@ -33,7 +33,7 @@ def test_report_renders_with_all_images(tiny_mnist_run, data_dir, tmp_path):
     assert pixels.std() > 20  # not a blank page
     # matplotlib's first line colour (tab:blue, the D loss and D(x) curves) is on screen: the figures drew
     blue = (np.abs(pixels - [31, 119, 180]).sum(-1) < 30).sum()
-    assert blue > 200
+    assert blue > 100  # (a few hundred on a tiny run; none when the figures did not draw)
 
 
 def test_report_of_a_non_run_is_one_error_line(tmp_path, capsys):

@@ -48,11 +48,13 @@ def temporary_name(path: Path) -> str:
 
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
-    """A temporary path beside `path`, with the same suffix, for a writer that wants a file name
-    (PIL, matplotlib); once the block has written it, it is fsync'ed and renamed over `path`."""
+    """A temporary path beside `path` for a writer that wants a file name (PIL, matplotlib: give them
+    the format, since the temporary name ends in ``.tmp``, so that no ``*.png`` or ``*.safetensors``
+    pattern ever picks up a half-written file); once the block has written it, it is fsync'ed and
+    renamed over `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temporary_name(path), suffix=TEMP_SUFFIX + path.suffix)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temporary_name(path), suffix=TEMP_SUFFIX)
     os.close(fd)
     try:
         yield Path(tmp)

@@ -111,11 +111,11 @@ def train(cfg: Config, run_dir: Path, resume: bool = False, lock: RunLock | None
     run_dir = Path(run_dir)
     if lock is None:
         run_dir.mkdir(parents=True, exist_ok=True)
-    with lock or RunLock(run_dir):
-        return _train(cfg, run_dir, resume)
+    with lock or RunLock(run_dir), stop_requests() as stop:  # a signal while the data loads counts too
+        return _train(cfg, run_dir, resume, stop)
 
 
-def _train(cfg: Config, run_dir: Path, resume: bool) -> TrainResult:
+def _train(cfg: Config, run_dir: Path, resume: bool, stop: StopRequest) -> TrainResult:
     device = resolve_device(cfg.device)
     if cfg.train.precision == "bf16" and device.type == "cpu" and not cpu_has_bf16_units():
         tqdm.write("warning: train.precision=bf16 on a CPU without bfloat16 instructions (avx512_bf16, amx_bf16): "
@@ -146,50 +146,49 @@ def _train(cfg: Config, run_dir: Path, resume: bool) -> TrainResult:
     last_row = {}
     bar = tqdm(total=t.steps, initial=step, disable=not t.progress, desc=cfg.name, unit="step", dynamic_ncols=True)
     tick = time.perf_counter()
-    with stop_requests() as stop:
-        while step < t.steps:
-            run_iteration()  # Algorithm 1's iteration; its statistics are added into `interval.sums`
-            step += 1
-            interval.steps += 1
-            bar.update(1)
-            stopping = stop.is_set()  # read once: a signal may arrive at any moment of this iteration
-            at_log = step % t.log_every == 0 or step == t.steps
-            at_checkpoint = (step % t.checkpoint_every == 0 or (t.snapshot_every and step % t.snapshot_every == 0)
-                             or step == t.steps or stopping)
-            if at_log or at_checkpoint:
-                bad = find_nonfinite(game, interval.sums)
-                if bad:  # nothing of this is written; back to the last checkpoint, or stop
-                    step, elapsed = recover_from_nonfinite(game, run_dir, step, bad, interval, monitor)
-                    bar.reset(total=t.steps)
-                    bar.update(step)
-                    tick = time.perf_counter()
-                    continue
-            if at_log:
-                now = time.perf_counter()
-                elapsed += now - tick
-                seconds = interval.seconds + now - tick
-                last_row = monitor.log(step, named_stats(interval.sums / interval.steps), interval.steps, seconds,
-                                       elapsed)
-                bar.set_postfix(D_x=f"{last_row['d_real']:.3f}", D_Gz=f"{last_row['d_fake']:.3f}",
-                                div=f"{last_row['diversity']:.2f}",
-                                **({"valid": f"{monitor.best_valid:.1f}"} if monitor.best_valid is not None else {}))
-                if step % t.log_every == 0:  # a whole interval; the run's last row may be part of one, which
-                    interval.sums.zero_()    # a resumed run replaces by the whole (forget_rows_after)
-                    interval.steps, interval.seconds = 0, 0.0
-                else:
-                    interval.seconds = seconds
+    while step < t.steps:
+        run_iteration()  # Algorithm 1's iteration; its statistics are added into `interval.sums`
+        step += 1
+        interval.steps += 1
+        bar.update(1)
+        stopping = stop.is_set()  # read once: a signal may arrive at any moment of this iteration
+        at_log = step % t.log_every == 0 or step == t.steps
+        at_checkpoint = (step % t.checkpoint_every == 0 or (t.snapshot_every and step % t.snapshot_every == 0)
+                         or step == t.steps or stopping)
+        if at_log or at_checkpoint:
+            bad = find_nonfinite(game, interval.sums)
+            if bad:  # nothing of this is written; back to the last checkpoint, or stop
+                step, elapsed = recover_from_nonfinite(game, run_dir, step, bad, interval, monitor)
+                bar.reset(total=t.steps)
+                bar.update(step)
                 tick = time.perf_counter()
-            if step % t.sample_every == 0 or step == t.steps:
-                monitor.save_samples(step)
-            if at_checkpoint:
-                now = time.perf_counter()
-                elapsed += now - tick
-                interval.seconds += now - tick
-                tick = now
-                save_training_state(game, run_dir, step, elapsed, monitor.state(), interval)
-            if stopping and step < t.steps:
-                bar.close()
-                raise TrainingInterrupted(step, run_dir, stop.signal_name, stop.signal_number)
+                continue
+        if at_log:
+            now = time.perf_counter()
+            elapsed += now - tick
+            seconds = interval.seconds + now - tick
+            last_row = monitor.log(step, named_stats(interval.sums / interval.steps), interval.steps, seconds,
+                                   elapsed)
+            bar.set_postfix(D_x=f"{last_row['d_real']:.3f}", D_Gz=f"{last_row['d_fake']:.3f}",
+                            div=f"{last_row['diversity']:.2f}",
+                            **({"valid": f"{monitor.best_valid:.1f}"} if monitor.best_valid is not None else {}))
+            if step % t.log_every == 0:  # a whole interval; the run's last row may be part of one, which
+                interval.sums.zero_()    # a resumed run replaces by the whole (forget_rows_after)
+                interval.steps, interval.seconds = 0, 0.0
+            else:
+                interval.seconds = seconds
+            tick = time.perf_counter()
+        if step % t.sample_every == 0 or step == t.steps:
+            monitor.save_samples(step)
+        if at_checkpoint:
+            now = time.perf_counter()
+            elapsed += now - tick
+            interval.seconds += now - tick
+            tick = now
+            save_training_state(game, run_dir, step, elapsed, monitor.state(), interval)
+        if stopping and step < t.steps:
+            bar.close()
+            raise TrainingInterrupted(step, run_dir, stop.signal_name, stop.signal_number)
     bar.close()
     monitor.close()
     return TrainResult(run_dir, step, last_row)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from advnets.fileio import atomic_output
+from advnets.viz.grid import save_figure
 
 
 def _series(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
@@ -84,6 +84,5 @@ def draw_curves(stats: list[dict], metrics: list[dict], probes: list[dict], out:
         a.tick_params(labelsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    with atomic_output(out) as tmp:
-        fig.savefig(tmp)
+    save_figure(fig, out)
     plt.close(fig)

@@ -30,9 +30,16 @@ def image_grid(images: np.ndarray, ncol: int | None = None, pad: int = 2, pad_va
     return canvas[..., 0] if c == 1 else canvas
 
 
+def save_figure(fig, out: str | Path, **options) -> None:
+    """matplotlib's savefig, atomically (the format from `out`'s suffix, default PNG)."""
+    with atomic_output(out) as tmp:
+        fig.savefig(tmp, format=Path(out).suffix[1:] or "png", **options)
+
+
 def save_image_grid(images: np.ndarray, path: str | Path, ncol: int | None = None) -> None:
     with atomic_output(path) as tmp:
-        Image.fromarray(image_grid(images, ncol)).save(tmp)
+        Image.fromarray(image_grid(images, ncol)).save(tmp, format=Image.registered_extensions().get(
+            Path(path).suffix.lower(), "PNG"))
 
 
 def save_progress_image(samples: torch.Tensor, path: Path, title: str = "") -> None:
@@ -54,6 +61,5 @@ def save_progress_image(samples: torch.Tensor, path: Path, title: str = "") -> N
         ax.set_aspect("equal", adjustable="datalim")
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    with atomic_output(path) as tmp:
-        fig.savefig(tmp)
+    save_figure(fig, path)
     plt.close(fig)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from advnets.fileio import atomic_output
+from advnets.viz.grid import save_figure
 
 
 def _pyplot():
@@ -52,8 +52,7 @@ def draw_fig2(samples: np.ndarray, neighbours: np.ndarray, out: Path, title: str
         _show(axes[r, cols], neighbours[r], frame="gold")
     axes[0, cols].set_title("nearest\ntraining\nimage", fontsize=7)
     fig.suptitle(title, fontsize=8)
-    with atomic_output(out) as tmp:
-        fig.savefig(tmp, bbox_inches="tight")
+    save_figure(fig, out, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -75,8 +74,7 @@ def draw_rows(images: np.ndarray, out: Path, title: str, framed_columns: tuple[i
     for c, text in enumerate(column_titles or []):
         axes[0, c].set_title(text, fontsize=7)
     fig.suptitle(title, fontsize=8)
-    with atomic_output(out) as tmp:
-        fig.savefig(tmp, bbox_inches="tight")
+    save_figure(fig, out, bbox_inches="tight")
     plt.close(fig)
 
 

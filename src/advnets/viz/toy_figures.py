@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from advnets.fileio import atomic_output
+from advnets.viz.grid import save_figure
 
 
 def _pyplot():
@@ -78,8 +78,7 @@ def draw_fig1(probes: list[dict], out: Path, steps: list[int] | None = None, tit
     ax.legend(fontsize=7)
     if title:
         fig.suptitle(title, fontsize=10)
-    with atomic_output(out) as tmp:
-        fig.savefig(tmp, bbox_inches="tight")
+    save_figure(fig, out, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -93,6 +92,5 @@ def draw_modes(samples: np.ndarray, centres: np.ndarray, std: float, out: Path, 
     ax.set_aspect("equal", adjustable="datalim")
     ax.legend(fontsize=8, loc="upper right")
     ax.set_title(title, fontsize=9)
-    with atomic_output(out) as tmp:
-        fig.savefig(tmp, bbox_inches="tight")
+    save_figure(fig, out, bbox_inches="tight")
     plt.close(fig)
