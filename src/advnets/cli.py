@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
+import os
 import re
 import shutil
 import sys
@@ -177,6 +179,21 @@ def mask_name(text: str) -> str:
     return text
 
 
+def seed_list(text: str) -> list[int]:
+    """Seeds as "0-35", "0,4,7" or both ("0-3,9"): each at most once, in the order given."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        low = _int(first)
+        high = _int(last) if last else low
+        if low < 0 or high < low:
+            raise argparse.ArgumentTypeError(f"must be seeds >= 0 as A-B (A <= B) or A,B,C, got {text!r}")
+        seeds.extend(s for s in range(low, high + 1) if s not in seeds)
+    if len(seeds) > 100_000:
+        raise argparse.ArgumentTypeError(f"names {len(seeds)} seeds; at most 100,000")
+    return seeds
+
+
 def _int(text: str) -> int:
     try:
         return int(text)
@@ -212,17 +229,21 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its training state, exactly")
     p.add_argument("--data-dir", metavar="DIR", help="data directory (same as --set data.dir=DIR)")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+    p.add_argument("--verbose", action="store_true", help="print the resolved config before training "
+                   "(it is always saved as RUN_DIR/config.yaml)")
     p.set_defaults(func=cmd_train)
 
 
 def _sample_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", metavar="RUN_DIR_OR_SNAPSHOT", help="a run directory or a .safetensors snapshot")
-    p.add_argument("--n", type=positive_int, required=True, help="number of samples")
+    p.add_argument("--n", type=positive_int, help="number of samples (into one --out FILE)")
     p.add_argument("--seed", type=int, default=0, help="sample seed (default 0)")
+    p.add_argument("--seeds", type=seed_list, metavar="LIST", help="instead of --n: one image per seed, "
+                   "e.g. 0-35 or 0,4,7 (the image of seed s is sample 0 of --seed s), as --out DIR/seedNNNN.png")
     p.add_argument("--label", type=int, metavar="C", help="conditional models: the class of every sample "
                    "(default: classes 0, 1, ..., 9, 0, 1, ... in turn)")
-    p.add_argument("--out", type=output_file(".npy", ".png"), required=True, metavar="FILE",
-                   help="output file: .npy or .png")
+    p.add_argument("--out", type=Path, required=True, metavar="FILE_OR_DIR",
+                   help="output file: .npy or .png; with --seeds, a folder")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
     p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     add_generator_choice(p)
@@ -256,7 +277,9 @@ def _figure_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("kind", choices=list(FIGURES),
                    help="fig1: Figure 1 from a 1-D run; fig2: samples with nearest training images; fig3: "
                         "interpolation in z; curves: training curves; modes: 2-D samples over the mode centres; "
-                        "classes: a conditional model's samples, one row per class")
+                        "classes: a conditional model's samples, one row per class; inpaint: an inpainting "
+                        "model's completions of test images (--rows images, --cols completions; the mask and "
+                        "more options: advnets inpaint)")
     p.add_argument("source", metavar="RUN_DIR_OR_SNAPSHOT", help="a run directory (fig1 and curves need one) or a snapshot")
     p.add_argument("--out", type=output_file(".png"), required=True, metavar="FILE.png", help="output image")
     p.add_argument("--seed", type=int, default=0, help="sample seed (default 0; printed on the figure)")
@@ -438,9 +461,13 @@ def refuse_to_overwrite(out: Path, force: bool) -> None:
 def cmd_presets(args: argparse.Namespace) -> int:
     from advnets.config import preset_names, preset_path
 
+    import textwrap
+
+    width = max(60, min(shutil.get_terminal_size().columns, 120))
     for name in preset_names():
-        first = preset_path(name).read_text().splitlines()[0].lstrip("# ")
-        print(f"{name:22s} {first}")
+        lines = preset_path(name).read_text().splitlines()
+        comment = " ".join(line.lstrip("#").strip() for line in itertools.takewhile(lambda l: l.startswith("#"), lines))
+        print(textwrap.fill(comment, width, initial_indent=f"{name:22s} ", subsequent_indent=" " * 23))
     return 0
 
 
@@ -460,6 +487,18 @@ def resolve_train_config(args: argparse.Namespace):
     return cfg, None
 
 
+def check_before_training(cfg) -> None:
+    """What would stop a run early, checked before anything is printed or created: the device, and
+    the data files (read once here; the run reads them from the cache)."""
+    from advnets.data import registry as datasets
+    from advnets.runtime import resolve_device
+
+    resolve_device(cfg.device)
+    spec = datasets.get(cfg.data.name)
+    if spec.is_image:
+        spec.load_pixels("train", cfg.data.dir, cfg.data.download)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from advnets.config import to_yaml
     from advnets.train import train
@@ -475,9 +514,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         lock = None
     try:
         cfg, header = resolve_train_config(args)
-        print(to_yaml(cfg), end="")
         if args.dry_run:
+            print(to_yaml(cfg), end="")
             return 0
+        check_before_training(cfg)  # the device and the data: their errors come first
         if args.resume is not None:
             resume, created = header is not None, False
             if header is None:
@@ -489,7 +529,11 @@ def cmd_train(args: argparse.Namespace) -> int:
                 return 0
         else:
             (run_dir, lock), resume, created = claim_run_dir(args.out, cfg.name, args.runs_root), False, True
-        print(f"run directory: {run_dir}", flush=True)
+        if args.verbose:
+            print(to_yaml(cfg), end="")
+        t = cfg.train
+        print(f"{'resuming' if resume else 'training'} {cfg.name}: {t.steps} steps of batch {t.batch_size} on "
+              f"{cfg.data.name}, seed {cfg.seed} -> {run_dir} (config.yaml; the whole config: --verbose)", flush=True)
         try:
             result = train(cfg, run_dir, resume=resume, lock=lock)
         except (AdvnetsError, OSError) as e:
@@ -533,7 +577,15 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from advnets.viz import save_progress_image, to_uint8
 
     out = args.out
-    refuse_to_overwrite(out, args.force)
+    if (args.n is None) == (args.seeds is None):
+        raise ConfigError("give --n N (N samples into one file) or --seeds LIST (one image per seed); see "
+                          "advnets sample --help")
+    if args.seeds is None:
+        if out.suffix not in (".npy", ".png"):
+            raise ConfigError(f"--out must end in .npy or .png (got {out.name}); see advnets sample --help")
+        refuse_to_overwrite(out, args.force)
+    elif out.suffix or (out.exists() and not out.is_dir()):
+        raise ConfigError(f"--out with --seeds is a folder for seedNNNN.png files, got {out}")
     device = resolve_device(args.device)
     snap = load_snapshot(args.source, device, args.generator)
     require_whole_images(snap, "advnets sample")
@@ -542,6 +594,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise ConfigError(f"--label: {args.source} holds an unconditional generator (trained without data.conditional)")
     if args.label is not None and not 0 <= args.label < n_classes:
         raise ConfigError(f"--label must be in 0..{n_classes - 1}, got {args.label}")
+    if args.seeds is not None:
+        return write_seed_images(snap, args.seeds, out, device, args.label, args.force)
     x = generate(snap.generator, args.n, seed=args.seed, device=device, labels=args.label)  # [n, *x_shape]
     if out.suffix == ".png":
         save_progress_image(x, out, title=f"{snap.config.name} step {snap.step} seed {args.seed}")  # atomically
@@ -552,6 +606,22 @@ def cmd_sample(args: argparse.Namespace) -> int:
         atomic_write_bytes(out, buf.getvalue())
     which = ", averaged G" if snap.variant == "ema" else ""
     print(f"wrote {args.n} samples of {snap.config.name} (step {snap.step}{which}, seed {args.seed}) to {out}")
+    return 0
+
+
+def write_seed_images(snap, seeds: list[int], out: Path, device, label: int | None, force: bool) -> int:
+    """`advnets sample --seeds`: the image of seed s (sample 0 of seed s) as OUT/seed{s:04d}.png."""
+    from advnets.sampling import generate
+    from advnets.viz import save_image, to_uint8
+
+    paths = [out / f"seed{seed:04d}.png" for seed in seeds]
+    existing = [p for p in paths if p.exists()]
+    if existing and not force:
+        raise ConfigError(f"{existing[0]} already exists ({len(existing)} of the {len(paths)} files); choose another "
+                          "--out or pass --force to overwrite them")
+    for seed, path in zip(seeds, paths):
+        save_image(to_uint8(generate(snap.generator, 1, seed=seed, device=device, labels=label)[0]), path)
+    print(f"wrote {len(paths)} images of {snap.config.name} (step {snap.step}), one per seed, to {out}/seedNNNN.png")
     return 0
 
 
@@ -686,6 +756,9 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingDiverged as e:
         print(f"advnets: error: {e}", file=sys.stderr)
         return e.exit_status
+    except BrokenPipeError:  # the reader went away (advnets presets | head): nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as e:  # a full or read-only disk, a missing folder, no permission: one line, no traceback
         print(f"advnets: error: {describe_os_error(e)}", file=sys.stderr)
         return 2

@@ -347,7 +347,7 @@ def validate(cfg: Config) -> None:
     need(1 <= o.momentum_start_epoch <= o.momentum_saturate_epoch, "optim.momentum_saturate_epoch",
          ">= optim.momentum_start_epoch >= 1")
     need(len(o.betas) == 2 and all(0 <= b < 1 for b in o.betas), "optim.betas", "two values in [0, 1)")
-    need(t.steps >= 0, "train.steps", ">= 0")
+    need(t.steps >= 1, "train.steps", ">= 1")
     need(t.max_rollbacks >= 0, "train.max_rollbacks", ">= 0")
     need(t.batch_size >= 1, "train.batch_size", ">= 1")
     need(t.k >= 1, "train.k", ">= 1")

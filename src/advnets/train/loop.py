@@ -138,7 +138,7 @@ def _train(cfg: Config, run_dir: Path, resume: bool, stop: StopRequest) -> Train
         tqdm.write(f"G's last {info['layers_copied']} layers start from {info['init_from']} "
                    f"({info['init_from_generator']} G, step {info['init_from_step']}); {info['layers_new']} new")
     (run_dir / SAMPLES_DIR).mkdir(exist_ok=True)
-    monitor = Monitor(game, run_dir, peak_diversity(run_dir), monitor_state)
+    monitor = Monitor(game, run_dir, read_stats(run_dir), monitor_state)
     t = cfg.train
     run_iteration = iteration_runner(game, interval.sums, t.graph, tqdm.write)  # eager, or a replayed CUDA graph
     if not resume:  # from here on the run can be resumed, whenever it stops
@@ -211,10 +211,6 @@ def forget_rows_after(run_dir: Path, step: int, interval: LogInterval) -> None:
     StatsWriter(run_dir, PROBES_FILE).truncate_after(step)
 
 
-def peak_diversity(run_dir: Path) -> float:
-    return max((row.get("diversity", 0.0) for row in read_stats(run_dir)), default=0.0)
-
-
 def recover_from_nonfinite(game: Game, run_dir: Path, step: int, bad: list[str], interval: LogInterval,
                            monitor: Monitor) -> tuple[int, float]:
     """After `step` found `bad` (names of non-finite statistics or weights): go back to the last
@@ -236,7 +232,7 @@ def recover_from_nonfinite(game: Game, run_dir: Path, step: int, bad: list[str],
     game.set_lr_scale(scale)
     game.rollbacks = count
     forget_rows_after(run_dir, restored_step, interval)
-    monitor.restore(header.get("monitor", {}), peak_diversity(run_dir))
+    monitor.restore(header.get("monitor", {}), read_stats(run_dir))
     tqdm.write(f"warning: {where}; rolled back to step {restored_step} with the learning rates x{scale:g} "
                f"(rollback {count} of at most {t.max_rollbacks})")
     return restored_step, elapsed

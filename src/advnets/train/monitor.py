@@ -19,7 +19,8 @@ from advnets import runtime
 from advnets.data.masks import named_masks, pack_observed
 from advnets.data.sources import MixtureSource
 from advnets.errors import ConfigError
-from advnets.metrics.diversity import CollapseWatch, diversity, mean_pairwise_distance
+from advnets.metrics.diversity import (COLLAPSE_DIVERSITY, HEALTHY_DIVERSITY, CollapseWatch, diversity,
+                                      mean_pairwise_distance)
 from advnets.metrics.parzen import ValidationParzen
 from advnets.metrics.probe_1d import probe_1d
 from advnets.sampling import generate
@@ -56,7 +57,7 @@ def open_tensorboard(run_dir: Path):
 class Monitor:
     """Per-interval statistics, validation and progress images of one run (see the module docstring)."""
 
-    def __init__(self, game: Game, run_dir: Path, peak_diversity: float = 0.0, saved: dict | None = None):
+    def __init__(self, game: Game, run_dir: Path, rows: list[dict] | None = None, saved: dict | None = None):
         cfg, device = game.cfg, game.data.device
         self.game, self.run_dir = game, run_dir
         self.writer = StatsWriter(run_dir)
@@ -67,7 +68,7 @@ class Monitor:
         # Best validation score and its step, per tracked generator: "" is the one the run samples
         # from (G's moving average when kept, else G); "_live" is G itself, tracked beside an average.
         self.tracks = [""] + (["_live"] if game.average is not None else [])
-        self.restore(saved or {}, peak_diversity)
+        self.restore(saved or {}, rows or [])
         self.probes = None  # 1-D data: Figure-1 probes with every progress image
         if isinstance(game.data, MixtureSource) and game.data.mixture.dim == 1:
             self.probes = StatsWriter(run_dir, PROBES_FILE)
@@ -81,10 +82,10 @@ class Monitor:
     def best_valid(self) -> float | None:
         return self.best[""][0]
 
-    def restore(self, saved: dict, peak_diversity: float) -> None:
-        """Continue from a checkpoint's monitor state (and the diversity peak of the rows kept)."""
+    def restore(self, saved: dict, rows: list[dict]) -> None:
+        """Continue from a checkpoint's monitor state (and the stats rows kept, for the collapse rule)."""
         self.best = {t: (saved.get(f"best_valid{t}"), saved.get(f"best_step{t}")) for t in self.tracks}
-        self.collapse = CollapseWatch(peak_diversity)
+        self.collapse = CollapseWatch.from_rows(rows)
         self.warned = False
 
     def state(self) -> dict:
@@ -118,7 +119,7 @@ class Monitor:
         `steps` iterations, which took `seconds`; `elapsed` is the run's training time so far."""
         game = self.game
         value = diversity(self.fixed_batch_samples(), self.real_spread)
-        collapsed = self.collapse.collapsed(value)
+        collapsed = self.collapse.collapsed(value, means["d_real"], means["d_fake"])
         row = {
             "step": step, "epoch": round(game.data.batches_drawn / game.data.batches_per_epoch, 4),
             **means,
@@ -135,8 +136,10 @@ class Monitor:
                     self.tensorboard.add_scalar(key, float(number), step)
             self.tensorboard.flush()
         if collapsed and not self.warned:
-            tqdm.write(f"warning: step {step}: the generator has collapsed: sample diversity fell from "
-                       f"{self.collapse.peak:.2f} to {value:.3f} (samples nearly identical); "
+            how = (f"sample diversity fell from {self.collapse.peak:.2f} to {value:.3f}"
+                   if self.collapse.peak > HEALTHY_DIVERSITY else
+                   f"sample diversity has stayed below {COLLAPSE_DIVERSITY} for {self.collapse.low} log intervals")
+            tqdm.write(f"warning: step {step}: the generator has collapsed: {how} (samples nearly identical); "
                        f"D(G(z)) = {means['d_fake']:.3f}")
         self.warned = collapsed
         return row

@@ -36,6 +36,13 @@ def save_figure(fig, out: str | Path, **options) -> None:
         fig.savefig(tmp, format=Path(out).suffix[1:] or "png", **options)
 
 
+def save_image(image: np.ndarray, path: str | Path) -> None:
+    """One uint8 image [C, H, W] (C = 1 or 3) as a PNG of its own size, atomically."""
+    pixels = image.transpose(1, 2, 0)
+    with atomic_output(path) as tmp:
+        Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(tmp, format="PNG")
+
+
 def save_image_grid(images: np.ndarray, path: str | Path, ncol: int | None = None) -> None:
     with atomic_output(path) as tmp:
         Image.fromarray(image_grid(images, ncol)).save(tmp, format=Image.registered_extensions().get(
