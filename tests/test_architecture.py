@@ -12,7 +12,7 @@ PACKAGE = REPO / "src" / "advnets"
 
 # Lowest first. A module belongs to the layer of the longest prefix that names it.
 LAYERS = [
-    ("foundation", ["advnets", "advnets.errors", "advnets.fileio", "advnets.tensorfile", "advnets.batching",
+    ("foundation", ["advnets", "advnets.errors", "advnets.fileio", "advnets.tensorfile", "advnets.progress", "advnets.batching",
                     "advnets.runtime", "advnets.theory", "advnets.losses", "advnets.viz"]),
     ("data", ["advnets.data"]),
     ("config", ["advnets.config"]),

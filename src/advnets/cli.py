@@ -488,12 +488,15 @@ def resolve_train_config(args: argparse.Namespace):
 
 
 def check_before_training(cfg) -> None:
-    """What would stop a run early, checked before anything is printed or created: the device, and
-    the data files (read once here; the run reads them from the cache)."""
+    """What would stop a run early, checked before anything is printed or created: the device, the
+    trained G it starts from, and the data files (read once here; the run reads them from the cache)."""
     from advnets.data import registry as datasets
     from advnets.runtime import resolve_device
+    from advnets.train.game import check_init_source
 
     resolve_device(cfg.device)
+    if cfg.generator.init_from:
+        check_init_source(cfg.generator.init_from)
     spec = datasets.get(cfg.data.name)
     if spec.is_image:
         spec.load_pixels("train", cfg.data.dir, cfg.data.download)

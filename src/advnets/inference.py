@@ -22,6 +22,7 @@ from advnets.fileio import file_sha256
 from advnets.metrics import registry as metrics
 from advnets.metrics.spec import MetricRequest, require
 from advnets.models.encoder import Encoder, encoder_loss
+from advnets.progress import progress
 from advnets.sampling import generate
 from advnets.snapshot import ENCODER_FILE, VARIANT_KEY, Snapshot, load_encoder, save_encoder
 
@@ -40,7 +41,7 @@ def train_encoder(generator: nn.Module, steps: int = 20_000, batch_size: int = 1
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(steps, 1))
     rng = torch.Generator(device).manual_seed(seed)
     curve, running = [], torch.zeros((), device=device)
-    for step in range(1, steps + 1):
+    for step in progress(range(1, steps + 1), steps, "fitting E: x -> z"):
         loss = encoder_loss(encoder, generator, generator.sample_z(batch_size, rng))
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -64,7 +64,7 @@ def test_rollback_halves_the_learning_rate_and_finishes(tmp_path, capsys):
     assert main(["train", "toy-ring", "--out", str(run), "--set", *DIVERGING, "train.on_nonfinite=rollback"]) == 0
     header = read_training_header(run)
     assert header["step"] == 200 and 0 < header["rollbacks"] <= 3 and header["lr_scale"] == 0.5 ** header["rollbacks"]
-    assert "rolled back to step" in capsys.readouterr().out
+    assert "rolled back to step" in capsys.readouterr().out and "rolled back to step" in (run / "log.txt").read_text()
     rows = read_stats(run)
     assert [r["step"] for r in rows] == list(range(5, 201, 5))  # rows after the checkpoint were dropped, re-logged
     assert rows[-1]["lr"] < 2 * header["lr_scale"] * 1.0001 and all(math.isfinite(r["loss_d"]) for r in rows)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from advnets.metrics.nearest import nearest_rows
+from advnets.progress import Progress
 
 
 @dataclass
@@ -37,6 +38,7 @@ def kmeans(points: torch.Tensor, k: int, seed: int = 0, iterations: int = 20) ->
     centroids = points[start].clone()  # [k, d]
     assignment = torch.full((n,), -1, dtype=torch.long, device=points.device)
     changed, rounds = n, 0
+    bar = Progress(iterations, f"k-means, {k} centroids", "round")
     while rounds < iterations and changed > 0:
         new_assignment, _ = nearest_rows(points, centroids)
         changed = int((new_assignment != assignment).sum())
@@ -46,5 +48,7 @@ def kmeans(points: torch.Tensor, k: int, seed: int = 0, iterations: int = 20) ->
         filled = counts > 0
         centroids[filled] = sums[filled] / counts[filled, None]
         rounds += 1
+        bar.update(1)
+    bar.close()
     _, dist = nearest_rows(points, centroids)
     return KMeansResult(centroids, rounds, changed, float(dist.mean()))

@@ -29,6 +29,7 @@ from advnets.data import registry as datasets
 from advnets.errors import ConfigError
 from advnets.metrics.kmeans import kmeans
 from advnets.metrics.spec import Metric, MetricRequest, require
+from advnets.progress import Progress
 from advnets.sampling import generate
 
 N_VALID = 1_000  # the paper picks sigma on the first 1,000 validation images
@@ -45,19 +46,22 @@ def squared_distances(x: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
 
 
 def parzen_log_likelihood(x: torch.Tensor, centres: torch.Tensor, sigmas: tuple[float, ...] | list[float],
-                          batch_size: int = 500) -> torch.Tensor:
-    """log p(x_i) under the Parzen window of each sigma: float64 [len(sigmas), N], on x's device."""
+                          batch_size: int = 500, desc: str | None = None) -> torch.Tensor:
+    """log p(x_i) under the Parzen window of each sigma: float64 [len(sigmas), N], on x's device.
+    With `desc`, its progress is shown (advnets.progress)."""
     x = x.reshape(len(x), -1)
     centres = centres.reshape(len(centres), -1).to(x.device)
     n, d = centres.shape
     sig = torch.tensor(list(sigmas), dtype=torch.float64, device=x.device)  # [S]
     log_norm = d * torch.log(sig * math.sqrt(2 * math.pi)) + math.log(n)  # [S]
     out = []
-    for start in range(0, len(x), batch_size):
-        sq = squared_distances(x[start : start + batch_size], centres)  # [b, n]
-        # [S, b]: log sum_j exp(-sq / (2 s^2)) - log n - d log(s sqrt(2 pi))
-        scores = torch.stack([torch.logsumexp(sq * (-0.5 / s**2), dim=1) for s in sigmas])
-        out.append(scores - log_norm[:, None])
+    with Progress(len(x), desc or "", "image", enabled=desc is not None) as bar:
+        for start in range(0, len(x), batch_size):
+            sq = squared_distances(x[start : start + batch_size], centres)  # [b, n]
+            # [S, b]: log sum_j exp(-sq / (2 s^2)) - log n - d log(s sqrt(2 pi))
+            scores = torch.stack([torch.logsumexp(sq * (-0.5 / s**2), dim=1) for s in sigmas])
+            out.append(scores - log_norm[:, None])
+            bar.update(len(sq))
     return torch.cat(out, dim=1)
 
 
@@ -75,11 +79,13 @@ class ParzenResult:
 
 
 def parzen_protocol(centres: torch.Tensor, valid: torch.Tensor, test: torch.Tensor,
-                    sigmas: tuple[float, ...] = SIGMA_GRID, batch_size: int = 500) -> ParzenResult:
-    """Choose sigma on `valid` (best mean), then score `test`; all in [0, 1] pixel units."""
-    valid_ll = parzen_log_likelihood(valid, centres, sigmas, batch_size).mean(dim=1)  # [S]
+                    sigmas: tuple[float, ...] = SIGMA_GRID, batch_size: int = 500, show: bool = False) -> ParzenResult:
+    """Choose sigma on `valid` (best mean), then score `test`; all in [0, 1] pixel units (`show`: progress)."""
+    valid_ll = parzen_log_likelihood(valid, centres, sigmas, batch_size,
+                                     "Parzen, choosing sigma" if show else None).mean(dim=1)  # [S]
     best = int(torch.argmax(valid_ll))
-    test_ll = parzen_log_likelihood(test, centres, (sigmas[best],), batch_size)[0]  # [N_test]
+    test_ll = parzen_log_likelihood(test, centres, (sigmas[best],), batch_size,
+                                    "Parzen, test images" if show else None)[0]  # [N_test]
     se = test_ll.std(unbiased=True) / math.sqrt(len(test_ll)) if len(test_ll) > 1 else torch.tensor(float("nan"))
     return ParzenResult(
         mean=float(test_ll.mean()), se=float(se), sigma=sigmas[best],
@@ -121,7 +127,7 @@ def score_parzen(snap, request: MetricRequest) -> dict[str, Any]:
             centres = fit.centroids
             extra = {"kmeans_iterations": fit.iterations, "kmeans_changed": fit.changed,
                      "kmeans_inertia": fit.inertia}
-    result = parzen_protocol(centres.to(device), valid, test)
+    result = parzen_protocol(centres.to(device), valid, test, show=True)
     return {"split": "test", "baseline": baseline, **extra, "mean": result.mean, "se": result.se,
             "sigma": result.sigma, "valid_scores": result.valid_scores, "n_samples": result.n_samples,
             "n_valid": result.n_valid, "n_test": result.n_test, "device": str(device)}

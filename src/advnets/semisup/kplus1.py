@@ -29,6 +29,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
 from advnets.batching import apply_in_batches
+from advnets.progress import Progress
 
 
 class GaussianNoise(nn.Module):
@@ -134,6 +135,7 @@ def train_kplus1(pool: torch.Tensor, labelled_x: torch.Tensor, labelled_y: torch
     batches = len(pool) // batch_size
     labelled_batches = cycled_batches(len(labelled_x), batch_size, rng)
     curve, t0 = [], time.perf_counter()
+    bar = Progress(epochs * batches, "(K+1)-class GAN", "batch")
     for epoch in range(1, epochs + 1):
         order, order_g = torch.randperm(len(pool), generator=rng), torch.randperm(len(pool), generator=rng)
         sums = torch.zeros(3)
@@ -152,10 +154,12 @@ def train_kplus1(pool: torch.Tensor, labelled_x: torch.Tensor, labelled_y: torch
             fm.backward()
             opt_g.step()
             sums += torch.stack([labelled.detach(), unlabelled.detach(), fm.detach()])
+            bar.update(1)
         error = test_error(D, test_x, test_y)
         row = {"epoch": epoch, "loss_labelled": float(sums[0] / batches), "loss_unlabelled": float(sums[1] / batches),
                "loss_feature_matching": float(sums[2] / batches), "test_error": error,
                "seconds": round(time.perf_counter() - t0, 1)}
         curve.append(row)
         log(row)
+    bar.close()
     return KPlusOneResult(curve[-1]["test_error"] if curve else test_error(D, test_x, test_y), curve)

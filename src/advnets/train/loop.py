@@ -23,8 +23,10 @@ import torch
 from tqdm import tqdm
 
 from advnets.config import Config
+from advnets import __version__
 from advnets.errors import CheckpointError, TrainingDiverged, TrainingInterrupted
 from advnets.fileio import atomic_write_bytes
+from advnets.progress import Progress
 from advnets.runtime import cpu_has_bf16_units, resolve_device
 from advnets.snapshot import LATEST_SNAPSHOT
 from advnets.train.algorithm import STAT_NAMES, named_stats
@@ -34,7 +36,7 @@ from advnets.train.game import Game, build_game
 from advnets.train.graph import iteration_runner
 from advnets.train.guard import find_nonfinite
 from advnets.train.monitor import Monitor
-from advnets.train.rundir import (CONFIG_FILE, INIT_FROM_FILE, PROBES_FILE, SAMPLES_DIR, STATS_FILE, RunLock,
+from advnets.train.rundir import (CONFIG_FILE, INIT_FROM_FILE, PROBES_FILE, SAMPLES_DIR, STATS_FILE, RunLock, RunLog,
                                   StatsWriter, read_stats, remove_leftovers, write_config)
 
 
@@ -89,7 +91,7 @@ def stop_requests():
             signal.signal(sig, old)
 
 
-def warn_if_d_rate_floors_early(cfg: Config) -> None:
+def warn_if_d_rate_floors_early(cfg: Config, say=tqdm.write) -> None:
     """With k > 1 and the rate decayed per update of each optimizer, D's rate decays k times faster
     than G's; say so when it reaches optim.lr_min before the run ends (D then all but stops learning)."""
     o, t = cfg.optim, cfg.train
@@ -100,7 +102,7 @@ def warn_if_d_rate_floors_early(cfg: Config) -> None:
         return
     floor_update = math.log(base / o.lr_min) / math.log(o.lr_decay)
     if floor_update < t.k * t.steps:
-        tqdm.write(f"warning: with k={t.k}, D's learning rate decays per D update and reaches optim.lr_min "
+        say(f"warning: with k={t.k}, D's learning rate decays per D update and reaches optim.lr_min "
                    f"at generator update {math.ceil(floor_update / t.k)} of {t.steps}; "
                    "optim.lr_decay_clock=iterations decays both rates per generator update")
 
@@ -116,11 +118,12 @@ def train(cfg: Config, run_dir: Path, resume: bool = False, lock: RunLock | None
 
 
 def _train(cfg: Config, run_dir: Path, resume: bool, stop: StopRequest) -> TrainResult:
+    log = RunLog(run_dir)  # what the run says, also kept in log.txt
     device = resolve_device(cfg.device)
     if cfg.train.precision == "bf16" and device.type == "cpu" and not cpu_has_bf16_units():
-        tqdm.write("warning: train.precision=bf16 on a CPU without bfloat16 instructions (avx512_bf16, amx_bf16): "
+        log.say("warning: train.precision=bf16 on a CPU without bfloat16 instructions (avx512_bf16, amx_bf16): "
                    "expect it to be many times slower than fp32 here (docs/benchmarks.md)")
-    warn_if_d_rate_floors_early(cfg)
+    warn_if_d_rate_floors_early(cfg, log.say)
     check_outputs_writable(run_dir)
     remove_leftovers(run_dir)  # temporary files of writes a kill interrupted
     game = build_game(cfg, device, fresh=not resume)
@@ -135,16 +138,18 @@ def _train(cfg: Config, run_dir: Path, resume: bool, stop: StopRequest) -> Train
     if game.initialised_from is not None:
         info = game.initialised_from
         atomic_write_bytes(run_dir / INIT_FROM_FILE, (json.dumps(info, indent=1) + "\n").encode())
-        tqdm.write(f"G's last {info['layers_copied']} layers start from {info['init_from']} "
+        log.say(f"G's last {info['layers_copied']} layers start from {info['init_from']} "
                    f"({info['init_from_generator']} G, step {info['init_from_step']}); {info['layers_new']} new")
     (run_dir / SAMPLES_DIR).mkdir(exist_ok=True)
-    monitor = Monitor(game, run_dir, read_stats(run_dir), monitor_state)
+    monitor = Monitor(game, run_dir, read_stats(run_dir), monitor_state, log.say)
     t = cfg.train
-    run_iteration = iteration_runner(game, interval.sums, t.graph, tqdm.write)  # eager, or a replayed CUDA graph
+    run_iteration = iteration_runner(game, interval.sums, t.graph, log.say)  # eager, or a replayed CUDA graph
     if not resume:  # from here on the run can be resumed, whenever it stops
         save_training_state(game, run_dir, 0, 0.0, monitor.state(), interval)
     last_row = {}
-    bar = tqdm(total=t.steps, initial=step, disable=not t.progress, desc=cfg.name, unit="step", dynamic_ncols=True)
+    log.copy(f"advnets {__version__}: {'resumed at step ' + str(step) if resume else 'started'}: {cfg.name}, "
+             f"{t.steps} steps, on {device}")
+    bar = log.progress = Progress(t.steps, cfg.name, "step", initial=step, enabled=t.progress, copy_to=log.copy)
     tick = time.perf_counter()
     while step < t.steps:
         run_iteration()  # Algorithm 1's iteration; its statistics are added into `interval.sums`
@@ -158,9 +163,8 @@ def _train(cfg: Config, run_dir: Path, resume: bool, stop: StopRequest) -> Train
         if at_log or at_checkpoint:
             bad = find_nonfinite(game, interval.sums)
             if bad:  # nothing of this is written; back to the last checkpoint, or stop
-                step, elapsed = recover_from_nonfinite(game, run_dir, step, bad, interval, monitor)
-                bar.reset(total=t.steps)
-                bar.update(step)
+                step, elapsed = recover_from_nonfinite(game, run_dir, step, bad, interval, monitor, log.say)
+                bar.reset(step)
                 tick = time.perf_counter()
                 continue
         if at_log:
@@ -169,9 +173,9 @@ def _train(cfg: Config, run_dir: Path, resume: bool, stop: StopRequest) -> Train
             seconds = interval.seconds + now - tick
             last_row = monitor.log(step, named_stats(interval.sums / interval.steps), interval.steps, seconds,
                                    elapsed)
-            bar.set_postfix(D_x=f"{last_row['d_real']:.3f}", D_Gz=f"{last_row['d_fake']:.3f}",
-                            div=f"{last_row['diversity']:.2f}",
-                            **({"valid": f"{monitor.best_valid:.1f}"} if monitor.best_valid is not None else {}))
+            bar.set_fields({"D(x)": f"{last_row['d_real']:.3f}", "D(G(z))": f"{last_row['d_fake']:.3f}",
+                            "diversity": f"{last_row['diversity']:.2f}",
+                            **({"valid": f"{monitor.best_valid:.1f}"} if monitor.best_valid is not None else {})})
             if step % t.log_every == 0:  # a whole interval; the run's last row may be part of one, which
                 interval.sums.zero_()    # a resumed run replaces by the whole (forget_rows_after)
                 interval.steps, interval.seconds = 0, 0.0
@@ -212,7 +216,7 @@ def forget_rows_after(run_dir: Path, step: int, interval: LogInterval) -> None:
 
 
 def recover_from_nonfinite(game: Game, run_dir: Path, step: int, bad: list[str], interval: LogInterval,
-                           monitor: Monitor) -> tuple[int, float]:
+                           monitor: Monitor, say=tqdm.write) -> tuple[int, float]:
     """After `step` found `bad` (names of non-finite statistics or weights): go back to the last
     checkpoint with the learning rates halved (train.on_nonfinite=rollback, while rollbacks are left);
     returns its (step, elapsed). Otherwise stop: TrainingDiverged, with the checkpoint untouched."""
@@ -233,6 +237,6 @@ def recover_from_nonfinite(game: Game, run_dir: Path, step: int, bad: list[str],
     game.rollbacks = count
     forget_rows_after(run_dir, restored_step, interval)
     monitor.restore(header.get("monitor", {}), read_stats(run_dir))
-    tqdm.write(f"warning: {where}; rolled back to step {restored_step} with the learning rates x{scale:g} "
+    say(f"warning: {where}; rolled back to step {restored_step} with the learning rates x{scale:g} "
                f"(rollback {count} of at most {t.max_rollbacks})")
     return restored_step, elapsed

@@ -11,6 +11,7 @@ Figure-1 probe (``probes.jsonl``, advnets.metrics.probe_1d). Optionally the same
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import torch
 from tqdm import tqdm
@@ -57,9 +58,10 @@ def open_tensorboard(run_dir: Path):
 class Monitor:
     """Per-interval statistics, validation and progress images of one run (see the module docstring)."""
 
-    def __init__(self, game: Game, run_dir: Path, rows: list[dict] | None = None, saved: dict | None = None):
+    def __init__(self, game: Game, run_dir: Path, rows: list[dict] | None = None, saved: dict | None = None,
+                 say: Callable[[str], None] = tqdm.write):
         cfg, device = game.cfg, game.data.device
-        self.game, self.run_dir = game, run_dir
+        self.game, self.run_dir, self.say = game, run_dir, say
         self.writer = StatsWriter(run_dir)
         self.z_fixed = game.generator.sample_z(cfg.train.grid_size, runtime.stream("fixed-batch", cfg.seed),
                                                "cpu").to(device)  # [grid_size, z_dim]
@@ -139,7 +141,7 @@ class Monitor:
             how = (f"sample diversity fell from {self.collapse.peak:.2f} to {value:.3f}"
                    if self.collapse.peak > HEALTHY_DIVERSITY else
                    f"sample diversity has stayed below {COLLAPSE_DIVERSITY} for {self.collapse.low} log intervals")
-            tqdm.write(f"warning: step {step}: the generator has collapsed: {how} (samples nearly identical); "
+            self.say(f"warning: step {step}: the generator has collapsed: {how} (samples nearly identical); "
                        f"D(G(z)) = {means['d_fake']:.3f}")
         self.warned = collapsed
         return row

@@ -4,6 +4,7 @@ process at a time.
     runs/00003-paper-mnist/
         config.yaml                  the resolved config, written before step 0
         stats.jsonl                  one JSON line per log interval
+        log.txt                      what the run printed (warnings, progress lines), time-stamped
         samples/step-00000500.png    progress images from a fixed latent batch
         network-latest.safetensors   network snapshot for sampling and evaluation
         training-state.safetensors   everything needed to resume exactly
@@ -33,11 +34,13 @@ STATS_FILE = "stats.jsonl"
 PROBES_FILE = "probes.jsonl"  # 1-D runs: the Figure-1 probes (metrics/probe_1d.py)
 INIT_FROM_FILE = "init-from.json"  # generator.init_from: the trained G this run started from
 LOCK_FILE = ".advnets-train.lock"
+LOG_FILE = "log.txt"  # what the run printed: warnings, progress lines (time-stamped)
 SAMPLES_DIR = "samples"
 
 # The files that training alone writes (by name prefix): their temporary files may be removed by the
 # lock holder. (metrics.jsonl and figures are written by other commands, which may run meanwhile.)
-TRAINING_OUTPUTS = ("network-", "training-state", "config.yaml", "stats.jsonl", "probes.jsonl", "init-from")
+TRAINING_OUTPUTS = ("network-", "training-state", "config.yaml", "stats.jsonl", "probes.jsonl", "init-from",
+                    "log.txt")
 
 
 def is_leftover(entry: Path) -> bool:
@@ -161,6 +164,24 @@ def remove_leftovers(run_dir: Path) -> int:
 
 def write_config(run_dir: Path, cfg: Config) -> None:
     atomic_write_bytes(run_dir / CONFIG_FILE, to_yaml(cfg).encode())
+
+
+class RunLog:
+    """What a run says: printed (without breaking its progress bar) and kept in ``log.txt``."""
+
+    def __init__(self, run_dir: Path):
+        self.path = Path(run_dir) / LOG_FILE
+        self.progress = None  # the run's advnets.progress.Progress, once it has one
+
+    def copy(self, text: str) -> None:
+        append_line(self.path, f"{time.strftime('%Y-%m-%d %H:%M:%S')} {text}")
+
+    def say(self, text: str) -> None:
+        if self.progress is not None:
+            self.progress.write(text)
+        else:
+            print(text, flush=True)
+        self.copy(text)
 
 
 class StatsWriter:
