@@ -18,6 +18,7 @@ from advnets import figures
 from advnets.data import registry as datasets
 from advnets.errors import AdvnetsError, ConfigError
 from advnets.fileio import atomic_write_bytes
+from advnets.metrics.parzen import MNIST_REFERENCES
 from advnets.metrics.registry import METRICS_FILE, report_columns
 from advnets.train.rundir import CONFIG_FILE, read_stats
 
@@ -41,9 +42,10 @@ window.addEventListener("load", function () {
 """
 
 
-def _img(path: Path, alt: str) -> str:
+def _img(path: Path, alt: str, width: int | None = None) -> str:
     data = base64.b64encode(path.read_bytes()).decode()
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+    size = f' style="width: {width}px; image-rendering: pixelated"' if width else ""
+    return f'<img alt="{html.escape(alt)}"{size} src="data:image/png;base64,{data}">'
 
 
 def _table(rows: list[dict], keys: list[str]) -> str:
@@ -95,6 +97,12 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, data_dir: s
         parts.append(_table(metrics, used))
     else:
         parts.append("<p>None yet: <code>advnets evaluate RUN_DIR --metric ...</code> adds them.</p>")
+    if config.get("data", {}).get("name") == "mnist":
+        parts.append("<h2>Where an MNIST Parzen score stands</h2><p>Test log-likelihood in nats, Table 1's "
+                     "protocol (higher is better; real images score above every GAN, so it measures closeness "
+                     "to the training set as much as quality).</p>")
+        parts.append(_table([{"what": what, "Parzen (nats)": score, "source": source}
+                             for what, score, source in MNIST_REFERENCES], ["what", "Parzen (nats)", "source"]))
     with tempfile.TemporaryDirectory() as tmp:
         kinds = ["curves", *_figure_kinds(config.get("data", {}))]
         titles = {"curves": "Training curves", "fig1": "Figure 1", "fig2": "Figure 2: samples and nearest "
@@ -112,7 +120,7 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, data_dir: s
         grids = sorted((run / "samples").glob("step-*.png"))
         if grids:
             parts.append(f"<h2>Latest progress grid ({html.escape(grids[-1].name)})</h2>")
-            parts.append(_img(grids[-1], grids[-1].name))
+            parts.append(_img(grids[-1], grids[-1].name, width=720))  # the grid's own 300 px are too small to read
     parts.append("<h2>Config</h2>")
     parts.append(f"<pre>{html.escape(config_text)}</pre>")
     parts.append(f"<h2>Last statistics row</h2><pre>{html.escape(json.dumps(last, indent=1))}</pre>")

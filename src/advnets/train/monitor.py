@@ -95,10 +95,12 @@ class Monitor:
         return {f"{key}{t}": value for t, (score, step) in self.best.items()
                 for key, value in (("best_valid", score), ("best_step", step))}
 
-    def fixed_batch_samples(self) -> torch.Tensor:
+    def fixed_batch_samples(self, sampled: bool = False) -> torch.Tensor:
         """G's samples [n, *x_shape] (CPU) of the fixed latent batch; balanced labels if class-conditional;
-        completions of the fixed observed images if an inpainting model."""
-        return generate(self.game.generator, len(self.z_fixed), z=self.z_fixed, observed=self.observed)
+        completions of the fixed observed images if an inpainting model. `sampled`: from the generator
+        that `advnets sample` reads (G's moving average when the run keeps one), else the live G."""
+        generator = self.game.average.model if sampled and self.game.average is not None else self.game.generator
+        return generate(generator, len(self.z_fixed), z=self.z_fixed, observed=self.observed)
 
     def validate(self, step: int) -> dict:
         """Score G (and G's average, if kept) on validation data; keep each one's best snapshot."""
@@ -149,7 +151,8 @@ class Monitor:
     def save_samples(self, step: int) -> None:
         game = self.game
         path = self.run_dir / "samples" / f"step-{step:08d}.png"
-        save_progress_image(self.fixed_batch_samples(), path, title=f"{game.cfg.name} step {step}")
+        which = " (moving average of G)" if game.average is not None else ""
+        save_progress_image(self.fixed_batch_samples(sampled=True), path, title=f"{game.cfg.name} step {step}{which}")
         if self.tensorboard is not None:
             import numpy as np
             from PIL import Image
