@@ -39,3 +39,14 @@ def test_report_renders_with_all_images(tiny_mnist_run, data_dir, tmp_path):
 def test_report_of_a_non_run_is_one_error_line(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "is not a run directory" in capsys.readouterr().err
+
+
+def test_the_report_lists_only_the_config_keys_that_apply():
+    from advnets.config import load_config, to_dict
+    from advnets.report import applicable_config
+
+    mnist = applicable_config(to_dict(load_config("paper-mnist")))["data"]
+    assert "radius" not in mnist and "masks" not in mnist and "dir" in mnist
+    assert "masks" in applicable_config(to_dict(load_config("inpaint-mnist")))["data"]
+    ring = applicable_config(to_dict(load_config("toy-ring")))["data"]
+    assert "radius" in ring and "dir" not in ring and "masks" not in ring

@@ -70,6 +70,23 @@ def _figure_kinds(data: dict) -> list[str]:
     return ["fig2", "fig3", *(["classes"] if data.get("conditional") else [])]
 
 
+# data keys that only some kinds of data sets read
+TOY_DATA_KEYS = ("modes", "radius", "std", "means", "stds", "mixture_weights")
+IMAGE_DATA_KEYS = ("dir", "download", "conditional", "inpainting", "masks")
+
+
+def applicable_config(config: dict) -> dict:
+    """The config without the data keys its data set never reads (a ring's radius on MNIST, masks
+    without inpainting, the data directory of a synthetic mixture)."""
+    data = dict(config.get("data", {}))
+    image = datasets.get(data.get("name", "mnist")).is_image
+    for key in TOY_DATA_KEYS if image else IMAGE_DATA_KEYS:
+        data.pop(key, None)
+    if image and not data.get("inpainting"):
+        data.pop("masks", None)
+    return {**config, "data": data}
+
+
 def build_report(run_dir: str | Path, out: str | Path | None = None, data_dir: str | None = None) -> Path:
     """Write the report of `run_dir` (default: RUN_DIR/report.html, replaced if present)."""
     run = Path(run_dir)
@@ -85,12 +102,13 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, data_dir: s
     metrics = read_stats(run, METRICS_FILE)
     last = stats[-1]
     parts = [f"<h1>advnets run {html.escape(run.name)}</h1>",
-             f"<p>{html.escape(config.get('name', ''))}: step {last['step']}, epoch {last.get('epoch')}, "
+             f"<p>{html.escape(config.get('name', ''))}: step {last['step']}, epoch {last.get('epoch', 0):.2f}, "
              f"{last.get('wall_s', 0):.0f} s of training.</p>"]
-    headline = [{"D(x)": last.get("d_real"), "D(G(z))": last.get("d_fake"), "diversity": last.get("diversity"),
-                 "collapsed": last.get("collapsed"), "best validation Parzen": last.get("best_valid"),
-                 "at step": last.get("best_step"), "steps/s": last.get("steps_per_s")}]
-    parts.append(_table(headline, list(headline[0])))
+    headline = {"D(x)": last.get("d_real"), "D(G(z))": last.get("d_fake"), "diversity": last.get("diversity"),
+                "collapsed": last.get("collapsed"), "best validation Parzen": last.get("best_valid"),
+                "at step": last.get("best_step"), "steps/s": last.get("steps_per_s")}
+    headline = {k: v for k, v in headline.items() if v is not None}  # no empty columns (runs without validation)
+    parts.append(_table([headline], list(headline)))
     parts.append("<h2>Metrics (advnets evaluate)</h2>")
     if metrics:
         used = [k for k in report_columns() if any(k in m for m in metrics)]
@@ -121,8 +139,8 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, data_dir: s
         if grids:
             parts.append(f"<h2>Latest progress grid ({html.escape(grids[-1].name)})</h2>")
             parts.append(_img(grids[-1], grids[-1].name, width=720))  # the grid's own 300 px are too small to read
-    parts.append("<h2>Config</h2>")
-    parts.append(f"<pre>{html.escape(config_text)}</pre>")
+    parts.append("<h2>Config</h2><p>The keys that apply to this run (all of them: config.yaml).</p>")
+    parts.append(f"<pre>{html.escape(yaml.safe_dump(applicable_config(config), sort_keys=False))}</pre>")
     parts.append(f"<h2>Last statistics row</h2><pre>{html.escape(json.dumps(last, indent=1))}</pre>")
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>advnets {html.escape(run.name)}</title>"
             f"<style>{STYLE}</style><script>{ON_LOAD}</script></head><body>{''.join(parts)}</body></html>")

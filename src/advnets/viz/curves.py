@@ -73,6 +73,8 @@ def draw_curves(stats: list[dict], metrics: list[dict], probes: list[dict], out:
     ax.set_title("metrics over training", fontsize=9)
     if drawn:
         ax.legend(fontsize=7)
+        last_step = max((r["step"] for r in stats), default=0)
+        ax.set_xlim(0, max(last_step, 1) * 1.03)  # the run's whole span, also when one evaluation is the only point
     else:
         ax.text(0.5, 0.5, "no metric recorded", ha="center", va="center", transform=ax.transAxes, color="0.5")
 

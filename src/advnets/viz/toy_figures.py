@@ -63,8 +63,12 @@ def draw_fig1(probes: list[dict], out: Path, steps: list[int] | None = None, tit
         ax.set_ylim(-0.55, 1.1)
         ax.set_xlim(lo, hi)
         ax.set_yticks([0, 0.5, 1])
+        # The paper's panel (d) is the game at its equilibrium (p_g = p_data, D = 1/2); a run's last probe
+        # is that only when it got there, which the panel says rather than implies.
+        state = ("" if i < len(chosen) - 1 else
+                 "\nnear equilibrium" if probe["jsd"] < 0.01 and probe["sup_gap"] < 0.1 else "\nnot at equilibrium")
         ax.set_title(f"({'abcd'[i]}) step {probe['step']}\nJSD {probe['jsd']:.3f}, "
-                     f"sup|D-D*| {probe['sup_gap']:.2f}", fontsize=8)
+                     f"sup|D-D*| {probe['sup_gap']:.2f}{state}", fontsize=8)
         if i == 0:
             ax.legend(fontsize=7, loc="upper left")
     ax = fig.add_subplot(grid[1, :])
@@ -73,7 +77,7 @@ def draw_fig1(probes: list[dict], out: Path, steps: list[int] | None = None, tit
     ax.plot(steps_all, [p["sup_gap"] for p in probes], "-s", ms=3, color="tab:blue", label="sup |D - D*| (data +-3 std)")
     ax.plot(steps_all, [p.get("sup_gap_common", np.nan) for p in probes], "--", ms=3, color="tab:cyan",
             label="the same where p_g > 0")
-    ax.axhline(np.log(2), color="0.6", lw=0.8, ls=":")
+    ax.axhline(np.log(2), color="0.6", lw=0.8, ls=":", label="log 2: the largest JSD")
     ax.set_xlabel("generator updates")
     ax.legend(fontsize=7)
     if title:
