@@ -23,6 +23,7 @@ from advnets.data.toy import GaussianMixture
 from advnets.losses import discriminator_loss
 from advnets.metrics.probe_1d import data_range_mask, jsd_on_grid, p_g_on_grid, probe_grid
 from advnets.metrics.spec import Metric, MetricRequest
+from advnets.progress import progress
 
 
 def fit_discriminator(discriminator: torch.nn.Module, generator: torch.nn.Module, mixture: GaussianMixture,
@@ -36,7 +37,7 @@ def fit_discriminator(discriminator: torch.nn.Module, generator: torch.nn.Module
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     rng = torch.Generator(device).manual_seed(seed)
     mixture = GaussianMixture(mixture.means.to(device), mixture.stds.to(device), mixture.mixture_weights.to(device))
-    for _ in range(steps):
+    for _ in progress(range(steps), steps, "training D to convergence for the fixed G"):
         x = mixture.sample(batch_size, rng, device)  # [b, 1] ~ p_data
         with torch.no_grad():
             fake = generator(generator.sample_z(batch_size, rng, device))  # [b, 1] ~ p_g
