@@ -119,8 +119,11 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, data_dir: s
         parts.append("<h2>Where an MNIST Parzen score stands</h2><p>Test log-likelihood in nats, Table 1's "
                      "protocol (higher is better; real images score above every GAN, so it measures closeness "
                      "to the training set as much as quality).</p>")
-        parts.append(_table([{"what": what, "Parzen (nats)": score, "source": source}
-                             for what, score, source in MNIST_REFERENCES], ["what", "Parzen (nats)", "source"]))
+        own = [m for m in metrics if m.get("metric") == "parzen" and m.get("baseline") is None]
+        rows = [{"what": f"this run ({m.get('generator', 'live')} G, step {m['step']}, sample seed {m.get('seed')})",
+                 "Parzen (nats)": f"{m['mean']:.1f} ± {m['se']:.1f}", "source": "metrics.jsonl"} for m in own[-1:]]
+        rows += [{"what": what, "Parzen (nats)": score, "source": source} for what, score, source in MNIST_REFERENCES]
+        parts.append(_table(rows, ["what", "Parzen (nats)", "source"]))
     with tempfile.TemporaryDirectory() as tmp:
         kinds = ["curves", *_figure_kinds(config.get("data", {}))]
         titles = {"curves": "Training curves", "fig1": "Figure 1", "fig2": "Figure 2: samples and nearest "
