@@ -1,0 +1,139 @@
+"""Feature-space metrics on the shipped MNIST classifier's penultimate features (``shared/evaluation.md``):
+the offline, download-free counterparts of FID, KID and precision/recall, named for what they are.
+
+    fid_mnistclf          Frechet distance between Gaussians fitted to the features of G's samples and
+                          of the test images:  |mu_g - mu_t|^2 + Tr(S_g + S_t - 2 (S_g S_t)^(1/2))
+    kid_mnistclf (± std)  unbiased squared MMD with the cubic polynomial kernel k(a, b) = (a.b / d + 1)^3,
+                          mean and standard deviation over random subsets (Binkowski et al. 2018)
+    precision, recall     k = 3 nearest-neighbour manifolds (Kynkaanniemi et al. 2019)
+    density, coverage     k = 5 (Naeem et al. 2020)
+
+Lower fid/kid are better; precision, recall and coverage lie in [0, 1], higher is better (density
+can exceed 1). The Frechet distance and KID are torchmetrics' (given the classifier's features through
+an identity "feature extractor"), precision/recall and density/coverage the prdc package's; tests check
+each against a direct computation. These are *not* Inception-feature FID/KID: their numbers are not
+comparable to published FIDs, only to each other.
+
+The test split's features are computed once per test file and cached in the user cache under the
+file's SHA-256 (written atomically).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from typing import Any
+
+import torch
+
+from advnets.batching import apply_in_batches
+from advnets.classifier import classifier_for
+from advnets.data import registry as datasets
+from advnets.metrics.spec import Metric, MetricRequest, require
+from advnets.sampling import generate
+
+KID_SUBSETS, KID_SUBSET_SIZE = 100, 1000
+PR_K, DC_K = 3, 5
+
+
+@torch.no_grad()
+def classifier_features(dataset: str, images: torch.Tensor) -> torch.Tensor:
+    """The shipped classifier's penultimate features [N, 128] (float64) of images [N, 1, 28, 28] in [0, 1]."""
+    model = classifier_for(dataset)
+    return apply_in_batches(lambda batch: model.features(batch.float()), images, 1000).double()
+
+
+def test_features(dataset: str, data_dir: str | None) -> torch.Tensor:
+    """The test split's features, cached under the SHA-256 of the test images' file."""
+    from advnets.data.mnist import user_cache_dir
+    from advnets.errors import CheckpointError
+    from advnets.tensorfile import load_tensors, save_tensors
+
+    spec = datasets.get(dataset)
+    key = next((sha for name, sha in spec.checksums.items() if "t10k-images" in name or "test" in name), None)
+    path = user_cache_dir() / "features" / f"{dataset}-mnistclf-test-{(key or 'unversioned')[:16]}.safetensors"
+    if key is not None and path.is_file():
+        try:
+            return load_tensors(path)[0]["features"]
+        except CheckpointError:
+            pass  # a damaged cache is computed again
+    images, _ = spec.load_images("test", data_dir)
+    features = classifier_features(dataset, images)
+    if key is not None:
+        save_tensors(path, {"features": features}, {"format": "advnets-feature-cache/1", "test_file_sha256": key})
+    return features
+
+
+class _Identity(torch.nn.Module):
+    """torchmetrics' feature extractor slot, given features [N, dim] already: they pass through."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.num_features = dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    fid = FrechetInceptionDistance(feature=_Identity(real.shape[1]), normalize=False)
+    fid.update(real.double(), real=True)
+    fid.update(fake.double(), real=False)
+    return float(fid.compute())
+
+
+def kernel_distance(real: torch.Tensor, fake: torch.Tensor, subsets: int = KID_SUBSETS,
+                    subset_size: int = KID_SUBSET_SIZE, seed: int = 0) -> tuple[float, float]:
+    from torchmetrics.image.kid import KernelInceptionDistance
+
+    size = min(subset_size, len(real), len(fake))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "will save all extracted features": 10,000 x 128 here, by design
+        kid = KernelInceptionDistance(feature=_Identity(real.shape[1]), subsets=subsets, subset_size=size,
+                                      normalize=False)
+    kid.update(real.double(), real=True)
+    kid.update(fake.double(), real=False)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)  # the subsets are drawn with torch's global generator
+        mean, std = kid.compute()
+    return float(mean), float(std)
+
+
+def precision_recall_density_coverage(real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
+    from prdc import compute_prdc
+
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints its input sizes; standard output is the result's
+        pr = compute_prdc(real.numpy(), fake.numpy(), nearest_k=PR_K)
+        dc = compute_prdc(real.numpy(), fake.numpy(), nearest_k=DC_K)
+    return {"precision": float(pr["precision"]), "recall": float(pr["recall"]), "density": float(dc["density"]),
+            "coverage": float(dc["coverage"])}
+
+
+def feature_metrics(real: torch.Tensor, fake: torch.Tensor, seed: int = 0) -> dict[str, float]:
+    """Every number of this module for two feature sets [N, d] (float64)."""
+    kid, kid_std = kernel_distance(real, fake, seed=seed)
+    return {"fid_mnistclf": frechet_distance(real, fake), "kid_mnistclf": kid, "kid_mnistclf_std": kid_std,
+            **precision_recall_density_coverage(real, fake)}
+
+
+def score_features(snap, request: MetricRequest) -> dict[str, Any]:
+    require(snap, ("whole-images", "classifier"), "--metric mnistclf-features")
+    name = snap.config.data.name
+    real = test_features(name, request.data_dir or snap.config.data.dir)
+    fake = classifier_features(name, generate(snap.generator, request.n_samples, seed=request.seed,
+                                              device=request.device))
+    return {"reference": "test", **feature_metrics(real, fake, request.seed), "n_samples": request.n_samples,
+            "n_test": len(real), "kid_subsets": KID_SUBSETS, "kid_subset_size": min(KID_SUBSET_SIZE, len(fake)),
+            "pr_k": PR_K, "dc_k": DC_K}
+
+
+METRIC = Metric(
+    name="mnistclf-features",
+    summary="FID, KID, precision/recall (k=3) and density/coverage (k=5) on the shipped MNIST classifier's "
+            "features, against the test images (not Inception features: compare only with each other)",
+    compute=score_features, needs=("image-data", "classifier"), default_n=10_000, n_counts="samples of G",
+    headline=("fid_mnistclf", "FID (MNIST classifier)"),
+    columns=("fid_mnistclf", "kid_mnistclf", "precision", "recall", "density", "coverage"))

@@ -1,0 +1,100 @@
+"""The feature-space metrics: each library result against a direct computation, and the sanity
+anchors of shared/evaluation.md ordered as each metric's definition says."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+
+from advnets.metrics.classifier_features import (classifier_features, frechet_distance, kernel_distance,
+                                                 precision_recall_density_coverage)
+
+
+def _sets(n=400, d=8, shift=0.5, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    real = torch.randn(n, d, generator=g, dtype=torch.float64)
+    fake = torch.randn(n, d, generator=g, dtype=torch.float64) * 1.3 + shift
+    return real, fake
+
+
+def test_frechet_distance_equals_the_formula():
+    real, fake = _sets()
+    mu_r, mu_f = real.mean(0).numpy(), fake.mean(0).numpy()
+    s_r, s_f = np.cov(real.numpy(), rowvar=False), np.cov(fake.numpy(), rowvar=False)
+    direct = ((mu_r - mu_f) ** 2).sum() + np.trace(s_r + s_f - 2 * scipy.linalg.sqrtm(s_r @ s_f).real)
+    assert frechet_distance(real, fake) == pytest.approx(direct, rel=1e-4)
+
+
+def test_kernel_distance_equals_the_unbiased_mmd():
+    real, fake = _sets(n=300)
+    d = real.shape[1]
+    k = lambda a, b: (a @ b.T / d + 1) ** 3  # noqa: E731
+    kxx, kyy, kxy = k(real, real), k(fake, fake), k(real, fake)
+    n = len(real)
+    direct = ((kxx.sum() - kxx.diag().sum()) / (n * (n - 1)) + (kyy.sum() - kyy.diag().sum()) / (n * (n - 1))
+              - 2 * kxy.mean())
+    mean, _ = kernel_distance(real, fake, subsets=1, subset_size=n)  # one subset of all: no sampling left
+    assert mean == pytest.approx(float(direct), rel=1e-6)
+
+
+def test_precision_recall_density_coverage_equal_their_definitions():
+    real, fake = _sets(n=200, d=4)
+    got = precision_recall_density_coverage(real, fake)
+
+    def radii(x, k):  # distance to the k-th nearest other point
+        return torch.cdist(x, x).sort(dim=1).values[:, k]
+
+    d_rf = torch.cdist(real, fake)  # [real, fake]
+    r3, f3, r5 = radii(real, 3), radii(fake, 3), radii(real, 5)
+    precision = (d_rf <= r3[:, None]).any(0).double().mean()
+    recall = (d_rf.T <= f3[:, None]).any(0).double().mean()
+    density = (d_rf <= r5[:, None]).sum(0).double().mean() / 5
+    coverage = (d_rf.min(1).values < r5).double().mean()
+    assert got == pytest.approx({"precision": float(precision), "recall": float(recall), "density": float(density),
+                                 "coverage": float(coverage)})
+
+
+def test_sanity_anchors_are_ordered(data_dir):
+    """Training images vs test images score best, noise worst, a collapse has no recall; blurred and
+    one-class-removed sets fall between (shared/evaluation.md's anchors, on 2,000 images each)."""
+    from advnets.data import registry as datasets
+    from advnets.metrics.classifier_features import feature_metrics
+
+    n = 2000
+    test, test_labels = datasets.get("mnist").load_images("test", str(data_dir))
+    train, train_labels = datasets.get("mnist").load_images("train", str(data_dir))
+    g = torch.Generator().manual_seed(0)
+    real = classifier_features("mnist", test[:n])
+    blurred = torch.nn.functional.avg_pool2d(train[:n], 3, stride=1, padding=1)
+    no_nines = train[train_labels != 9][:n]
+    sets = {"train": train[:n], "no 9s": no_nines, "blurred": blurred,
+            "collapsed": train[:1].repeat(n, 1, 1, 1), "noise": torch.rand(n, 1, 28, 28, generator=g)}
+    scores = {name: feature_metrics(real, classifier_features("mnist", x)) for name, x in sets.items()}
+    fid = {name: s["fid_mnistclf"] for name, s in scores.items()}
+    assert fid["train"] < fid["no 9s"] < fid["noise"] and fid["train"] < fid["blurred"] < fid["noise"]
+    assert scores["train"]["kid_mnistclf"] < scores["blurred"]["kid_mnistclf"] < scores["noise"]["kid_mnistclf"]
+    assert scores["collapsed"]["recall"] < 0.01 and scores["collapsed"]["coverage"] < 0.01
+    assert scores["train"]["recall"] > 0.7 and scores["train"]["precision"] > 0.7
+    assert scores["no 9s"]["coverage"] < scores["train"]["coverage"]  # a missing class is missed coverage
+    assert scores["noise"]["precision"] < 0.05
+
+
+def test_evaluate_scores_a_generator_and_caches_the_test_features(data_dir, tmp_path, capsys):
+    import json
+    import shutil
+
+    from advnets.cli import main
+    from advnets.data.mnist import user_cache_dir
+
+    shipped = tmp_path / "shipped"
+    shutil.copytree("pretrained/mnist-paper", shipped)
+    argv = ["evaluate", str(shipped), "--metric", "mnistclf-features", "--n-samples", "2000",
+            "--data-dir", str(data_dir)]
+    assert main(argv) == 0
+    row = json.loads(capsys.readouterr().out)  # one JSON line, nothing else on standard output
+    assert 0 < row["fid_mnistclf"] < 50 and 0.5 < row["precision"] <= 1 and 0.5 < row["recall"] <= 1
+    cached = list((user_cache_dir() / "features").glob("mnist-mnistclf-test-*.safetensors"))
+    assert len(cached) == 1
+    assert main(argv) == 0 and json.loads(capsys.readouterr().out)["fid_mnistclf"] == row["fid_mnistclf"]
