@@ -263,6 +263,8 @@ def _evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-samples", type=positive_int, default=None,
                    help="default: " + "; ".join(f"{m.name} {m.default_n} {m.n_counts}" for m in listed))
     p.add_argument("--seed", type=int, default=0, help="sample seed (default 0)")
+    p.add_argument("--seeds", type=seed_list, metavar="LIST", help="instead of --seed: the metric once per sample "
+                   "seed (e.g. 0-4), reported as mean and standard error over the seeds, with each seed's value")
     p.add_argument("--baseline", choices=BASELINES,
                    help="score a critique baseline instead of G's samples (Theis et al. 2016): N real training "
                         "images, or N k-means centroids of the training set")
@@ -638,7 +640,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     snap = load_snapshot(args.source, device, args.generator)
     request = MetricRequest(n_samples=args.n_samples, seed=args.seed, data_dir=args.data_dir, device=device,
                             baseline=args.baseline, mask=args.mask)
-    row = metrics.evaluate(args.metric, snap, request)
+    if args.seeds is not None:
+        row = metrics.evaluate_over_seeds(args.metric, snap, request, args.seeds)
+    else:
+        row = metrics.evaluate(args.metric, snap, request)
     print(json.dumps(row))
     metrics.append_metrics(snap.path, row)
     return 0

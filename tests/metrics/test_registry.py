@@ -72,3 +72,15 @@ def test_a_registered_metric_is_refused_where_it_does_not_apply(mean_pixel, tmp_
     err = capsys.readouterr().err
     assert "--metric mean-pixel needs an image data set" in err and err.count("\n") == 1
     assert not (run / registry.METRICS_FILE).exists()
+
+
+def test_a_metric_over_several_sample_seeds_gives_mean_and_standard_error(tiny_mnist_run, capsys):
+    import json
+    import statistics
+
+    assert main(["evaluate", str(tiny_mnist_run), "--metric", "parzen", "--n-samples", "50", "--seeds", "0-2"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    means = row["per_seed"]["mean"]
+    assert row["seeds"] == [0, 1, 2] and len(set(means)) == 3  # three sets of samples, three scores
+    assert row["mean"] == statistics.fmean(means)
+    assert row["mean_se_seeds"] == statistics.stdev(means) / 3**0.5

@@ -21,10 +21,11 @@ from advnets.errors import ConfigError
 from advnets.fileio import append_line
 from advnets.metrics import classes, classifier_features, inference, inpainting, modes, optimal_d, parzen
 from advnets.metrics.spec import Metric, MetricRequest, require
+from advnets.metrics.summary import mean_and_se
 from advnets.snapshot import Snapshot, provenance
 
-__all__ = ["HEADLINES", "METRICS_FILE", "Metric", "MetricRequest", "append_metrics", "evaluate", "get", "names",
-           "register", "report_columns"]
+__all__ = ["HEADLINES", "METRICS_FILE", "Metric", "MetricRequest", "append_metrics", "evaluate",
+           "evaluate_over_seeds", "get", "names", "register", "report_columns"]
 
 METRICS_FILE = "metrics.jsonl"
 _BUILT_IN = (parzen.METRIC, modes.METRIC, classes.METRIC, inpainting.METRIC, inference.METRIC, optimal_d.METRIC,
@@ -73,6 +74,25 @@ def evaluate(name: str, snap: Snapshot, request: MetricRequest = MetricRequest()
     started = time.perf_counter()
     row = metric.compute(snap, request)
     return {"metric": name, "dataset": snap.config.data.name, **row, "seed": request.seed,
+            **provenance(snap, started)}
+
+
+def evaluate_over_seeds(name: str, snap: Snapshot, request: MetricRequest, seeds: list[int]) -> dict[str, Any]:
+    """Metric `name` once per sample seed, summarised: each of its reported numbers (its columns) as the
+    mean over the seeds, with `<key>_se_seeds` its standard error (std / sqrt(n)) and `per_seed` every
+    seed's value. The spread between sets of samples, not only over test images (shared/evaluation.md)."""
+    metric = get(name)
+    started = time.perf_counter()
+    rows = [evaluate(name, snap, dataclasses.replace(request, seed=seed)) for seed in seeds]
+    keys = [k for k in metric.columns if all(isinstance(r.get(k), (int, float)) and not isinstance(r.get(k), bool)
+                                              for r in rows)]
+    summary: dict[str, Any] = {}
+    for key in keys:
+        mean, se = mean_and_se([float(r[key]) for r in rows])
+        summary[key], summary[f"{key}_se_seeds"] = mean, se
+    first = rows[0]
+    return {"metric": name, "dataset": first["dataset"], "seeds": list(seeds), "n_seeds": len(seeds), **summary,
+            "per_seed": {k: [r[k] for r in rows] for k in keys}, "n_samples": first.get("n_samples"),
             **provenance(snap, started)}
 
 
