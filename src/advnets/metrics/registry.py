@@ -19,7 +19,8 @@ from typing import Any
 
 from advnets.errors import ConfigError
 from advnets.fileio import append_line
-from advnets.metrics import classes, classifier_features, inference, inpainting, modes, optimal_d, parzen
+from advnets.metrics import (classes, classifier_features, inference, inpainting, modes, optimal_d, parzen,
+                             stacked_modes)
 from advnets.metrics.spec import Metric, MetricRequest, require
 from advnets.metrics.summary import mean_and_se
 from advnets.snapshot import Snapshot, provenance
@@ -29,7 +30,7 @@ __all__ = ["HEADLINES", "METRICS_FILE", "Metric", "MetricRequest", "append_metri
 
 METRICS_FILE = "metrics.jsonl"
 _BUILT_IN = (parzen.METRIC, modes.METRIC, classes.METRIC, inpainting.METRIC, inference.METRIC, optimal_d.METRIC,
-             classifier_features.METRIC)
+             classifier_features.METRIC, stacked_modes.METRIC)
 _REGISTRY: dict[str, Metric] = {}
 HEADLINES: dict[str, tuple[str, str]] = {}  # metric name -> (row key, label) of its headline number
 

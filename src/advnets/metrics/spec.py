@@ -87,6 +87,11 @@ def _classifier(snap: "Snapshot", what: str) -> None:
                           f"{_trained_on(snap)}")
 
 
+def _stacked_mnist(snap: "Snapshot", what: str) -> None:
+    if snap.config.data.name != "stacked-mnist":
+        raise ConfigError(f"{what} needs a run on stacked-mnist (three MNIST digits as channels); {_trained_on(snap)}")
+
+
 def _discriminator(snap: "Snapshot", what: str) -> None:
     if snap.discriminator is None:
         raise ConfigError(f"{what} starts from the run's D; {snap.path} holds a generator alone")
@@ -104,6 +109,7 @@ NEEDS: dict[str, Callable[["Snapshot", str], None]] = {
     "inpainting": _condition("mask", "an inpainting model (trained with data.inpainting=true)"),
     "classifier": _classifier,
     "discriminator": _discriminator,
+    "stacked-mnist": _stacked_mnist,
 }
 
 
