@@ -586,8 +586,10 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise ConfigError("give --n N (N samples into one file) or --seeds LIST (one image per seed); see "
                           "advnets sample --help")
     if args.seeds is None:
-        if out.suffix not in (".npy", ".png"):
-            raise ConfigError(f"--out must end in .npy or .png (got {out.name}); see advnets sample --help")
+        try:
+            output_file(".npy", ".png")(str(out))  # the check an --out FILE gets elsewhere, here after --seeds is known
+        except argparse.ArgumentTypeError as e:
+            raise ConfigError(f"--out {e}; see advnets sample --help") from None
         refuse_to_overwrite(out, args.force)
     elif out.suffix or (out.exists() and not out.is_dir()):
         raise ConfigError(f"--out with --seeds is a folder for seedNNNN.png files, got {out}")

@@ -69,7 +69,7 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+def atomic_write_bytes(path: str | os.PathLike, data: bytes | bytearray) -> None:
     """Write `data` to a temporary file beside `path`, fsync it, then rename it over `path`."""
     with atomic_output(path) as tmp:
         tmp.write_bytes(data)

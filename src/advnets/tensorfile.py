@@ -39,12 +39,20 @@ def _tensor_bytes_sha256(data: bytes) -> str:
     return hashlib.sha256(memoryview(data)[8 + n :]).hexdigest()
 
 
+_PENDING = b"?" * 64  # the checksum's place in the header until the data section is known (a digest's length)
+
+
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], header: dict[str, Any]) -> None:
     """Write tensors (moved to the CPU, made contiguous) and a JSON header with the tensors'
-    checksum, atomically."""
+    checksum, atomically. Serialised once: the header holds a placeholder of the digest's length,
+    overwritten in place by the digest of the data section."""
     tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
-    digest = _tensor_bytes_sha256(_serialise(tensors, header))
-    atomic_write_bytes(path, _serialise(tensors, {**header, CHECKSUM_KEY: digest}))
+    data = bytearray(_serialise(tensors, {**header, CHECKSUM_KEY: _PENDING.decode()}))
+    end = 8 + int.from_bytes(data[:8], "little")
+    at = data.find(_PENDING, 8, end)
+    assert at >= 0 and data.find(_PENDING, at + 1, end) < 0, "the checksum placeholder must be unique"
+    data[at : at + len(_PENDING)] = _tensor_bytes_sha256(data).encode()
+    atomic_write_bytes(path, data)
 
 
 def load_tensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
