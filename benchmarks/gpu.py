@@ -5,7 +5,8 @@
    (benchmarks/train_step.py, interleaved windows, one process per table).
 2. A whole `advnets train paper-mnist` run of --updates updates with validation every epoch, graph on
    and graph off: wall time and updates per second, and what the paper's 500,000 updates would take.
-3. The Parzen protocol on the GPU (the shipped generator): seconds and the score.
+3. The Parzen protocol on the GPU (the shipped generator): seconds and the score; AIS batched on the GPU
+   (issue 21: 1,000 test images x 16 chains, 1,000 distributions, 10 leapfrog steps).
 4. Every subcommand once with the device on CUDA (short runs): which ones fail, with their error line.
 
 Prints one table per part and writes every row to --out (JSON). Needs MNIST (--data-dir, $ADVNETS_DATA).
@@ -84,6 +85,24 @@ def parzen(data_dir: str, out: list[dict], device: str = "cuda") -> None:
     out.append(row)
 
 
+def ais(data_dir: str, out: list[dict], device: str = "cuda", size: tuple[str, ...] = ()) -> None:
+    """AIS batched on the device: the shipped generator, 1,000 test images x 16 chains, 1,000 distributions."""
+    size = size or ("--n-samples", "1000", "--ais-steps", "1000", "--chains", "16", "--leapfrog", "10")
+    status, line, seconds = advnets("evaluate", str(REPO / "pretrained" / "mnist-paper"), "--metric", "ais",
+                                    *size, "--device", device, "--data-dir", data_dir, timeout=300)
+    row = {"part": "ais", "status": status, "wall_s": seconds, "settings": list(size)}
+    if status == 0:
+        result = json.loads(line)
+        row.update({k: result[k] for k in ("log_likelihood", "se", "variance", "bdmc_gap", "acceptance", "seconds")})
+        print(f"\nAIS on {device} (shipped generator, {' '.join(size)}): {result['log_likelihood']:.1f} +- "
+              f"{result['se']:.1f} nats (s^2 {result['variance']}), BDMC gap {result['bdmc_gap']:.2f}, "
+              f"{result['seconds']:.1f} s")
+    else:
+        print(f"\nAIS on {device}: FAILED: {line}")
+    (REPO / "pretrained" / "mnist-paper" / "metrics.jsonl").unlink(missing_ok=True)
+    out.append(row)
+
+
 def every_command(data_dir: str, out: list[dict], device: str = "cuda") -> None:
     """Each subcommand once on `device`, on short runs made here."""
     print(f"\nevery command with the device on {device}")
@@ -107,6 +126,10 @@ def every_command(data_dir: str, out: list[dict], device: str = "cuda") -> None:
             ("evaluate parzen", ["evaluate", runs["mnist"], "--metric", "parzen", "--n-samples", "1000", "--device", device]),
             ("evaluate parzen --baseline kmeans", ["evaluate", runs["mnist"], "--metric", "parzen", "--baseline", "kmeans",
                                                    "--n-samples", "100", "--device", device]),
+            ("evaluate mnistclf-features", ["evaluate", runs["mnist"], "--metric", "mnistclf-features",
+                                            "--n-samples", "1000", "--device", device]),
+            ("evaluate ais", ["evaluate", runs["mnist"], "--metric", "ais", "--n-samples", "20", "--ais-steps", "50",
+                              "--device", device]),
             ("evaluate modes", ["evaluate", runs["ring"], "--metric", "modes", "--device", device]),
             ("evaluate optimal-d", ["evaluate", runs["t1"], "--metric", "optimal-d", "--n-samples", "200", "--device", device]),
             ("evaluate classes", ["evaluate", runs["cond"], "--metric", "classes", "--n-samples", "500", "--device", device]),
@@ -131,8 +154,8 @@ def main() -> None:
     p.add_argument("--data-dir", default=os.environ.get("ADVNETS_DATA"), help="MNIST's folder (default $ADVNETS_DATA)")
     p.add_argument("--updates", type=int, default=10_000, help="updates of the whole run with the graph on (default 10000)")
     p.add_argument("--out", default="gpu-benchmark.json", help="the JSON file of every row")
-    p.add_argument("--parts", nargs="+", default=["step", "run", "parzen", "commands"],
-                   choices=["step", "run", "parzen", "commands"])
+    p.add_argument("--parts", nargs="+", default=["step", "run", "parzen", "ais", "commands"],
+                   choices=["step", "run", "parzen", "ais", "commands"])
     p.add_argument("--check-on-cpu", action="store_true",
                    help="run every part on the CPU, tiny (checks this script where there is no GPU)")
     args = p.parse_args()
@@ -143,6 +166,7 @@ def main() -> None:
         step_tables(args.data_dir, rows, "cpu", ["--steps", "2", "--repeats", "1", "--warmup", "1"])
         full_runs(args.data_dir, 60, rows, "cpu")
         parzen(args.data_dir, rows, "cpu")
+        ais(args.data_dir, rows, "cpu", ("--n-samples", "4", "--ais-steps", "8", "--chains", "2"))
         every_command(args.data_dir, rows, "cpu")
         return
     if not torch.cuda.is_available():
@@ -159,6 +183,8 @@ def main() -> None:
         full_runs(args.data_dir, args.updates, rows)
     if "parzen" in args.parts:
         parzen(args.data_dir, rows)
+    if "ais" in args.parts:
+        ais(args.data_dir, rows)
     if "commands" in args.parts:
         every_command(args.data_dir, rows)
     Path(args.out).write_text(json.dumps({"device": torch.cuda.get_device_name(), "torch": torch.__version__,

@@ -21,6 +21,7 @@ if advnets train fast-mnist --out "$mnist_run"; then
     advnets sample "$mnist_run" --n 100 --seed 0 --out "$mnist_run/samples-seed0.png"
     advnets sample "$mnist_run" --n 10000 --seed 0 --out "$mnist_run/samples-seed0.npy"
     advnets evaluate "$mnist_run" --metric parzen --seed 0   # Table 1's protocol; appends to metrics.jsonl
+    advnets evaluate "$mnist_run" --metric mnistclf-features --seed 0   # FID/KID, precision/recall on the shipped classifier's features
     advnets figure fig2 "$mnist_run" --seed 0 --out "$mnist_run/fig2.png"   # samples + nearest training images
     advnets figure fig3 "$mnist_run" --seed 0 --out "$mnist_run/fig3.png"   # interpolation in z
     shipped=pretrained/mnist-paper   # the paper's exact recipe, 360 epochs (235.8 nats; README, Measured)
@@ -30,13 +31,14 @@ if advnets train fast-mnist --out "$mnist_run"; then
     python - "$mnist_run" <<'PY'
 import json, sys
 from pathlib import Path
-from advnets.metrics.parzen import MNIST_REFERENCES
+from advnets.metrics import references
 run = Path(sys.argv[1])
-row = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()][-1]
-print(f"\nMNIST test Parzen log-likelihood (nats, Table 1's protocol, sample seed 0):")
-print(f"  {row['mean']:7.1f} ± {row['se']:.1f}  this run ({run.name}: fast-mnist, 10 epochs on this CPU)")
-for what, score, source in MNIST_REFERENCES:
-    print(f"  {score:>11}  {what}")
+rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+own = references.run_row(rows, f"this run ({run.name}: fast-mnist, 10 epochs on this CPU, sample seed 0)")
+print("\nWhere this run stands (MNIST test set; Parzen in nats, higher is better; fid_mnistclf lower is better):")
+for row in [own, *references.reference_rows()]:
+    if row.get("parzen") or row.get("fid_mnistclf"):
+        print(f"  {row.get('parzen') or '-':>13}  {row.get('fid_mnistclf') or '-':>13}  {row['what']}")
 PY
     echo "MNIST run: $mnist_run (report.html, fig2.png, fig3.png, log.txt); the shipped generator's figures: $out/shipped-mnist-paper-fig{2,3}-$stamp.png"
 else

@@ -22,7 +22,7 @@ LAYERS = [
     ("training", ["advnets.train"]),
     ("applications", ["advnets.inference", "advnets.weight_average", "advnets.semisup", "advnets.figures",
                       "advnets.report"]),
-    ("command line", ["advnets.cli"]),
+    ("command line", ["advnets.cli", "advnets.__main__"]),
 ]
 
 

@@ -257,3 +257,14 @@ def test_listing_commands_and_presets_does_not_load_pytorch():
             "assert 'torch' not in sys.modules, 'torch was imported'")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0 and "paper-mnist" in result.stdout, result.stderr
+
+
+def test_python_dash_m_advnets_is_the_same_command_line():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "advnets", "presets"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "paper-mnist" in done.stdout
+    bad = subprocess.run([sys.executable, "-m", "advnets", "train", "no-such-preset"], capture_output=True, text=True,
+                         timeout=120)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr

@@ -50,3 +50,18 @@ def test_the_report_lists_only_the_config_keys_that_apply():
     assert "masks" in applicable_config(to_dict(load_config("inpaint-mnist")))["data"]
     ring = applicable_config(to_dict(load_config("toy-ring")))["data"]
     assert "radius" in ring and "dir" not in ring and "masks" not in ring
+
+
+def test_an_mnist_report_puts_the_run_beside_the_reference_generators(tiny_mnist_run, data_dir, tmp_path):
+    from advnets.metrics import references
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_mnist_run, run)
+    assert main(["evaluate", str(run), "--metric", "parzen", "--n-samples", "200", "--data-dir", str(data_dir)]) == 0
+    out = tmp_path / "report.html"
+    assert main(["report", str(run), "--data-dir", str(data_dir), "--out", str(out)]) == 0
+    page = out.read_text()
+    assert "Where this run stands (MNIST)" in page and "this run (latest rows of metrics.jsonl, step 10)" in page
+    for row in references.reference_rows():
+        assert row["what"] in page.replace("&#x27;", "'")
+    assert "225 ± 2" in page and "328.8 ± 5.5" in page

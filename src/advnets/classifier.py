@@ -97,6 +97,15 @@ def classifier_for(dataset: str) -> MnistClassifier:
     return load_classifier(shipped=shipped)
 
 
+def classifier_provenance(dataset: str) -> dict[str, str]:
+    """Which feature network a metric row used: the shipped weights' name and SHA-256."""
+    import hashlib
+
+    shipped = datasets.get(dataset).classifier
+    data = resources.files("advnets").joinpath("weights", shipped).read_bytes()
+    return {"feature_network": f"advnets/weights/{shipped}", "feature_network_sha256": hashlib.sha256(data).hexdigest()}
+
+
 def load_classifier(path: str | Path | None = None, shipped: str = SHIPPED) -> MnistClassifier:
     """A shipped classifier (advnets/weights/`shipped`) or the one at `path`, in evaluation mode on the CPU."""
     if path is None:

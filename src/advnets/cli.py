@@ -268,6 +268,13 @@ def _evaluate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--baseline", choices=BASELINES,
                    help="score a critique baseline instead of G's samples (Theis et al. 2016): N real training "
                         "images, or N k-means centroids of the training set")
+    p.add_argument("--ais-steps", type=positive_int, metavar="T", help="ais: intermediate distributions (default "
+                   "1,000; Wu et al. used up to 10,000)")
+    p.add_argument("--chains", type=positive_int, metavar="N", help="ais: chains per image (default 4; theirs 16)")
+    p.add_argument("--leapfrog", type=positive_int, metavar="L", help="ais: leapfrog steps per HMC transition "
+                   "(default 5; theirs 10)")
+    p.add_argument("--variance", type=positive_float, metavar="S2", help="ais: the observation model's variance "
+                   "s^2 (default: chosen on validation images)")
     p.add_argument("--data-dir", metavar="DIR", help="data directory (default: the run's data.dir, "
                    "$ADVNETS_DATA, the user cache)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
@@ -641,7 +648,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     snap = load_snapshot(args.source, device, args.generator)
     request = MetricRequest(n_samples=args.n_samples, seed=args.seed, data_dir=args.data_dir, device=device,
-                            baseline=args.baseline, mask=args.mask)
+                            baseline=args.baseline, mask=args.mask, ais_steps=args.ais_steps, chains=args.chains,
+                            leapfrog=args.leapfrog, variance=args.variance)
     if args.seeds is not None:
         row = metrics.evaluate_over_seeds(args.metric, snap, request, args.seeds)
     else:

@@ -18,7 +18,7 @@ from advnets import figures
 from advnets.data import registry as datasets
 from advnets.errors import AdvnetsError, ConfigError
 from advnets.fileio import atomic_write_bytes
-from advnets.metrics.parzen import MNIST_REFERENCES
+from advnets.metrics import references
 from advnets.metrics.registry import METRICS_FILE, report_columns
 from advnets.train.rundir import CONFIG_FILE, read_stats
 
@@ -52,6 +52,25 @@ def _table(rows: list[dict], keys: list[str]) -> str:
     head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(r.get(k)))}</td>" for k in keys) + "</tr>" for r in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _standing(metrics: list[dict]) -> str:
+    """This run beside the reference generators and anchors under every metric (docs/evaluation.md's table)."""
+    own = [m for m in metrics if m.get("baseline") is None]
+    step = own[-1]["step"] if own else None
+    row = references.run_row(metrics, f"this run (latest rows of metrics.jsonl, step {step})")
+    rows = ([row] if row else []) + references.reference_rows()
+    heads = references.headings()
+    keys = [k for k in heads if any(r.get(k) for r in rows)]
+    table = _table([{heads[k]: r.get(k, "") for k in keys} for r in rows], [heads[k] for k in keys])
+    hint = "" if row else ("<p>This run has no such numbers yet: <code>advnets evaluate RUN_DIR --metric parzen</code>, "
+                           "<code>--metric mnistclf-features</code>, <code>--metric ais</code> add them.</p>")
+    return ("<h2>Where this run stands (MNIST)</h2><p>Parzen: Table 1's protocol, test log-likelihood in nats "
+            "(higher is better; real images score above every GAN, so it measures closeness to the training set "
+            "as much as quality). fid/kid_mnistclf (lower is better), precision, recall, density, coverage: the "
+            "shipped classifier's features against the test images (not Inception's). AIS: log-likelihood with "
+            "a Gaussian observation model (nats). Reference rows: mean ± SE over sets of 10,000 samples; "
+            "commands and machine in docs/evaluation.md.</p>" + hint + table)
 
 
 def _fmt(value) -> str:
@@ -116,14 +135,7 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, data_dir: s
     else:
         parts.append("<p>None yet: <code>advnets evaluate RUN_DIR --metric ...</code> adds them.</p>")
     if config.get("data", {}).get("name") == "mnist":
-        parts.append("<h2>Where an MNIST Parzen score stands</h2><p>Test log-likelihood in nats, Table 1's "
-                     "protocol (higher is better; real images score above every GAN, so it measures closeness "
-                     "to the training set as much as quality).</p>")
-        own = [m for m in metrics if m.get("metric") == "parzen" and m.get("baseline") is None]
-        rows = [{"what": f"this run ({m.get('generator', 'live')} G, step {m['step']}, sample seed {m.get('seed')})",
-                 "Parzen (nats)": f"{m['mean']:.1f} ± {m['se']:.1f}", "source": "metrics.jsonl"} for m in own[-1:]]
-        rows += [{"what": what, "Parzen (nats)": score, "source": source} for what, score, source in MNIST_REFERENCES]
-        parts.append(_table(rows, ["what", "Parzen (nats)", "source"]))
+        parts.append(_standing(metrics))
     with tempfile.TemporaryDirectory() as tmp:
         kinds = ["curves", *_figure_kinds(config.get("data", {}))]
         titles = {"curves": "Training curves", "fig1": "Figure 1", "fig2": "Figure 2: samples and nearest "

@@ -95,6 +95,18 @@ def test_evaluate_scores_a_generator_and_caches_the_test_features(data_dir, tmp_
     assert main(argv) == 0
     row = json.loads(capsys.readouterr().out)  # one JSON line, nothing else on standard output
     assert 0 < row["fid_mnistclf"] < 50 and 0.5 < row["precision"] <= 1 and 0.5 < row["recall"] <= 1
-    cached = list((user_cache_dir() / "features").glob("mnist-mnistclf-test-*.safetensors"))
+    assert len(row["feature_network_sha256"]) == 64 and len(row["snapshot_sha256"]) == 64 and row["seed"] == 0
+    cached = list((user_cache_dir() / "features").glob("mnist-mnistclf-*-test-*.safetensors"))
     assert len(cached) == 1
     assert main(argv) == 0 and json.loads(capsys.readouterr().out)["fid_mnistclf"] == row["fid_mnistclf"]
+
+
+def test_rows_name_the_feature_network_by_its_hash():
+    import hashlib
+    from importlib import resources
+
+    from advnets.classifier import classifier_provenance
+
+    shipped = resources.files("advnets").joinpath("weights", "mnist-classifier.safetensors").read_bytes()
+    assert classifier_provenance("mnist") == {"feature_network": "advnets/weights/mnist-classifier.safetensors",
+                                              "feature_network_sha256": hashlib.sha256(shipped).hexdigest()}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from advnets.classifier import classifier_for
+from advnets.classifier import classifier_for, classifier_provenance
 from advnets.metrics.spec import Metric, MetricRequest
 from advnets.sampling import balanced_labels, generate
 
@@ -22,7 +22,8 @@ def score_classes(snap, request: MetricRequest) -> dict[str, Any]:
                                                                        labels=labels))
     hits = predicted == labels
     per_class = [float(hits[labels == c].float().mean()) for c in range(n_classes)]
-    return {"agreement": float(hits.float().mean()), "per_class": per_class, "n_samples": n}
+    return {"agreement": float(hits.float().mean()), "per_class": per_class, "n_samples": n,
+            **classifier_provenance(snap.config.data.name)}
 
 
 METRIC = Metric(

@@ -14,8 +14,8 @@ an identity "feature extractor"), precision/recall and density/coverage the prdc
 each against a direct computation. These are *not* Inception-feature FID/KID: their numbers are not
 comparable to published FIDs, only to each other.
 
-The test split's features are computed once per test file and cached in the user cache under the
-file's SHA-256 (written atomically).
+The test split's features are computed once per test file and classifier and cached in the user cache
+under both SHA-256s (written atomically). Every row names the feature network and its SHA-256.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any
 import torch
 
 from advnets.batching import apply_in_batches
-from advnets.classifier import classifier_for
+from advnets.classifier import classifier_for, classifier_provenance
 from advnets.data import registry as datasets
 from advnets.metrics.spec import Metric, MetricRequest, require
 from advnets.sampling import generate
@@ -52,7 +52,9 @@ def test_features(dataset: str, data_dir: str | None) -> torch.Tensor:
 
     spec = datasets.get(dataset)
     key = next((sha for name, sha in spec.checksums.items() if "t10k-images" in name or "test" in name), None)
-    path = user_cache_dir() / "features" / f"{dataset}-mnistclf-test-{(key or 'unversioned')[:16]}.safetensors"
+    network = classifier_provenance(dataset)["feature_network_sha256"]  # new classifier weights: new features
+    path = (user_cache_dir() / "features"
+            / f"{dataset}-mnistclf-{network[:12]}-test-{(key or 'unversioned')[:16]}.safetensors")
     if key is not None and path.is_file():
         try:
             return load_tensors(path)[0]["features"]
@@ -61,7 +63,8 @@ def test_features(dataset: str, data_dir: str | None) -> torch.Tensor:
     images, _ = spec.load_images("test", data_dir)
     features = classifier_features(dataset, images)
     if key is not None:
-        save_tensors(path, {"features": features}, {"format": "advnets-feature-cache/1", "test_file_sha256": key})
+        save_tensors(path, {"features": features}, {"format": "advnets-feature-cache/1", "test_file_sha256": key,
+                                                     "feature_network_sha256": network})
     return features
 
 
@@ -127,7 +130,7 @@ def score_features(snap, request: MetricRequest) -> dict[str, Any]:
                                               device=request.device))
     return {"reference": "test", **feature_metrics(real, fake, request.seed), "n_samples": request.n_samples,
             "n_test": len(real), "kid_subsets": KID_SUBSETS, "kid_subset_size": min(KID_SUBSET_SIZE, len(fake)),
-            "pr_k": PR_K, "dc_k": DC_K}
+            "pr_k": PR_K, "dc_k": DC_K, **classifier_provenance(name)}
 
 
 METRIC = Metric(

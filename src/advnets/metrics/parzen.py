@@ -35,16 +35,6 @@ from advnets.sampling import generate
 N_VALID = 1_000  # the paper picks sigma on the first 1,000 validation images
 BASELINES = ("train", "kmeans")  # Theis et al. (2016): training images, k-means centroids as centres
 KMEANS_ITERATIONS = 20
-# Where a run's MNIST Parzen score stands (nats, test set, Table 1's protocol): what the reports show
-# beside it. Each was measured or published as its source says (README, "Measured"; docs/reproduction.md).
-MNIST_REFERENCES = (
-    ("the paper (Goodfellow et al. 2014, Table 1)", "225 ± 2", "published"),
-    ("the shipped generator pretrained/mnist-paper (paper-mnist, 360 epochs, averaged)", "235.8 ± 2.2",
-     "advnets evaluate pretrained/mnist-paper --metric parzen"),
-    ("10,000 real training images as the centres (Theis et al. 2016's critique)", "242.7 ± 2.1",
-     "advnets evaluate RUN --metric parzen --baseline train"),
-)
-
 SIGMA_GRID = tuple(float(s) for s in np.logspace(-1, 0, 10))  # 0.1 ... 1.0
 
 

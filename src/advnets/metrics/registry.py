@@ -19,9 +19,9 @@ from typing import Any
 
 from advnets.errors import ConfigError
 from advnets.fileio import append_line
-from advnets.metrics import (classes, classifier_features, inference, inpainting, modes, optimal_d, parzen,
+from advnets.metrics import (ais, classes, classifier_features, inference, inpainting, modes, optimal_d, parzen,
                              stacked_modes)
-from advnets.metrics.spec import Metric, MetricRequest, require
+from advnets.metrics.spec import OPTIONAL_FIELDS, Metric, MetricRequest, require
 from advnets.metrics.summary import mean_and_se
 from advnets.snapshot import Snapshot, provenance
 
@@ -30,7 +30,7 @@ __all__ = ["HEADLINES", "METRICS_FILE", "Metric", "MetricRequest", "append_metri
 
 METRICS_FILE = "metrics.jsonl"
 _BUILT_IN = (parzen.METRIC, modes.METRIC, classes.METRIC, inpainting.METRIC, inference.METRIC, optimal_d.METRIC,
-             classifier_features.METRIC, stacked_modes.METRIC)
+             classifier_features.METRIC, stacked_modes.METRIC, ais.METRIC)
 _REGISTRY: dict[str, Metric] = {}
 HEADLINES: dict[str, tuple[str, str]] = {}  # metric name -> (row key, label) of its headline number
 
@@ -66,10 +66,10 @@ def report_columns() -> list[str]:
 def evaluate(name: str, snap: Snapshot, request: MetricRequest = MetricRequest()) -> dict[str, Any]:
     """Metric `name` for `snap`: its needs checked first (one error line), then its row."""
     metric = get(name)
-    for option in ("baseline", "mask"):
+    for option in OPTIONAL_FIELDS:
         if getattr(request, option) is not None and option not in metric.options:
             owners = " / ".join(m.name for m in _REGISTRY.values() if option in m.options)
-            raise ConfigError(f"--{option} applies to --metric {owners} only")
+            raise ConfigError(f"--{option.replace('_', '-')} applies to --metric {owners} only")
     require(snap, metric.needs, f"--metric {name}")
     request = dataclasses.replace(request, n_samples=request.n_samples or metric.default_n)
     started = time.perf_counter()

@@ -33,6 +33,13 @@ class MetricRequest:
     baseline: str | None = None  # parzen: score real training images or k-means centroids instead of G
     mask: str | None = None  # inpainting: the hidden pixels (data/masks.py names)
     encoder: torch.nn.Module | None = None  # inference: this E rather than one found beside the snapshot
+    ais_steps: int | None = None  # ais: intermediate distributions
+    chains: int | None = None  # ais: chains per image
+    leapfrog: int | None = None  # ais: leapfrog steps per HMC transition
+    variance: float | None = None  # ais: the observation variance s^2 (default: chosen on validation)
+
+# MetricRequest fields only some metrics read; a metric names those it reads in Metric.options.
+OPTIONAL_FIELDS = ("baseline", "mask", "ais_steps", "chains", "leapfrog", "variance")
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,7 @@ class Metric:
     n_counts: str  # what --n-samples counts, for --help
     headline: tuple[str, str]  # (row key, label) of its one number over training (figure curves)
     columns: tuple[str, ...] = ()  # row keys the run report shows
-    options: tuple[str, ...] = ()  # MetricRequest fields beyond the common ones it reads (baseline, mask)
+    options: tuple[str, ...] = ()  # the OPTIONAL_FIELDS it reads
 
 
 def _spec(snap: "Snapshot") -> datasets.DatasetSpec:

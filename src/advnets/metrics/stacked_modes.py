@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from advnets.classifier import classifier_for
+from advnets.classifier import classifier_for, classifier_provenance
 from advnets.metrics.spec import Metric, MetricRequest
 from advnets.sampling import generate
 
@@ -32,7 +32,7 @@ def mode_statistics(images: torch.Tensor) -> dict[str, Any]:
 
 def score_stacked(snap, request: MetricRequest) -> dict[str, Any]:
     samples = generate(snap.generator, request.n_samples, seed=request.seed, device=request.device)
-    return {**mode_statistics(samples), "n_samples": request.n_samples}
+    return {**mode_statistics(samples), "n_samples": request.n_samples, **classifier_provenance("mnist")}
 
 
 METRIC = Metric(
