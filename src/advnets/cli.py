@@ -515,13 +515,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     from advnets.config import to_yaml
     from advnets.train import train
     from advnets.train.checkpoint import TRAINING_STATE, read_training_header
+    from advnets.distributed import ranks_from_environment
     from advnets.train.rundir import RunLock, claim_run_dir
 
+    ranks = ranks_from_environment()  # torchrun's RANK / WORLD_SIZE / LOCAL_RANK; one process without them
+    if ranks.distributed:
+        if args.resume is None and args.out is None and not args.dry_run:
+            raise ConfigError("under torchrun, name the run folder with --out (every rank must agree on it)")
+        if not ranks.is_main:
+            sys.stdout = open(os.devnull, "w")  # rank 0 prints for all; errors still reach stderr
     if args.resume is not None and not args.dry_run:
         run_dir = Path(args.resume)
         if not run_dir.is_dir():
             raise CheckpointError(f"{run_dir} is not a run directory (it does not exist); nothing to resume")
-        lock = RunLock(run_dir).acquire()  # before reading its state: no other process trains it meanwhile
+        # before reading its state: no other process trains it meanwhile (rank 0 holds it for all ranks)
+        lock = RunLock(run_dir).acquire() if ranks.is_main else None
     else:
         lock = None
     try:
@@ -539,15 +547,17 @@ def cmd_train(args: argparse.Namespace) -> int:
                 print(f"{run_dir} is already at step {header['step']} >= train.steps={cfg.train.steps}; "
                       "raise train.steps to continue")
                 return 0
-        else:
+        elif ranks.is_main:
             (run_dir, lock), resume, created = claim_run_dir(args.out, cfg.name, args.runs_root), False, True
+        else:
+            run_dir, resume, created = Path(args.out), False, False
         if args.verbose:
             print(to_yaml(cfg), end="")
         t = cfg.train
         print(f"{'resuming' if resume else 'training'} {cfg.name}: {t.steps} steps of batch {t.batch_size} on "
               f"{cfg.data.name}, seed {cfg.seed} -> {run_dir} (config.yaml; the whole config: --verbose)", flush=True)
         try:
-            result = train(cfg, run_dir, resume=resume, lock=lock)
+            result = train(cfg, run_dir, resume=resume, lock=lock, ranks=ranks)
         except (AdvnetsError, OSError) as e:
             saved = (run_dir / TRAINING_STATE).is_file()
             if created and not saved:
@@ -769,7 +779,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"advnets: error: {e}", file=sys.stderr)
         return e.exit_status
     except TrainingInterrupted as e:
-        print(f"advnets: {e}", file=sys.stderr)
+        if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 says it for every rank
+            print(f"advnets: {e}", file=sys.stderr)
         return e.exit_status
     except TrainingDiverged as e:
         print(f"advnets: error: {e}", file=sys.stderr)

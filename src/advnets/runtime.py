@@ -9,9 +9,10 @@ in the training state, or moved onto a device without disturbing the others. The
 
     stream        generator seed               generator on      draws
     init          seed                         CPU (global, forked)  G's and D's initial weights
-    game          seed                         training device   z of every update, D's dropout masks,
+    game          seed (+ rank * 2^32)         training device   z of every update, D's dropout masks,
                                                                   training masks (inpainting), the labels
-                                                                  of G's samples (conditional models)
+                                                                  of G's samples (conditional models);
+                                                                  rank r of a distributed run its own
     fixed-batch   seed + 1                     CPU               the fixed latent batch of the progress
                                                                   grids and of the diversity statistic
     validation    seed + 2                     CPU               the samples of G scored on validation data
@@ -19,6 +20,7 @@ in the training state, or moved onto a device without disturbing the others. The
                                                                   weights and its (z, G(z)) pairs
     data-order    seed * 1_000_003 + epoch     CPU               each epoch's permutation of a training set
     data-stream   seed * 1_000_003 + 7         training device   the examples of a synthetic data set
+                  (+ rank * 2^32)                                 (each rank of a distributed run its own)
     reference     12345 (every run alike)      CPU / device      the fixed real batch diversity compares with
     game-moved    seed + step                  training device   the game stream after a resume on another
                                                                   kind of device (a CUDA generator's state
@@ -50,14 +52,16 @@ class Stream:
     draws: str
 
 
+RANK_OFFSET = 2**32  # rank r of a distributed run draws "game" and "data-stream" from seed + r * 2^32 (rank 0: seed)
+
 STREAMS: dict[str, Stream] = {
     "init": Stream(lambda seed, _: seed, "G's and D's initial weights"),
-    "game": Stream(lambda seed, _: seed, "z, dropout masks, training masks, conditional labels"),
+    "game": Stream(lambda seed, rank: seed + rank * RANK_OFFSET, "z, dropout masks, training masks, conditional labels"),
     "fixed-batch": Stream(lambda seed, _: seed + 1, "the fixed latent batch of the progress grids"),
     "validation": Stream(lambda seed, _: seed + 2, "the samples of G scored on validation data"),
     "encoder": Stream(lambda seed, _: seed + 3, "the joint inference network's weights and pairs"),
     "data-order": Stream(lambda seed, epoch: seed * 1_000_003 + epoch, "each epoch's permutation"),
-    "data-stream": Stream(lambda seed, _: seed * 1_000_003 + 7, "a synthetic data set's examples"),
+    "data-stream": Stream(lambda seed, rank: seed * 1_000_003 + 7 + rank * RANK_OFFSET, "a synthetic data set's examples"),
     "reference": Stream(lambda seed, _: 12345, "the fixed real batch (the same in every run)"),
     "game-moved": Stream(lambda seed, step: seed + step, "the game stream after a change of device"),
 }

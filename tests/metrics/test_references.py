@@ -8,7 +8,7 @@ def test_a_runs_row_takes_the_latest_row_of_each_metric_and_its_spread():
     rows = [{"metric": "parzen", "mean": 100.0, "se": 2.0}, {"metric": "parzen", "baseline": "train", "mean": 242.7},
             {"metric": "parzen", "mean": 120.04, "se": 1.5},
             {"metric": "mnistclf-features", "fid_mnistclf": 8.791, "fid_mnistclf_se_seeds": 0.05,
-             "kid_mnistclf": 0.00518, "precision": 0.81}]
+             "kid_mnistclf": 5.176, "precision": 0.81}]
     row = references.run_row(rows, "mine")
     assert row["parzen"] == "120.0 ± 1.5"  # the latest of G's own, not the baseline's
     assert row["fid_mnistclf"] == "8.79 ± 0.05" and row["kid_mnistclf"] == "5.18" and row["precision"] == "0.810"

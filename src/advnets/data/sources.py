@@ -98,6 +98,10 @@ class DataSource(ABC):
 class TensorSource(DataSource):
     """A fixed training set held on the device as uint8 pixels; x = pixels / 255 in [0, 1].
 
+    `batch_size` is the global minibatch; with `share` = (rank, ranks) this source serves that rank's
+    slice of it (batch_size / ranks examples), so that the ranks together see exactly the examples one
+    process would.
+
     Each epoch visits the examples in a fresh random order, drawn from (seed, epoch) alone (the
     data-order stream of advnets.runtime), so the order never depends on when a run was stopped and
     resumed. The last partial batch is dropped. The orders of two consecutive epochs wait on the
@@ -105,7 +109,7 @@ class TensorSource(DataSource):
     """
 
     def __init__(self, pixels: torch.Tensor, batch_size: int, seed: int, device: torch.device,
-                 labels: torch.Tensor | None = None, n_classes: int = 0):
+                 labels: torch.Tensor | None = None, n_classes: int = 0, share: tuple[int, int] = (0, 1)):
         if len(pixels) < batch_size:
             raise ValueError(f"batch size {batch_size} exceeds the {len(pixels)} training examples")
         super().__init__(device)
@@ -119,7 +123,9 @@ class TensorSource(DataSource):
         self._orders = torch.empty(2, len(pixels), dtype=torch.int64, device=device)  # epochs first, first + 1
         self._first = torch.zeros((), dtype=torch.int64, device=device)  # 0-based epoch of _orders[0]
         self._first_host: int | None = None  # the same on the host; None: nothing loaded yet
-        self._offsets = torch.arange(batch_size, device=device)  # [m]
+        rank, ranks = share  # under torch.distributed: this rank's part of every global minibatch
+        local = batch_size // ranks
+        self._offsets = torch.arange(rank * local, (rank + 1) * local, device=device)  # [m / ranks]
 
     def _epoch_order(self, epoch: int) -> torch.Tensor:
         """The permutation of 0-based `epoch` [N] (CPU)."""
@@ -147,6 +153,7 @@ class TensorSource(DataSource):
         epoch, pos = index // self.batches_per_epoch, index % self.batches_per_epoch
         flat = (epoch - self._first) * len(self.pixels) + pos * self.batch_size + self._offsets  # [m]
         return self._orders.view(-1).index_select(0, flat)  # rows pos*m .. (pos+1)*m - 1 of the epoch's order
+        # (of them, this rank's share: the same permutation on every rank, disjoint slices of it)
 
     def next_batch(self) -> torch.Tensor:
         return self.pixels.index_select(0, self._next_rows()).float().div_(255.0)
@@ -173,7 +180,8 @@ class MixtureSource(DataSource):
     """An endless stream from a synthetic distribution, drawn with the source's own random generator
     (the data-stream of advnets.runtime), whose state is saved with the training state."""
 
-    def __init__(self, mixture: toy.GaussianMixture, batch_size: int, seed: int, device: torch.device):
+    def __init__(self, mixture: toy.GaussianMixture, batch_size: int, seed: int, device: torch.device,
+                 share: tuple[int, int] = (0, 1)):
         super().__init__(device)
         self.mixture = mixture  # as given (CPU): what probes and metrics read
         self._on_device = toy.GaussianMixture(mixture.means.to(device), mixture.stds.to(device),
@@ -182,11 +190,13 @@ class MixtureSource(DataSource):
         self.batch_size = batch_size
         self.batches_per_epoch = max(1, SYNTHETIC_EPOCH // batch_size)
         self.seed = seed
-        self.rng = runtime.stream("data-stream", seed, device)
+        rank, ranks = share  # under torch.distributed: each rank draws its share from its own stream
+        self.local_batch_size = batch_size // ranks
+        self.rng = runtime.stream("data-stream", seed, device, index=rank)
 
     def next_batch(self) -> torch.Tensor:
         self._advance()
-        return self._on_device.sample(self.batch_size, self.rng, self.device)
+        return self._on_device.sample(self.local_batch_size, self.rng, self.device)
 
     def reference_batch(self, n: int) -> torch.Tensor:
         return self.mixture.sample(n, runtime.stream("reference", self.seed, self.device), self.device)

@@ -111,9 +111,9 @@ def alternating_update(game: Game) -> torch.Tensor:
         game.apply_update("d")
         d_sums += _stats(loss_d.detach(), no_loss, real_logits, fake_logits)
     D.train(game.cfg.train.g_sees_dropout)
-    c = generator_condition(game, game.cfg.train.batch_size)
+    c = generator_condition(game, game.local_batch_size)  # (this rank's share of the minibatch)
     with game.autocast():
-        fake_logits = D(sample_fakes(game, game.cfg.train.batch_size, c), rng, c).float()
+        fake_logits = D(sample_fakes(game, game.local_batch_size, c), rng, c).float()
     D.train(True)
     loss_g = generator_loss(game.cfg.loss.generator, fake_logits)
     game.opt_g.zero_grad(set_to_none=True)

@@ -66,9 +66,22 @@ class LogInterval:
     seconds: float = 0.0
 
 
+def rank_private_state(game: "Game") -> dict[str, torch.Tensor]:
+    """What differs between the ranks of a distributed run: the "game" generator's state (and a synthetic
+    source's), saved per rank so that each resumes its own noise and dropout."""
+    private = {"rng": game.rng.get_state()}
+    data_rng = getattr(game.data, "rng", None)
+    if isinstance(data_rng, torch.Generator):
+        private["data.rng"] = data_rng.get_state()
+    return private
+
+
 def pack_training_state(game: "Game", step: int, elapsed: float = 0.0, monitor_state: dict | None = None,
-                        interval: LogInterval | None = None) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """The training state of `game` at `step`: its tensors (the game's own, not copies) and a JSON header."""
+                        interval: LogInterval | None = None,
+                        other_ranks: list[dict[str, torch.Tensor]] | None = None
+                        ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The training state of `game` at `step`: its tensors (the game's own, not copies) and a JSON header.
+    A distributed run's rank 0 adds ranks 1.. 's private states (`other_ranks`) as "rank{r}/..." tensors."""
     cfg, G, D = game.cfg, game.generator, game.discriminator
     t_d, h_d = pack_optimizer("opt_d", game.opt_d)
     t_g, h_g = pack_optimizer("opt_g", game.opt_g)
@@ -84,6 +97,7 @@ def pack_training_state(game: "Game", step: int, elapsed: float = 0.0, monitor_s
         "monitor": monitor_state or {},
         "lr_scale": game.lr_scale_value, "rollbacks": game.rollbacks,
         "log_steps": interval.steps if interval else 0, "log_seconds": interval.seconds if interval else 0.0,
+        "world_size": game.ranks.world_size,
     }
     tensors = {**network_tensors(G, D, game.average_model, game.encoder_model), **t_d, **t_g, **t_e, **data_tensors,
                "rng": game.rng.get_state()}
@@ -91,11 +105,14 @@ def pack_training_state(game: "Game", step: int, elapsed: float = 0.0, monitor_s
         tensors["encoder_rng"] = game.encoder.rng.get_state()
     if interval is not None:
         tensors["log_sums"] = interval.sums
+    for rank, private in enumerate(other_ranks or [], start=1):
+        tensors.update({f"rank{rank}/{name}": value for name, value in private.items()})
     return tensors, header
 
 
 def save_training_state(game: "Game", run_dir: Path, step: int, elapsed: float, monitor_state: dict | None = None,
-                        interval: LogInterval | None = None) -> None:
+                        interval: LogInterval | None = None,
+                        other_ranks: list[dict[str, torch.Tensor]] | None = None) -> None:
     """Write the network snapshot(s) and the training state of `game` at `step` (all atomically; the
     training state last, so that it never names a step whose snapshot is missing)."""
     cfg, G, D = game.cfg, game.generator, game.discriminator
@@ -103,7 +120,8 @@ def save_training_state(game: "Game", run_dir: Path, step: int, elapsed: float, 
     save_snapshot(run_dir / LATEST_SNAPSHOT, G, D, cfg, step, average, encoder=encoder)
     if step and cfg.train.snapshot_every and step % cfg.train.snapshot_every == 0:
         save_snapshot(run_dir / numbered_snapshot(step), G, D, cfg, step, average, encoder=encoder)
-    save_tensors(run_dir / TRAINING_STATE, *pack_training_state(game, step, elapsed, monitor_state, interval))
+    save_tensors(run_dir / TRAINING_STATE, *pack_training_state(game, step, elapsed, monitor_state, interval,
+                                                                other_ranks))
 
 
 def restore_training_state(game: "Game", tensors: dict[str, torch.Tensor], header: dict,
@@ -161,6 +179,14 @@ def check_optimizer_tensors(prefix: str, opt: torch.optim.Optimizer, tensors: di
 
 def _restore(game: "Game", tensors: dict[str, torch.Tensor], header: dict, interval: LogInterval | None
              ) -> tuple[int, float]:
+    saved_ranks = int(header.get("world_size", 1))
+    if saved_ranks != game.ranks.world_size:
+        raise CheckpointError(f"the training state was saved by {saved_ranks} process(es) and this run has "
+                              f"{game.ranks.world_size}: resume it with {saved_ranks} (torchrun --nproc-per-node "
+                              f"and --nnodes), so that each rank's noise and share of the data continue exactly")
+    if game.ranks.rank:  # rank r of a distributed run continues its own noise (and synthetic data)
+        tensors = {**tensors, **{name.split("/", 1)[1]: value for name, value in tensors.items()
+                                 if name.startswith(f"rank{game.ranks.rank}/")}}
     check_network_tensors({"generator": game.generator, "discriminator": game.discriminator,
                            "generator_ema": game.average_model, "encoder": game.encoder_model}, tensors)
     check_optimizer_tensors("opt_d", game.opt_d, tensors)

@@ -20,6 +20,7 @@ from torch import nn
 
 from advnets import runtime
 from advnets.config import Config
+from advnets.distributed import SINGLE, Ranks, average_, check_batch_size
 from advnets.data import registry as datasets
 from advnets.data.sources import DataSource, MixtureSource, TensorSource
 from advnets.errors import ConfigError
@@ -44,13 +45,15 @@ class Game:
     def __init__(self, cfg: Config, generator: nn.Module, discriminator: nn.Module, opt_d: torch.optim.Optimizer,
                  opt_g: torch.optim.Optimizer, data: DataSource, rng: torch.Generator,
                  average: GeneratorAverage | None = None, encoder: JointEncoder | None = None,
-                 initialised_from: dict | None = None):
+                 initialised_from: dict | None = None, ranks: Ranks = SINGLE):
         self.cfg, self.generator, self.discriminator = cfg, generator, discriminator
         self.opt_d, self.opt_g, self.data = opt_d, opt_g, data
         self.rng = rng  # the "game" stream: noise, dropout masks, training masks; saved with the training state
         self.average = average  # train.ema_decay > 0: the moving average of G's weights
         self.encoder = encoder  # inference.joint: E: x -> z trained alongside
         self.initialised_from = initialised_from  # generator.init_from: where G's last layers came from
+        self.ranks = ranks  # under torch.distributed: this process's rank; its gradients are averaged over all
+        self.local_batch_size = check_batch_size(cfg.train.batch_size, ranks)  # this rank's share of a minibatch
         self.d_params = list(discriminator.parameters())
         self.g_params = list(generator.parameters())
         self.d_count = torch.zeros((), dtype=torch.int64, device=data.device)
@@ -111,6 +114,12 @@ class Game:
         the network's weight-norm constraint if it has one, and count the update. After a G update,
         G's moving average and the joint E (when kept) follow."""
         opt = self.opt_d if network == "d" else self.opt_g
+        if self.ranks.distributed:  # the global minibatch's gradient: the mean of the ranks' (distributed.py)
+            params = self.d_params if network == "d" else self.g_params
+            for p in params:
+                if p.grad is None:
+                    p.grad = torch.zeros_like(p)
+            average_([p.grad for p in params], self.ranks)
         lr, mu = self._rates(network, opt)
         for group in opt.param_groups:
             group["lr"] = lr
@@ -154,26 +163,33 @@ class Game:
         return [self.rng] + ([self.data.rng] if isinstance(self.data, MixtureSource) else [])
 
 
-def build_source(cfg: Config, device: torch.device) -> DataSource:
-    """The training source named by ``cfg.data`` (for file data sets: the paper's train split)."""
+def build_source(cfg: Config, device: torch.device, ranks: Ranks = SINGLE) -> DataSource:
+    """The training source named by ``cfg.data`` (for file data sets: the paper's train split); under
+    torch.distributed, this rank's share of each global minibatch."""
     spec = datasets.get(cfg.data.name)
+    share = (ranks.rank, ranks.world_size)
     if spec.is_image:
         images, labels = spec.load_pixels("train", cfg.data.dir, cfg.data.download)  # MNIST: [50000, 1, 28, 28]
         pixels = torch.from_numpy(images)
         if cfg.data.conditional:
             return TensorSource(pixels, cfg.train.batch_size, cfg.seed, device, torch.from_numpy(labels),
-                                spec.n_classes)
-        return TensorSource(pixels, cfg.train.batch_size, cfg.seed, device)
-    return MixtureSource(spec.mixture(cfg.data), cfg.train.batch_size, cfg.seed, device)
+                                spec.n_classes, share=share)
+        return TensorSource(pixels, cfg.train.batch_size, cfg.seed, device, share=share)
+    return MixtureSource(spec.mixture(cfg.data), cfg.train.batch_size, cfg.seed, device, share=share)
 
 
-def build_game(cfg: Config, device: torch.device, fresh: bool = True) -> Game:
+def build_game(cfg: Config, device: torch.device, fresh: bool = True, ranks: Ranks = SINGLE) -> Game:
     """Fresh networks, optimizers, data source and random generator for `cfg`, seeded by cfg.seed.
     `fresh`: the game starts here (G may start from generator.init_from), rather than being
-    restored from a training state next."""
+    restored from a training state next. Under torch.distributed (`ranks`), every rank builds the same
+    networks from the same seed, and draws noise and dropout from its own stream."""
+    check_batch_size(cfg.train.batch_size, ranks)
+    if ranks.distributed and cfg.inference.joint:
+        raise ConfigError("inference.joint is not available under torchrun yet (its E would need its own "
+                          "all-reduce); train without it, then fit E with advnets infer")
     if fresh and cfg.generator.init_from:
         check_init_source(cfg.generator.init_from)  # before any data is loaded
-    data = build_source(cfg, device)
+    data = build_source(cfg, device, ranks)
     with runtime.seeded("init", cfg.seed):  # initial weights from the seed, drawn on the CPU
         G = build_generator(cfg, data.x_shape, data.mean())
         D = build_discriminator(cfg, data.x_shape)
@@ -182,12 +198,12 @@ def build_game(cfg: Config, device: torch.device, fresh: bool = True) -> Game:
     o = cfg.optim
     opt_d = build_optimizer(o, D.parameters(), o.d_lr or o.lr)
     opt_g = build_optimizer(o, G.parameters(), o.g_lr or o.lr)
-    rng = runtime.stream("game", cfg.seed, device)
+    rng = runtime.stream("game", cfg.seed, device, index=ranks.rank)
     average = GeneratorAverage(G, cfg.train.ema_decay) if cfg.train.ema_decay > 0 else None
     encoder = None
     if cfg.inference.joint:
         encoder = JointEncoder(G, cfg.inference.hidden, cfg.inference.lr, cfg.train.batch_size, cfg.seed)
-    return Game(cfg, G, D, opt_d, opt_g, data, rng, average, encoder, initialised_from=initialised_from)
+    return Game(cfg, G, D, opt_d, opt_g, data, rng, average, encoder, initialised_from=initialised_from, ranks=ranks)
 
 
 # ----------------------------------------------------------------------------------------------

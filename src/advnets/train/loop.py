@@ -24,14 +24,15 @@ from tqdm import tqdm
 
 from advnets.config import Config
 from advnets import __version__
+from advnets.distributed import SINGLE, Ranks, any_rank, average_, gather_to_main, process_group
 from advnets.errors import CheckpointError, TrainingDiverged, TrainingInterrupted
 from advnets.fileio import atomic_write_bytes
 from advnets.progress import Progress
 from advnets.runtime import cpu_has_bf16_units, resolve_device
 from advnets.snapshot import LATEST_SNAPSHOT
 from advnets.train.algorithm import STAT_NAMES, named_stats
-from advnets.train.checkpoint import (TRAINING_STATE, LogInterval, load_training_state, restore_training_state,
-                                      save_training_state)
+from advnets.train.checkpoint import (TRAINING_STATE, LogInterval, load_training_state, rank_private_state,
+                                      restore_training_state, save_training_state)
 from advnets.train.game import Game, build_game
 from advnets.train.graph import iteration_runner
 from advnets.train.guard import find_nonfinite
@@ -107,61 +108,80 @@ def warn_if_d_rate_floors_early(cfg: Config, say=tqdm.write) -> None:
                    "optim.lr_decay_clock=iterations decays both rates per generator update")
 
 
-def train(cfg: Config, run_dir: Path, resume: bool = False, lock: RunLock | None = None) -> TrainResult:
+def train(cfg: Config, run_dir: Path, resume: bool = False, lock: RunLock | None = None,
+          ranks: Ranks = SINGLE) -> TrainResult:
     """Train `cfg` in `run_dir` (new and empty, or a run to continue when `resume`), holding the run's
-    lock (`lock`, or one taken here) so that no other process trains it meanwhile."""
+    lock (`lock`, or one taken here) so that no other process trains it meanwhile. Under torchrun
+    (`ranks`: advnets.distributed), every rank calls this; rank 0 alone holds the lock and writes."""
     run_dir = Path(run_dir)
-    if lock is None:
+    if lock is None and ranks.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
-    with lock or RunLock(run_dir), stop_requests() as stop:  # a signal while the data loads counts too
-        return _train(cfg, run_dir, resume, stop)
+        lock = RunLock(run_dir)
+    with lock or contextlib.nullcontext(), stop_requests() as stop:  # a signal while the data loads counts too
+        with process_group(ranks, resolve_device(cfg.device)) as device:
+            return _train(cfg, run_dir, resume, stop, ranks, device)
 
 
-def _train(cfg: Config, run_dir: Path, resume: bool, stop: StopRequest) -> TrainResult:
-    log = RunLog(run_dir)  # what the run says, also kept in log.txt
-    device = resolve_device(cfg.device)
+def _train(cfg: Config, run_dir: Path, resume: bool, stop: StopRequest, ranks: Ranks,
+           device: torch.device) -> TrainResult:
+    main = ranks.is_main  # the one process that writes files and speaks
+    log = RunLog(run_dir, quiet=not main)  # what the run says, also kept in log.txt
     if cfg.train.precision == "bf16" and device.type == "cpu" and not cpu_has_bf16_units():
         log.say("warning: train.precision=bf16 on a CPU without bfloat16 instructions (avx512_bf16, amx_bf16): "
                    "expect it to be many times slower than fp32 here (docs/benchmarks.md)")
     warn_if_d_rate_floors_early(cfg, log.say)
-    check_outputs_writable(run_dir)
-    remove_leftovers(run_dir)  # temporary files of writes a kill interrupted
-    game = build_game(cfg, device, fresh=not resume)
+    if main:
+        check_outputs_writable(run_dir)
+        remove_leftovers(run_dir)  # temporary files of writes a kill interrupted
+    game = build_game(cfg, device, fresh=not resume, ranks=ranks)
     interval = LogInterval(torch.zeros(len(STAT_NAMES), device=game.data.device))  # summed on the device
     step, elapsed, monitor_state = 0, 0.0, {}
     if resume:
         tensors, header = load_training_state(run_dir)
         step, elapsed = restore_training_state(game, tensors, header, interval, run_dir / TRAINING_STATE)
         monitor_state = header.get("monitor", {})
-    forget_rows_after(run_dir, step, interval)  # rows the run logs again (a fresh start: all)
-    write_config(run_dir, cfg)
-    if game.initialised_from is not None:
+    if main:
+        forget_rows_after(run_dir, step, interval)  # rows the run logs again (a fresh start: all)
+        write_config(run_dir, cfg)
+    if game.initialised_from is not None and main:
         info = game.initialised_from
         atomic_write_bytes(run_dir / INIT_FROM_FILE, (json.dumps(info, indent=1) + "\n").encode())
         log.say(f"G's last {info['layers_copied']} layers start from {info['init_from']} "
                    f"({info['init_from_generator']} G, step {info['init_from_step']}); {info['layers_new']} new")
-    (run_dir / SAMPLES_DIR).mkdir(exist_ok=True)
-    monitor = Monitor(game, run_dir, read_stats(run_dir), monitor_state, log.say)
+    monitor = None
+    if main:
+        (run_dir / SAMPLES_DIR).mkdir(exist_ok=True)
+        monitor = Monitor(game, run_dir, read_stats(run_dir), monitor_state, log.say)
     t = cfg.train
-    run_iteration = iteration_runner(game, interval.sums, t.graph, log.say)  # eager, or a replayed CUDA graph
+    graph = t.graph
+    if ranks.distributed and graph != "off":
+        if device.type == "cuda":
+            log.say("note: training eagerly under torchrun: the captured CUDA graph does not hold the NCCL "
+                    "all-reduce of the gradients yet")
+        graph = "off"
+    run_iteration = iteration_runner(game, interval.sums, graph, log.say)  # eager, or a replayed CUDA graph
     if not resume:  # from here on the run can be resumed, whenever it stops
-        save_training_state(game, run_dir, 0, 0.0, monitor.state(), interval)
+        checkpoint(game, run_dir, 0, 0.0, monitor, interval)
     last_row = {}
+    where = f"{device}" + (f", rank {ranks.rank} of {ranks.world_size}" if ranks.distributed else "")
     log.copy(f"advnets {__version__}: {'resumed at step ' + str(step) if resume else 'started'}: {cfg.name}, "
-             f"{t.steps} steps, on {device}")
-    bar = log.progress = Progress(t.steps, cfg.name, "step", initial=step, enabled=t.progress, copy_to=log.copy)
+             f"{t.steps} steps, on {where}")
+    bar = log.progress = Progress(t.steps, cfg.name, "step", initial=step, enabled=t.progress and main,
+                                  copy_to=log.copy)
     tick = time.perf_counter()
     while step < t.steps:
         run_iteration()  # Algorithm 1's iteration; its statistics are added into `interval.sums`
         step += 1
         interval.steps += 1
         bar.update(1)
-        stopping = stop.is_set()  # read once: a signal may arrive at any moment of this iteration
+        # read once: a signal may arrive at any moment of this iteration; every rank stops after the same one
+        stopping = any_rank(stop.is_set(), ranks, device)
         at_log = step % t.log_every == 0 or step == t.steps
         at_checkpoint = (step % t.checkpoint_every == 0 or (t.snapshot_every and step % t.snapshot_every == 0)
                          or step == t.steps or stopping)
         if at_log or at_checkpoint:
-            bad = find_nonfinite(game, interval.sums)
+            average_([interval.sums], ranks)  # the ranks' mean: the global minibatch's statistics (linear,
+            bad = find_nonfinite(game, interval.sums)  # so averaging again at the log changes nothing)
             if bad:  # nothing of this is written; back to the last checkpoint, or stop
                 step, elapsed = recover_from_nonfinite(game, run_dir, step, bad, interval, monitor, log.say)
                 bar.reset(step)
@@ -171,31 +191,53 @@ def _train(cfg: Config, run_dir: Path, resume: bool, stop: StopRequest) -> Train
             now = time.perf_counter()
             elapsed += now - tick
             seconds = interval.seconds + now - tick
-            last_row = monitor.log(step, named_stats(interval.sums / interval.steps), interval.steps, seconds,
-                                   elapsed)
-            bar.set_fields({"D(x)": f"{last_row['d_real']:.3f}", "D(G(z))": f"{last_row['d_fake']:.3f}",
-                            "diversity": f"{last_row['diversity']:.2f}",
-                            **({"valid": f"{monitor.best_valid:.1f}"} if monitor.best_valid is not None else {})})
+            if main:
+                last_row = monitor.log(step, named_stats(interval.sums / interval.steps), interval.steps, seconds,
+                                       elapsed)
+                bar.set_fields({"D(x)": f"{last_row['d_real']:.3f}", "D(G(z))": f"{last_row['d_fake']:.3f}",
+                                "diversity": f"{last_row['diversity']:.2f}",
+                                **({"valid": f"{monitor.best_valid:.1f}"} if monitor.best_valid is not None else {})})
             if step % t.log_every == 0:  # a whole interval; the run's last row may be part of one, which
                 interval.sums.zero_()    # a resumed run replaces by the whole (forget_rows_after)
                 interval.steps, interval.seconds = 0, 0.0
             else:
                 interval.seconds = seconds
             tick = time.perf_counter()
-        if step % t.sample_every == 0 or step == t.steps:
+        if main and (step % t.sample_every == 0 or step == t.steps):
             monitor.save_samples(step)
         if at_checkpoint:
             now = time.perf_counter()
             elapsed += now - tick
             interval.seconds += now - tick
             tick = now
-            save_training_state(game, run_dir, step, elapsed, monitor.state(), interval)
+            checkpoint(game, run_dir, step, elapsed, monitor, interval)
         if stopping and step < t.steps:
             bar.close()
             raise TrainingInterrupted(step, run_dir, stop.signal_name, stop.signal_number)
     bar.close()
-    monitor.close()
+    if main:
+        monitor.close()
     return TrainResult(run_dir, step, last_row)
+
+
+def checkpoint(game: Game, run_dir: Path, step: int, elapsed: float, monitor: Monitor | None,
+               interval: LogInterval) -> None:
+    """Save the training state at `step`. Under torchrun every rank calls this (its RNG states are
+    gathered: a collective) and rank 0 alone writes."""
+    others = gather_rank_states(game)
+    if game.ranks.is_main:
+        save_training_state(game, run_dir, step, elapsed, monitor.state(), interval, others)
+
+
+def gather_rank_states(game: Game) -> list[dict[str, torch.Tensor]]:
+    """Ranks 1.. 's private states (their random generators), on rank 0; [] elsewhere and for one process."""
+    if not game.ranks.distributed:
+        return []
+    private = rank_private_state(game)
+    gathered = {name: gather_to_main(value, game.ranks) for name, value in private.items()}
+    if not game.ranks.is_main:
+        return []
+    return [{name: parts[rank] for name, parts in gathered.items()} for rank in range(1, game.ranks.world_size)]
 
 
 def check_outputs_writable(run_dir: Path) -> None:
@@ -216,7 +258,7 @@ def forget_rows_after(run_dir: Path, step: int, interval: LogInterval) -> None:
 
 
 def recover_from_nonfinite(game: Game, run_dir: Path, step: int, bad: list[str], interval: LogInterval,
-                           monitor: Monitor, say=tqdm.write) -> tuple[int, float]:
+                           monitor: Monitor | None, say=tqdm.write) -> tuple[int, float]:
     """After `step` found `bad` (names of non-finite statistics or weights): go back to the last
     checkpoint with the learning rates halved (train.on_nonfinite=rollback, while rollbacks are left);
     returns its (step, elapsed). Otherwise stop: TrainingDiverged, with the checkpoint untouched."""
@@ -235,8 +277,9 @@ def recover_from_nonfinite(game: Game, run_dir: Path, step: int, bad: list[str],
     restored_step, elapsed = restore_training_state(game, tensors, header, interval, run_dir / TRAINING_STATE)
     game.set_lr_scale(scale)
     game.rollbacks = count
-    forget_rows_after(run_dir, restored_step, interval)
-    monitor.restore(header.get("monitor", {}), read_stats(run_dir))
+    if monitor is not None:  # (rank 0 of a distributed run; every rank restores the same state)
+        forget_rows_after(run_dir, restored_step, interval)
+        monitor.restore(header.get("monitor", {}), read_stats(run_dir))
     say(f"warning: {where}; rolled back to step {restored_step} with the learning rates x{scale:g} "
                f"(rollback {count} of at most {t.max_rollbacks})")
     return restored_step, elapsed

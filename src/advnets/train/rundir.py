@@ -169,14 +169,18 @@ def write_config(run_dir: Path, cfg: Config) -> None:
 class RunLog:
     """What a run says: printed (without breaking its progress bar) and kept in ``log.txt``."""
 
-    def __init__(self, run_dir: Path):
+    def __init__(self, run_dir: Path, quiet: bool = False):
         self.path = Path(run_dir) / LOG_FILE
         self.progress = None  # the run's advnets.progress.Progress, once it has one
+        self.quiet = quiet  # ranks 1.. of a distributed run: rank 0 speaks for all
 
     def copy(self, text: str) -> None:
-        append_line(self.path, f"{time.strftime('%Y-%m-%d %H:%M:%S')} {text}")
+        if not self.quiet:
+            append_line(self.path, f"{time.strftime('%Y-%m-%d %H:%M:%S')} {text}")
 
     def say(self, text: str) -> None:
+        if self.quiet:
+            return
         if self.progress is not None:
             self.progress.write(text)
         else:

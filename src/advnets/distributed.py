@@ -1,0 +1,135 @@
+"""Training on several processes with PyTorch's own distributed engine (torch.distributed, launched
+by torchrun): which rank this process is, its process group, and the few collectives a run needs.
+
+    torchrun --nproc-per-node 2 -m advnets train paper-mnist --out runs/ddp     # one machine
+    torchrun --nnodes 2 --node-rank R --rdzv-backend c10d --rdzv-endpoint HOST:PORT -m advnets train ...
+
+torchrun sets RANK, WORLD_SIZE and LOCAL_RANK (and MASTER_ADDR/PORT); without them a run is one
+process and nothing here does anything. With them, :func:`process_group` starts the group (NCCL on
+CUDA, each rank bound to GPU LOCAL_RANK; gloo on the CPU) and ends it when the run ends.
+
+Why gradients are all-reduced here rather than by DistributedDataParallel: the released code's
+simultaneous update takes D's and G's gradients from *one* dropped-out pass of D over G(z), with two
+backward passes over that graph (``backward(inputs=...)`` for each network). DDP reduces in hooks
+fired by one backward per forward and cannot express that; so each network's gradients are averaged
+explicitly, one flattened all-reduce per network update, just before its optimizer step
+(``Game.apply_update``). Every rank then applies the same averaged gradient to the same weights, and
+the weights stay identical without ever being broadcast after the start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from typing import Iterator, Mapping
+
+import torch
+import torch.distributed as dist
+
+from advnets.errors import ConfigError, TrainingInterrupted
+
+
+@dataclass(frozen=True)
+class Ranks:
+    """Where this process stands in the run: `rank` of `world_size` processes, `local_rank` on its machine."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        """Rank 0: the one process that writes the run's files and prints."""
+        return self.rank == 0
+
+
+SINGLE = Ranks()
+
+
+def ranks_from_environment(env: Mapping[str, str] | None = None) -> Ranks:
+    """The Ranks torchrun's variables describe (RANK, WORLD_SIZE, LOCAL_RANK); one process without them."""
+    env = os.environ if env is None else env
+    if "WORLD_SIZE" not in env:
+        return SINGLE
+    try:
+        ranks = Ranks(int(env.get("RANK", "0")), int(env["WORLD_SIZE"]), int(env.get("LOCAL_RANK", "0")))
+    except ValueError:
+        raise ConfigError(f"RANK / WORLD_SIZE / LOCAL_RANK must be integers (torchrun sets them), got "
+                          f"{env.get('RANK')!r} / {env.get('WORLD_SIZE')!r} / {env.get('LOCAL_RANK')!r}") from None
+    if ranks.world_size < 1 or not 0 <= ranks.rank < ranks.world_size or ranks.local_rank < 0:
+        raise ConfigError(f"RANK {ranks.rank} of WORLD_SIZE {ranks.world_size} (LOCAL_RANK {ranks.local_rank}) is "
+                          "not a valid place in a run")
+    return ranks
+
+
+def check_batch_size(batch_size: int, ranks: Ranks) -> int:
+    """Each rank's share of the global minibatch train.batch_size; refused in one line when it does not divide."""
+    if batch_size % ranks.world_size:
+        raise ConfigError(f"train.batch_size {batch_size} is the global minibatch and must divide among the "
+                          f"{ranks.world_size} ranks (e.g. {batch_size - batch_size % ranks.world_size or ranks.world_size})")
+    return batch_size // ranks.world_size
+
+
+@contextlib.contextmanager
+def process_group(ranks: Ranks, device: torch.device) -> Iterator[torch.device]:
+    """The run's process group for the block (none for one process); yields this rank's device (on
+    CUDA, GPU LOCAL_RANK)."""
+    if not ranks.distributed:
+        yield device
+        return
+    if device.type == "cuda":
+        device = torch.device("cuda", ranks.local_rank)
+        torch.cuda.set_device(device)
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    dist.init_process_group(backend, rank=ranks.rank, world_size=ranks.world_size)
+    try:
+        yield device
+        dist.barrier()  # every rank leaves together: a rank that tears down while rank 0 still writes its last
+    except TrainingInterrupted:  # checkpoint can abort gloo. (A stop is agreed by all ranks after the same
+        dist.barrier()           # iteration; an error on one rank is not, and torchrun ends the others.)
+        raise
+    finally:
+        dist.destroy_process_group()
+
+
+def average_(tensors: list[torch.Tensor], ranks: Ranks) -> None:
+    """Replace each tensor by its mean over the ranks, in place: one all-reduce of them all flattened."""
+    if not ranks.distributed or not tensors:
+        return
+    flat = torch.cat([t.reshape(-1) for t in tensors])
+    dist.all_reduce(flat)
+    flat.div_(ranks.world_size)
+    offset = 0
+    for t in tensors:
+        t.copy_(flat[offset : offset + t.numel()].view_as(t))
+        offset += t.numel()
+
+
+def any_rank(flag: bool, ranks: Ranks, device: torch.device) -> bool:
+    """Whether `flag` is true on any rank (every rank gets the same answer)."""
+    if not ranks.distributed:
+        return flag
+    value = torch.tensor([int(flag)], device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
+
+
+def gather_to_main(tensor: torch.Tensor, ranks: Ranks) -> list[torch.Tensor] | None:
+    """Every rank's `tensor` (same shape and dtype on each), as a list on rank 0; None on the others."""
+    if not ranks.distributed:
+        return [tensor]
+    on = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else tensor.device
+    local = tensor.to(on)  # NCCL moves CUDA tensors only
+    parts = [torch.empty_like(local) for _ in range(ranks.world_size)]
+    dist.all_gather(parts, local)
+    return [p.to(tensor.device) for p in parts] if ranks.is_main else None
+
+
+def barrier(ranks: Ranks) -> None:
+    if ranks.distributed:
+        dist.barrier()
