@@ -27,7 +27,7 @@ def test_report_renders_with_all_images(tiny_mnist_run, data_dir, tmp_path):
     dom = subprocess.run([*browser, "--dump-dom", out.as_uri()], capture_output=True, text=True, timeout=120).stdout
     assert 'data-images-loaded="all"' in dom  # every <img> decoded (set by the page on load)
     shot = tmp_path / "shot.png"
-    subprocess.run([*browser, f"--screenshot={shot}", "--window-size=1200,1400", out.as_uri()],
+    subprocess.run([*browser, f"--screenshot={shot}", "--window-size=1200,3000", out.as_uri()],
                    capture_output=True, timeout=120, check=True)
     pixels = np.asarray(Image.open(shot).convert("RGB")).astype(int)
     assert pixels.std() > 20  # not a blank page

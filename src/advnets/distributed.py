@@ -83,6 +83,9 @@ def process_group(ranks: Ranks, device: torch.device) -> Iterator[torch.device]:
         yield device
         return
     if device.type == "cuda":
+        if ranks.local_rank >= torch.cuda.device_count():
+            raise ConfigError(f"LOCAL_RANK {ranks.local_rank} needs GPU {ranks.local_rank}, but this machine shows "
+                              f"{torch.cuda.device_count()}: start at most that many ranks per node (--nproc-per-node)")
         device = torch.device("cuda", ranks.local_rank)
         torch.cuda.set_device(device)
     backend = "nccl" if device.type == "cuda" else "gloo"
