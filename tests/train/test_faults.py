@@ -365,3 +365,21 @@ def test_json_lines_readers_agree_on_what_a_torn_line_is(tmp_path):
     assert read_json_lines(path) == ([{"step": 1}], True)
     path.write_text(json.dumps({"step": 1}) + "\n")
     assert read_json_lines(path) == ([{"step": 1}], False)
+
+
+def test_a_repeated_signal_at_once_is_one_stop_and_a_later_one_aborts(monkeypatch):
+    """torchrun passes on the Ctrl-C every rank already got from the terminal: that echo is one request;
+    a user's second Ctrl-C, later, still aborts."""
+    import os
+    import signal as signals
+
+    from advnets.train import loop
+
+    with loop.stop_requests() as stop:
+        os.kill(os.getpid(), signals.SIGUSR1)
+        os.kill(os.getpid(), signals.SIGUSR1)  # the launcher's echo, within REPEAT_GRACE_S
+        assert stop.is_set() and stop.signal_name == "SIGUSR1"
+        monkeypatch.setattr(loop, "REPEAT_GRACE_S", 0.0)
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signals.SIGUSR1)
+            time.sleep(0.1)  # (a handler runs between bytecodes)

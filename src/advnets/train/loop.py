@@ -54,13 +54,20 @@ class StopRequest:
     def __init__(self):
         self.event = threading.Event()
         self.signal_name, self.signal_number = "SIGINT", int(signal.SIGINT)
+        self.when = 0.0  # time.monotonic() of the first signal
 
     def is_set(self) -> bool:
         return self.event.is_set()
 
     def set(self, signum: int) -> None:
         self.signal_name, self.signal_number = signal.Signals(signum).name, int(signum)
+        self.when = time.monotonic()
         self.event.set()
+
+
+# A second stop signal this soon after the first is the same request passed on by a launcher (torchrun
+# forwards the Ctrl-C every rank already got from the terminal), not a user's second Ctrl-C.
+REPEAT_GRACE_S = 2.0
 
 
 # Signals that ask a run to stop: Ctrl-C, and what schedulers send before they kill or pre-empt a job
@@ -79,6 +86,8 @@ def stop_requests():
 
     def handler(signum, frame):
         if request.is_set():
+            if time.monotonic() - request.when < REPEAT_GRACE_S:
+                return
             raise KeyboardInterrupt
         request.set(signum)
         again = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
