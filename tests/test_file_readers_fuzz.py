@@ -204,3 +204,30 @@ def test_config_reader_examples(tmp_path, text, message):
     (tmp_path / "c.yaml").write_text(text)
     with pytest.raises(ConfigError, match=message):
         load_config(str(tmp_path / "c.yaml"))
+
+
+# --- CIFAR-10 batches (pickles, read by a restricted unpickler) ------------------------------------------
+
+
+def _cifar_batch() -> bytes:
+    import pickle
+
+    data = np.arange(2 * 3072, dtype=np.int64).astype(np.uint8).reshape(2, 3072)
+    return pickle.dumps({"batch_label": "b", "labels": [3, 7], "data": data, "filenames": ["a.png", "b.png"]},
+                        protocol=2)
+
+
+CIFAR_BATCH = _cifar_batch()
+
+
+@FUZZ
+@given(data=damaged(CIFAR_BATCH))
+def test_the_cifar10_batch_reader_reads_or_refuses(data):
+    from advnets.data.cifar10 import read_batch
+
+    try:
+        images, labels = read_batch(data, "batch")
+    except DataError:
+        return
+    assert images.dtype == np.uint8 and images.shape[1:] == (3, 32, 32) and len(labels) == len(images)
+    assert labels.dtype == np.int64 and (len(labels) == 0 or 0 <= labels.min() <= labels.max() <= 9)

@@ -8,13 +8,13 @@ loader), plus its line in ``_BUILT_IN`` below; nothing else names data sets.
 
 from __future__ import annotations
 
-from advnets.data import mnist, stacked, tfd, toy
+from advnets.data import cifar10, mnist, stacked, tfd, toy
 from advnets.data.spec import IMAGE, TOY, DatasetSpec
 from advnets.errors import ConfigError
 
 __all__ = ["IMAGE", "TOY", "DatasetSpec", "get", "names", "register"]
 
-_BUILT_IN = (*mnist.DATASETS, *tfd.DATASETS, *toy.DATASETS, *stacked.DATASETS)
+_BUILT_IN = (*mnist.DATASETS, *tfd.DATASETS, *toy.DATASETS, *stacked.DATASETS, *cifar10.DATASETS)
 _REGISTRY: dict[str, DatasetSpec] = {}
 
 
