@@ -27,7 +27,7 @@ REPORT_FILE = "report.html"
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.15em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
-table { border-collapse: collapse; font-size: 0.9em; } td, th { padding: 3px 10px; border: 1px solid #ddd; }
+table { border-collapse: collapse; font-size: 0.9em; display: block; max-width: 100%; overflow-x: auto; } td, th { padding: 3px 10px; border: 1px solid #ddd; }
 th { background: #f4f4f4; text-align: left; } img { max-width: 100%; border: 1px solid #eee; }
 pre { background: #f7f7f7; padding: 1em; font-size: 0.8em; overflow-x: auto; } .note { color: #a33; }
 """
