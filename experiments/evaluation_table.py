@@ -29,7 +29,7 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 
@@ -39,7 +39,7 @@ from advnets.fileio import atomic_output
 from advnets.metrics import classifier_features as features
 from advnets.metrics import parzen
 from advnets.metrics.registry import MetricRequest, evaluate
-from advnets.metrics.summary import mean_and_se
+from advnets.metrics.summary import format_mean_se
 from advnets.sampling import generate
 from advnets.snapshot import load_snapshot
 
@@ -107,44 +107,35 @@ def _save(path: Path, results: dict) -> None:
         tmp.write_text(json.dumps(results, indent=1, sort_keys=True))
 
 
-def cell(values: list[float], digits: int) -> str:
-    if not values:
-        return "—"
-    mean, se = mean_and_se(values)
-    return f"{mean:.{digits}f} ± {se:.{digits}f}" if len(values) > 1 else f"{mean:.{digits}f}"
+DIGITS = {"parzen": 1, "fid_mnistclf": 2, "kid_mnistclf": 2, "precision": 3, "recall": 3, "density": 3, "coverage": 3}
+
+
+def summaries(results: dict, seeds: list[int]) -> Iterator[tuple[str, int, dict[str, str], dict | None]]:
+    """Per row with results: (label, seeds found, a formatted "mean ± SE over seeds" per column, its AIS row)."""
+    for name, label in {**GENERATOR_LABELS, **ANCHORS}.items():
+        per_seed = [results["sets"][name][str(s)] for s in seeds if str(s) in results["sets"].get(name, {})]
+        if per_seed:
+            cells = {key: format_mean_se([r[key] for r in per_seed], digits=d) for key, d in DIGITS.items()}
+            yield label, len(per_seed), cells, results["ais"].get(name)
 
 
 def table(results: dict, seeds: list[int]) -> str:
     head = ("| row | Parzen (nats) | fid_mnistclf | kid_mnistclf | precision | recall | density | coverage "
             "| AIS (nats) [BDMC gap] |")
     lines = [head, "|---|" + "---:|" * 8]
-    for name, label in {**GENERATOR_LABELS, **ANCHORS}.items():
-        per_seed = [results["sets"][name][str(s)] for s in seeds if str(s) in results["sets"].get(name, {})]
-        if not per_seed:
-            continue
-        col = lambda key, scale=1.0: [r[key] * scale for r in per_seed]  # noqa: E731
-        ais_row = results["ais"].get(name)
+    for label, n_seeds, cells, ais_row in summaries(results, seeds):
         ais = (f"{ais_row['log_likelihood']:.1f} ± {ais_row['se']:.1f} [{ais_row['bdmc_gap']:.1f}]"
                if ais_row else "—")
-        lines.append(f"| {label} ({len(per_seed)} seeds) | {cell(col('parzen'), 1)} | {cell(col('fid_mnistclf'), 2)} "
-                     f"| {cell(col('kid_mnistclf'), 2)} | {cell(col('precision'), 3)} | {cell(col('recall'), 3)} "
-                     f"| {cell(col('density'), 3)} | {cell(col('coverage'), 3)} | {ais} |")
+        lines.append(f"| {label} ({n_seeds} seeds) | " + " | ".join(cells[k] for k in DIGITS) + f" | {ais} |")
     return "\n".join(lines)
 
 
 def reference_rows(results: dict, seeds: list[int], machine: str) -> list[dict[str, str]]:
     """The table as advnets.metrics.references rows (formatted cells), for the report and the main job."""
     rows = []
-    for name, label in {**GENERATOR_LABELS, **ANCHORS}.items():
-        per_seed = [results["sets"][name][str(s)] for s in seeds if str(s) in results["sets"].get(name, {})]
-        if not per_seed:
-            continue
-        col = lambda key, scale=1.0: [r[key] * scale for r in per_seed]  # noqa: E731
-        row = {"what": f"{label.replace('`', '')} ({len(per_seed)} sets of {N:,})", "parzen": cell(col("parzen"), 1),
-               "fid_mnistclf": cell(col("fid_mnistclf"), 2), "kid_mnistclf": cell(col("kid_mnistclf"), 2),
-               **{k: cell(col(k), 3) for k in ("precision", "recall", "density", "coverage")},
+    for label, n_seeds, cells, ais_row in summaries(results, seeds):
+        row = {"what": f"{label.replace('`', '')} ({n_seeds} sets of {N:,})", **cells,
                "source": f"experiments/evaluation_table.py, seeds {seeds[0]}-{seeds[-1]}; {machine}"}
-        ais_row = results["ais"].get(name)
         if ais_row:
             row["ais"] = f"{ais_row['log_likelihood']:.1f} ± {ais_row['se']:.1f}"
         rows.append(row)
