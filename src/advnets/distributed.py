@@ -131,8 +131,3 @@ def gather_to_main(tensor: torch.Tensor, ranks: Ranks) -> list[torch.Tensor] | N
     parts = [torch.empty_like(local) for _ in range(ranks.world_size)]
     dist.all_gather(parts, local)
     return [p.to(tensor.device) for p in parts] if ranks.is_main else None
-
-
-def barrier(ranks: Ranks) -> None:
-    if ranks.distributed:
-        dist.barrier()

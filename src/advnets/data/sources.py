@@ -152,8 +152,9 @@ class TensorSource(DataSource):
         index = self._advance()  # the batch's number, 0-based
         epoch, pos = index // self.batches_per_epoch, index % self.batches_per_epoch
         flat = (epoch - self._first) * len(self.pixels) + pos * self.batch_size + self._offsets  # [m]
-        return self._orders.view(-1).index_select(0, flat)  # rows pos*m .. (pos+1)*m - 1 of the epoch's order
-        # (of them, this rank's share: the same permutation on every rank, disjoint slices of it)
+        # rows pos*m .. (pos+1)*m - 1 of the epoch's order; of them, this rank's share (the same permutation
+        # on every rank, disjoint slices of it)
+        return self._orders.view(-1).index_select(0, flat)
 
     def next_batch(self) -> torch.Tensor:
         return self.pixels.index_select(0, self._next_rows()).float().div_(255.0)

@@ -25,7 +25,7 @@ def mode_statistics(images: torch.Tensor) -> dict[str, Any]:
     over the samples whose three digits the classifier reads confidently (the classifier names *a* digit
     for any image, so blurred or ambiguous samples also land in modes: `confident_share` says how many
     are clear, 0.91 for real test images)."""
-    classifier = classifier_for("mnist").eval()
+    classifier = classifier_for("mnist")  # in evaluation mode
     with torch.no_grad():
         probs = [apply_in_batches(lambda b: torch.softmax(classifier(b.float()), 1), images[:, c : c + 1], 1000)
                  for c in range(images.shape[1])]  # 3 x [N, 10]
