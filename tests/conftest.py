@@ -74,6 +74,34 @@ def tiny_ring():
     return make
 
 
+# The CIFAR-10 convolutional preset's layers (kernels, paddings, pools, strides) with few channels
+TINY_CONV = ["generator.hidden=[32, 400]", "generator.feature_shape=[4, 10, 10]", "discriminator.hidden=[16]",
+             "discriminator.conv=[{channels: 4, pieces: 2, kernel: 8, pad: 4, pool: 4, pool_stride: 2},"
+             " {channels: 4, pieces: 2, kernel: 8, pad: 3, pool: 4, pool_stride: 2},"
+             " {channels: 8, pieces: 2, kernel: 5, pad: 3, pool: 2, pool_stride: 2}]"]
+
+
+@pytest.fixture(scope="session")
+def cifar_dir(tmp_path_factory) -> Path:
+    """Small CIFAR-10 files in the official format (160 training, 40 validation, 40 test images)."""
+    from tests.cifar_files import write_folder
+
+    root = tmp_path_factory.mktemp("cifar")
+    write_folder(root, 40)
+    return root
+
+
+@pytest.fixture
+def tiny_cifar_conv(cifar_dir):
+    """paper-cifar10-conv (contrast-normalised CIFAR-10, the convolutional networks), few channels."""
+
+    def make(*overrides: str):
+        return load_config("paper-cifar10-conv", [*TINY, *TINY_CONV, "train.batch_size=32", f"data.dir={cifar_dir}",
+                                                  "data.download=false", "train.steps=20", *overrides])
+
+    return make
+
+
 @pytest.fixture(scope="session")
 def tiny_mnist_run(tmp_path_factory, data_dir) -> Path:
     """A finished 10-step tiny MNIST run directory, shared by the tests that only read it."""

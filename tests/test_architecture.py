@@ -13,7 +13,8 @@ PACKAGE = REPO / "src" / "advnets"
 # Lowest first. A module belongs to the layer of the longest prefix that names it.
 LAYERS = [
     ("foundation", ["advnets", "advnets.errors", "advnets.fileio", "advnets.tensorfile", "advnets.progress", "advnets.batching",
-                    "advnets.runtime", "advnets.distributed", "advnets.theory", "advnets.losses", "advnets.viz"]),
+                    "advnets.runtime", "advnets.distributed", "advnets.theory", "advnets.losses", "advnets.viz",
+                    "advnets.conv_shapes"]),
     ("data", ["advnets.data"]),
     ("config", ["advnets.config"]),
     ("models", ["advnets.models", "advnets.classifier"]),

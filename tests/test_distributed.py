@@ -19,6 +19,7 @@ import torch
 from advnets.distributed import Ranks, check_batch_size, ranks_from_environment
 from advnets.errors import ConfigError
 from advnets.tensorfile import load_tensors
+from tests.conftest import TINY_CONV
 
 SHORT = ["train.log_every=10", "train.checkpoint_every=20", "train.sample_every=40", "train.progress=false"]
 
@@ -69,8 +70,9 @@ def test_ranks_come_from_torchruns_variables():
 
 
 WORKER = textwrap.dedent("""
-    # One simultaneous update of the paper's MNIST model, dropout off, every rank given its slice of the same
-    # 100 noise vectors: run with 1 and with 2 ranks, the weights must agree to float32 rounding.
+    # One simultaneous update of a preset's model (argv[3:]: preset, overrides), dropout off, every rank given
+    # its slice of the same global minibatch of noise: run with 1 and with 2 ranks, the weights must agree to
+    # float32 rounding.
     import sys
     import torch
     from advnets.config import load_config
@@ -79,13 +81,13 @@ WORKER = textwrap.dedent("""
     from advnets.train.algorithm import simultaneous_update
     from advnets.train.game import build_game
 
-    data_dir, out = sys.argv[1], sys.argv[2]
-    cfg = load_config("paper-mnist", [f"data.dir={data_dir}", "device=cpu", "discriminator.input_keep=1",
-                                      "discriminator.hidden_keep=1"])
+    data_dir, out, preset = sys.argv[1], sys.argv[2], sys.argv[3]
+    cfg = load_config(preset, [f"data.dir={data_dir}", "device=cpu", "discriminator.input_keep=1",
+                               "discriminator.hidden_keep=1", *sys.argv[4:]])
     ranks = ranks_from_environment()
     with process_group(ranks, torch.device("cpu")):
         game = build_game(cfg, torch.device("cpu"), ranks=ranks)
-        z = game.generator.sample_z(100, torch.Generator().manual_seed(123))  # the global minibatch's noise
+        z = game.generator.sample_z(cfg.train.batch_size, torch.Generator().manual_seed(123))  # the global noise
         m = game.local_batch_size
         game.generator.sample_z = lambda n, generator=None, device=None: z[ranks.rank * m : (ranks.rank + 1) * m]
         simultaneous_update(game)
@@ -96,11 +98,17 @@ WORKER = textwrap.dedent("""
 """)
 
 
-def test_two_ranks_make_the_update_one_process_makes(data_dir, tmp_path):
+@pytest.mark.parametrize("preset", ["paper-mnist", "paper-cifar10-conv"])
+def test_two_ranks_make_the_update_one_process_makes(preset, request, tmp_path):
+    """The paper's MNIST model, and the convolutional networks on contrast-normalised CIFAR-10 files."""
     worker = tmp_path / "worker.py"
     worker.write_text(WORKER)
+    if preset == "paper-mnist":
+        data_dir, extra = request.getfixturevalue("data_dir"), []
+    else:
+        data_dir, extra = request.getfixturevalue("cifar_dir"), [*TINY_CONV, "train.batch_size=32", "data.download=false"]
     for n in (1, 2):
-        done = torchrun(str(worker), str(data_dir), str(tmp_path / f"w{n}.safetensors"), nproc=n)
+        done = torchrun(str(worker), str(data_dir), str(tmp_path / f"w{n}.safetensors"), preset, *extra, nproc=n)
         assert done.returncode == 0, done.stdout + done.stderr
     one, two = (load_tensors(tmp_path / f"w{n}.safetensors")[0] for n in (1, 2))
     start = load_tensors(tmp_path / "w1.safetensors")[0]

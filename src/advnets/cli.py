@@ -596,6 +596,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from advnets.runtime import resolve_device
     from advnets.sampling import generate, require_whole_images
     from advnets.snapshot import load_snapshot
+    from advnets.data.preprocess import for_data
     from advnets.viz import save_progress_image, to_uint8
 
     out = args.out
@@ -621,10 +622,12 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if args.seeds is not None:
         return write_seed_images(snap, args.seeds, out, device, args.label, args.force)
     x = generate(snap.generator, args.n, seed=args.seed, device=device, labels=args.label)  # [n, *x_shape]
+    shown = for_data(snap.config.data)
     if out.suffix == ".png":
-        save_progress_image(x, out, title=f"{snap.config.name} step {snap.step} seed {args.seed}")  # atomically
-    else:
-        array = to_uint8(x) if x.ndim == 4 else x.to(torch.float32).numpy()
+        save_progress_image(x, out, title=f"{snap.config.name} step {snap.step} seed {args.seed}",
+                            preprocessing=shown)  # atomically
+    else:  # pixels as uint8, unless the model's space is not pixels (contrast-normalised: float32 as modelled)
+        array = to_uint8(x) if x.ndim == 4 and shown.kind == "none" else x.to(torch.float32).numpy()
         buf = io.BytesIO()
         np.save(buf, array)
         atomic_write_bytes(out, buf.getvalue())
@@ -635,6 +638,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def write_seed_images(snap, seeds: list[int], out: Path, device, label: int | None, force: bool) -> int:
     """`advnets sample --seeds`: the image of seed s (sample 0 of seed s) as OUT/seed{s:04d}.png."""
+    from advnets.data.preprocess import for_data
     from advnets.sampling import generate
     from advnets.viz import save_image, to_uint8
 
@@ -644,7 +648,8 @@ def write_seed_images(snap, seeds: list[int], out: Path, device, label: int | No
         raise ConfigError(f"{existing[0]} already exists ({len(existing)} of the {len(paths)} files); choose another "
                           "--out or pass --force to overwrite them")
     for seed, path in zip(seeds, paths):
-        save_image(to_uint8(generate(snap.generator, 1, seed=seed, device=device, labels=label)[0]), path)
+        x = generate(snap.generator, 1, seed=seed, device=device, labels=label)  # [1, C, H, W]
+        save_image(to_uint8(x, for_data(snap.config.data))[0], path)
     print(f"wrote {len(paths)} images of {snap.config.name} (step {snap.step}), one per seed, to {out}/seedNNNN.png")
     return 0
 

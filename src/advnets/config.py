@@ -49,6 +49,10 @@ class DataConfig:
     name: str = field(default="mnist", metadata={"choices": _data_set_names})  # advnets.data.registry
     dir: Optional[str] = None  # else env ADVNETS_DATA, else the user cache directory
     download: bool = True  # fetch missing files from the official mirrors (checksums checked)
+    # The space G and D model (data/preprocess.py): none, pixels in [0, 1]; gcn, each image's mean
+    # removed and its norm set to gcn_scale (the released CIFAR-10 code's, scale 55)
+    preprocess: str = _choice("none", "gcn")
+    gcn_scale: float = 55.0
     conditional: bool = False  # p(x | c): the class label c (one-hot) is fed to both G and D (future work 1)
     # p(x_S | x_notS) (future work 3): G fills in the pixels a random mask hides, given the others and
     # the mask; D judges the completed image and sees the mask. Masks drawn from `masks` (data/masks.py).
@@ -68,9 +72,10 @@ class DataConfig:
 
 @dataclass
 class GeneratorConfig:
-    """G: z -> x, an MLP (paper: ReLU 1200, ReLU 1200, sigmoid 784)."""
+    """G: z -> x, an MLP (paper: ReLU 1200, ReLU 1200, sigmoid 784), or the same fully connected layers
+    followed by a transposed convolution (arch deconv: the CIFAR-10 convolutional model, models/conv.py)."""
 
-    arch: str = _choice("mlp")
+    arch: str = _choice("mlp", "deconv")
     z_dim: int = 100
     z_prior: str = _choice("uniform", "gaussian")  # uniform is U(-sqrt3, sqrt3): unit variance
     hidden: list[int] = field(default_factory=lambda: [1200, 1200])
@@ -79,17 +84,42 @@ class GeneratorConfig:
     hidden_bias: Optional[list[float]] = None  # starting bias of each hidden layer (default 0)
     output: str = _choice("sigmoid", "linear")
     init_range: float = 0.05  # weights ~ U(-r, r), biases 0 ("irange")
+    output_init_range: Optional[float] = None  # the output layer's irange (null: init_range)
     output_bias: str = _choice("data-logit", "zero")  # data-logit: logit(mean training pixel)
+    # arch deconv: the last hidden layer is reshaped to feature_shape [C, h, w], then a transposed
+    # convolution (kernel x kernel, output stride `stride`) makes [channels, (h-1)*stride + kernel, ...],
+    # centre-cropped to the image size where larger (CIFAR-10: 80x10x10, 5, 3 -> 3x32x32)
+    feature_shape: Optional[list[int]] = None
+    kernel: int = 5
+    stride: int = 3
     max_col_norm: Optional[float] = None  # after each update, each unit's incoming weights scaled to norm <= this
     # A trained G (run or snapshot) whose layers start this G's last ones: TFD stage 2 (models/stacking.py)
     init_from: Optional[str] = None
 
 
 @dataclass
-class DiscriminatorConfig:
-    """D: x -> logit of P(x is data); maxout layers with dropout on each layer's input."""
+class ConvLayerConfig:
+    """One convolutional maxout layer of D (pylearn2's MaxoutConvC01B): a kernel x kernel convolution
+    with `pad` zeros on every side to channels * pieces maps, the max over each group of `pieces`, then
+    a max-pool of pool x pool windows at stride pool_stride (windows may overhang the edge, as
+    pylearn2's: every input pixel is in some window)."""
 
-    arch: str = _choice("maxout", "mlp")  # mlp: plain linear + `activation` layers
+    channels: int = 32
+    pieces: int = 2
+    kernel: int = 8
+    pad: int = 0
+    pool: int = 1  # 1: no pooling
+    pool_stride: Optional[int] = None  # null: pool
+
+
+@dataclass
+class DiscriminatorConfig:
+    """D: x -> logit of P(x is data); maxout layers with dropout on each layer's input, after the
+    convolutional maxout layers of `conv` for arch conv-maxout (models/conv.py)."""
+
+    arch: str = _choice("maxout", "mlp", "conv-maxout")  # mlp: plain linear + `activation` layers
+    conv: list[ConvLayerConfig] = field(default_factory=list)  # arch conv-maxout: its conv layers, in order
+    pad_to: Optional[int] = None  # arch conv-maxout: images zero-padded (centred) to pad_to x pad_to first
     hidden: list[int] = field(default_factory=lambda: [240, 240])
     pieces: int = 5  # maxout pieces per unit
     activation: str = _choice("relu", "leaky_relu", "tanh", "sigmoid")  # for arch=mlp only
@@ -313,6 +343,12 @@ def validate(cfg: Config) -> None:
     need(not (d.inpainting and d.conditional), "data.inpainting", "false when data.conditional is true (one condition)")
     need(len(d.masks) >= 1 and all(m in FAMILIES for m in d.masks), "data.masks",
          f"a non-empty list of {', '.join(FAMILIES)}")
+    need(d.preprocess == "none" or spec.is_image, "data.preprocess", f"none unless the data set is one of images ({image_data})")
+    need(d.gcn_scale > 0, "data.gcn_scale", "> 0")
+    need(d.preprocess == "none" or cfg.generator.output == "linear", "generator.output",
+         "linear with data.preprocess gcn (contrast-normalised values are not in [0, 1])")
+    need(d.preprocess == "none" or not d.inpainting, "data.inpainting",
+         "false with data.preprocess gcn (inpainting keeps observed pixels, which gcn changes with the hidden ones)")
     need(d.modes >= 1, "data.modes", ">= 1")
     need(d.radius > 0, "data.radius", "> 0")
     need(d.std is None or d.std > 0, "data.std", "> 0")
@@ -331,7 +367,9 @@ def validate(cfg: Config) -> None:
          "one value per entry of generator.hidden")
     for key, norm in (("generator.max_col_norm", g.max_col_norm), ("discriminator.max_col_norm", dis.max_col_norm)):
         need(norm is None or norm > 0, key, "> 0 (or null: no constraint)")
+    need(g.output_init_range is None or g.output_init_range > 0, "generator.output_init_range", "> 0 (or null)")
     need(all(h >= 1 for h in dis.hidden), "discriminator.hidden", "positive layer widths")
+    _validate_conv(cfg, spec, need)
     need(dis.pieces >= 1, "discriminator.pieces", ">= 1")
     need(dis.init_range > 0, "discriminator.init_range", "> 0")
     need(0 < dis.input_keep <= 1, "discriminator.input_keep", "in (0, 1]")
@@ -369,6 +407,42 @@ def validate(cfg: Config) -> None:
     need(cfg.inference.lr > 0, "inference.lr", "> 0")
     need(not cfg.inference.joint or not (d.conditional or d.inpainting), "inference.joint",
          "false for conditional and inpainting models (E inverts an unconditional G)")
+
+
+def _validate_conv(cfg: Config, spec: Any, need: Any) -> None:
+    """The convolutional networks' settings, and their size arithmetic against the data's image size."""
+    from advnets import conv_shapes as conv
+
+    g, dis = cfg.generator, cfg.discriminator
+    need(g.arch == "mlp" or spec.is_image, "generator.arch", "mlp for synthetic data (deconv makes images)")
+    need(dis.arch != "conv-maxout" or spec.is_image, "discriminator.arch",
+         "maxout or mlp for synthetic data (conv-maxout reads images)")
+    if g.arch == "deconv":
+        need(g.feature_shape is not None and len(g.feature_shape) == 3 and all(n >= 1 for n in g.feature_shape),
+             "generator.feature_shape", "[channels, height, width] with arch deconv")
+        need(bool(g.hidden) and g.hidden[-1] == math.prod(g.feature_shape), "generator.hidden",
+             f"a list whose last width is {math.prod(g.feature_shape)} (generator.feature_shape's size)")
+        need(g.kernel >= 1 and g.stride >= 1, "generator.kernel", ">= 1 (and generator.stride >= 1)")
+        problem = conv.deconv_problem(g.feature_shape, g.kernel, g.stride, spec.x_shape)
+        if problem:
+            raise ConfigError(f"generator.feature_shape: {problem}")
+        need(g.init_from is None, "generator.init_from", "null with arch deconv (stacking is for MLP generators)")
+    if dis.arch == "conv-maxout":
+        need(len(dis.conv) >= 1, "discriminator.conv", "at least one layer with arch conv-maxout")
+        need(len(dis.hidden) >= 1, "discriminator.hidden", "at least one maxout layer after the convolutions")
+        for i, layer in enumerate(dis.conv):
+            key = f"discriminator.conv[{i}]"
+            need(min(layer.channels, layer.pieces, layer.kernel, layer.pool) >= 1 and layer.pad >= 0, key,
+                 "positive channels, pieces, kernel and pool, and pad >= 0")
+            need(layer.pool_stride is None or layer.pool_stride >= 1, f"{key}.pool_stride", ">= 1 (or null)")
+        need(dis.pad_to is None or dis.pad_to >= max(spec.x_shape[1:]), "discriminator.pad_to",
+             f"at least the image size {spec.x_shape[1]}x{spec.x_shape[2]} (or null)")
+        problem = conv.conv_stack_problem(dis.conv, spec.x_shape, dis.pad_to)
+        if problem:
+            raise ConfigError(f"discriminator.conv: {problem}")
+    else:
+        need(not dis.conv and dis.pad_to is None, "discriminator.conv",
+             "empty (and discriminator.pad_to null) unless arch is conv-maxout")
 
 
 # ----------------------------------------------------------------------------------------------

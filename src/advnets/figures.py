@@ -22,6 +22,14 @@ from advnets.errors import ConfigError
 # (at the end of this module) to build its parser, and should start fast.
 
 
+def _shown(snap, x):
+    """Images [N, C, H, W] of `snap`'s model space as uint8 pixels for showing (data/preprocess.py)."""
+    from advnets.data.preprocess import for_data
+    from advnets.viz import to_uint8
+
+    return to_uint8(x, for_data(snap.config.data))
+
+
 def _run_dir(source: str | Path, kind: str) -> Path:
     path = Path(source)
     if not path.is_dir():
@@ -73,23 +81,20 @@ def fig2(source, out: Path, rows: int = 5, cols: int = 4, seed: int = 0, data_di
          variant: str = "auto") -> str:
     """rows x cols samples; the nearest training image (exact L2 over the whole training split) of
     each row's last sample. All rows x cols samples are searched; the time is reported."""
+    from advnets.data import preprocess as preprocessing
     from advnets.metrics.nearest import nearest_rows
     from advnets.sampling import generate
-    from advnets.viz import to_uint8
     from advnets.viz.image_figures import draw_fig2
 
-    import torch
-
     snap = _image_snapshot(source, "fig2", variant)
-    train, _ = _spec(snap).load_pixels("train", data_dir or snap.config.data.dir)  # uint8 [N, C, H, W]
-    train_pixels = torch.from_numpy(train).reshape(len(train), -1).float().div_(255)  # [N, d]
+    train, _ = preprocessing.load_images(snap.config.data, "train", data_dir)  # [N, C, H, W], the model's space
     x = generate(snap.generator, rows * cols, seed=seed)  # [rows*cols, C, H, W]
     t0 = time.perf_counter()
-    index, _ = nearest_rows(x.reshape(len(x), -1).float(), train_pixels)
+    index, _ = nearest_rows(x.reshape(len(x), -1).float(), train.reshape(len(train), -1))
     search_s = time.perf_counter() - t0
-    samples = to_uint8(x).reshape(rows, cols, *x.shape[1:])
+    samples = _shown(snap, x).reshape(rows, cols, *x.shape[1:])
     last = index.reshape(rows, cols)[:, -1]
-    neighbours = train[last.numpy()]  # [rows, C, H, W]
+    neighbours = _shown(snap, train[last])  # [rows, C, H, W] uint8
     draw_fig2(samples, neighbours, out, title=f"{_label(snap)}: samples of seed {seed} "
                                              f"(not cherry-picked); right: nearest of {len(train)} training images")
     return f"nearest-neighbour search: {len(x)} samples x {len(train)} training images in {search_s:.3f} s"
@@ -98,7 +103,6 @@ def fig2(source, out: Path, rows: int = 5, cols: int = 4, seed: int = 0, data_di
 def fig3(source, out: Path, rows: int = 5, steps: int = 10, seed: int = 0, spherical: bool = False,
          variant: str = "auto") -> str:
     from advnets.sampling import interpolate
-    from advnets.viz import to_uint8
     from advnets.viz.image_figures import draw_fig3
 
     import torch
@@ -110,7 +114,7 @@ def fig3(source, out: Path, rows: int = 5, steps: int = 10, seed: int = 0, spher
     with torch.no_grad():
         x = G(z.reshape(rows * steps, -1))
     kind = "spherical" if spherical else "linear"
-    draw_fig3(to_uint8(x).reshape(rows, steps, *x.shape[1:]), out,
+    draw_fig3(_shown(snap, x).reshape(rows, steps, *x.shape[1:]), out,
               title=f"{_label(snap)}: {kind} interpolation in z, seed {seed} (framed: endpoints)")
     return f"{rows} rows x {steps} steps"
 
@@ -147,7 +151,6 @@ def modes(source, out: Path, n: int = 2500, seed: int = 0, variant: str = "auto"
 def classes(source, out: Path, cols: int = 10, seed: int = 0, variant: str = "auto") -> str:
     """A conditional model: row c holds `cols` samples drawn for class c."""
     from advnets.sampling import generate
-    from advnets.viz import to_uint8
     from advnets.viz.image_figures import draw_rows
 
     import torch
@@ -158,7 +161,7 @@ def classes(source, out: Path, cols: int = 10, seed: int = 0, variant: str = "au
         raise ConfigError("classes needs a conditional model (trained with data.conditional=true)")
     labels = torch.arange(n_classes).repeat_interleave(cols)  # [n_classes * cols]
     x = generate(snap.generator, len(labels), seed=seed, labels=labels)
-    draw_rows(to_uint8(x).reshape(n_classes, cols, *x.shape[1:]), out,
+    draw_rows(_shown(snap, x).reshape(n_classes, cols, *x.shape[1:]), out,
               title=f"{_label(snap)}: row c = samples of class c, seed {seed}",
               row_labels=[str(c) for c in range(n_classes)])
     return f"{n_classes} classes x {cols} samples"

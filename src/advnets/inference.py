@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from advnets.data import registry as datasets
+from advnets.data import preprocess as preprocessing
 from advnets.errors import ConfigError
 from advnets.fileio import file_sha256
 from advnets.metrics import registry as metrics
@@ -88,7 +88,7 @@ def infer(snap: Snapshot, joint: bool = False, steps: int = 20_000, batch_size: 
     request = MetricRequest(n_samples=n_test, seed=seed, data_dir=data_dir, device=device, encoder=encoder)
     row = metrics.evaluate("inference", snap, request)
     if figure is not None:
-        test, _ = datasets.get(snap.config.data.name).load_images("test", data_dir or snap.config.data.dir)
+        test, _ = preprocessing.load_images(snap.config.data, "test", data_dir)
         draw_reconstructions(snap, encoder, test[:10], seed, figure)
     return {**row, **origin}
 
@@ -104,7 +104,8 @@ def draw_reconstructions(snap: Snapshot, encoder: nn.Module, test: torch.Tensor,
     recon = generate(G, n, z=encoder(test.to(device)).cpu(), device=device)
     samples = generate(G, n, seed=seed, device=device)
     again = generate(G, n, z=encoder(samples.to(device)).cpu(), device=device)
-    grid = to_uint8(torch.stack([test, recon, samples, again]))  # [4, n, C, H, W]
+    grid = to_uint8(torch.stack([test, recon, samples, again]).flatten(0, 1),
+                    preprocessing.for_data(snap.config.data)).reshape(4, n, *test.shape[1:])  # [4, n, C, H, W]
     out = Path(out)
     tmp = out.with_name(f".{out.name}.tmp.png")
     try:

@@ -64,5 +64,5 @@ def validation_score(snap: Snapshot, data_dir: str | None = None) -> tuple[float
     """(validation Parzen, its sigma) of `snap`'s G: the score training selects by (10,000 samples,
     seed 0, the first 1,000 validation images), the one to choose snapshots to average by."""
     require(snap, ("image-data", "whole-images"), "--validate")
-    scorer = ValidationParzen(snap.config.data.name, data_dir or snap.config.data.dir, 10_000, 0, torch.device("cpu"))
+    scorer = ValidationParzen(snap.config.data, data_dir or snap.config.data.dir, 10_000, 0, torch.device("cpu"))
     return scorer(snap.generator)

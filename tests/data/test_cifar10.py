@@ -4,7 +4,6 @@ payload refused without running, damaged and missing files as one error line."""
 
 import os
 import pickle
-import tarfile
 
 import numpy as np
 import pytest
@@ -12,31 +11,14 @@ import pytest
 from advnets.cli import main
 from advnets.data import cifar10, registry
 from advnets.errors import DataError
+from tests import cifar_files
+from tests.cifar_files import write_archive
 
 PER_BATCH = 6
-NAMES = ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch")
-
-
-def _batch(index: int) -> dict:
-    rng = np.random.default_rng(index)
-    return {"batch_label": f"batch {index}", "labels": [int(v) for v in rng.integers(0, 10, PER_BATCH)],
-            "data": rng.integers(0, 256, (PER_BATCH, 3072), dtype=np.uint8),
-            "filenames": [f"img_{index}_{i}.png" for i in range(PER_BATCH)]}
 
 
 def write_folder(root) -> dict:
-    folder = root / cifar10.FOLDER
-    folder.mkdir(parents=True)
-    batches = {name: _batch(i) for i, name in enumerate(NAMES)}
-    for name, batch in batches.items():
-        (folder / name).write_bytes(pickle.dumps(batch, protocol=2))  # as the official (Python 2) files
-    return batches
-
-
-def write_archive(root, source) -> None:
-    root.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(root / cifar10.ARCHIVE, "w:gz") as archive:
-        archive.add(source / cifar10.FOLDER, arcname=cifar10.FOLDER)
+    return cifar_files.write_folder(root, PER_BATCH)
 
 
 def test_splits_layout_and_labels_from_the_folder_and_from_the_archive(tmp_path):

@@ -22,6 +22,8 @@ CONFIGS = [
     ("tiny_mnist", ["data.inpainting=true", "train.valid_every=0", "train.schedule=alternating", "train.k=2"]),
     ("tiny_mnist", ["generator.max_col_norm=1.9", "discriminator.max_col_norm=1.9", "train.precision=bf16"]),
     ("tiny_ring", ["optim.name=momentum-sgd", "optim.lr=0.01"]),
+    ("tiny_cifar_conv", []),  # the convolutional networks on contrast-normalised images
+    ("tiny_cifar_conv", ["data.conditional=true"]),
 ]
 
 
@@ -65,7 +67,7 @@ def _state(game):
     return tensors, game.rng.get_state(), (game.d_updates, game.g_updates, game.data.batches_drawn)
 
 
-@pytest.mark.parametrize("make, extra", [CONFIGS[1], CONFIGS[5]])
+@pytest.mark.parametrize("make, extra", [CONFIGS[1], CONFIGS[5], CONFIGS[6]])
 def test_the_warm_up_leaves_the_game_as_it_was(request, make, extra):
     """The graph's warm-up iterations run on the real game and are then undone: what follows equals
     a game that never warmed up, bit for bit."""

@@ -14,7 +14,7 @@ between steps.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -96,7 +96,8 @@ class DataSource(ABC):
 
 
 class TensorSource(DataSource):
-    """A fixed training set held on the device as uint8 pixels; x = pixels / 255 in [0, 1].
+    """A fixed training set held on the device as uint8 pixels; x = preprocess(pixels / 255), by default
+    the pixels in [0, 1] (data/preprocess.py: the CIFAR presets' contrast normalisation, per batch).
 
     `batch_size` is the global minibatch; with `share` = (rank, ranks) this source serves that rank's
     slice of it (batch_size / ranks examples), so that the ranks together see exactly the examples one
@@ -109,11 +110,13 @@ class TensorSource(DataSource):
     """
 
     def __init__(self, pixels: torch.Tensor, batch_size: int, seed: int, device: torch.device,
-                 labels: torch.Tensor | None = None, n_classes: int = 0, share: tuple[int, int] = (0, 1)):
+                 labels: torch.Tensor | None = None, n_classes: int = 0, share: tuple[int, int] = (0, 1),
+                 preprocess: Callable[[torch.Tensor], torch.Tensor] | None = None):
         if len(pixels) < batch_size:
             raise ValueError(f"batch size {batch_size} exceeds the {len(pixels)} training examples")
         super().__init__(device)
         self.pixels = pixels.to(device)  # [N, *x_shape] uint8
+        self.preprocess = preprocess or (lambda x: x)  # [m, *x_shape] in [0, 1] -> the model's space
         self.labels = labels.long().to(device) if labels is not None else None  # [N]
         self.n_classes = n_classes
         self.x_shape = tuple(pixels.shape[1:])
@@ -156,20 +159,24 @@ class TensorSource(DataSource):
         # on every rank, disjoint slices of it)
         return self._orders.view(-1).index_select(0, flat)
 
+    def _examples(self, rows: torch.Tensor) -> torch.Tensor:
+        return self.preprocess(self.pixels.index_select(0, rows).float().div_(255.0))  # [len(rows), *x_shape]
+
     def next_batch(self) -> torch.Tensor:
-        return self.pixels.index_select(0, self._next_rows()).float().div_(255.0)
+        return self._examples(self._next_rows())
 
     def next_labelled_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         if self.labels is None:
             return super().next_labelled_batch()
         rows = self._next_rows()
-        return self.pixels.index_select(0, rows).float().div_(255.0), self.labels.index_select(0, rows)
+        return self._examples(rows), self.labels.index_select(0, rows)
 
     def reference_batch(self, n: int) -> torch.Tensor:
         rows = torch.randperm(len(self.pixels), generator=runtime.stream("reference", self.seed))[:n]
-        return self.pixels[rows.to(self.device)].float().div_(255.0)
+        return self._examples(rows.to(self.device))
 
     def mean(self) -> torch.Tensor:
+        """The mean training image in [0, 1] pixels (before any preprocessing)."""
         return self.pixels.float().mean(0).div_(255.0)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:

@@ -37,7 +37,7 @@ from typing import Any
 
 import torch
 
-from advnets.data import registry as datasets
+from advnets.data import preprocess as preprocessing
 from advnets.metrics.spec import Metric, MetricRequest
 from advnets.progress import Progress
 
@@ -289,15 +289,14 @@ def score_ais(snap, request: MetricRequest) -> dict[str, Any]:
     default = AISSettings()
     settings = AISSettings(steps=request.ais_steps or default.steps, chains=request.chains or default.chains,
                            leapfrog=request.leapfrog or default.leapfrog)
-    spec = datasets.get(snap.config.data.name)
-    data_dir = request.data_dir or snap.config.data.dir
+    data, data_dir = snap.config.data, request.data_dir
     if request.variance is not None:
         variance, validation = request.variance, {}
     else:
-        valid, _ = spec.load_images("valid", data_dir)
+        valid, _ = preprocessing.load_images(data, "valid", data_dir)
         selection = dataclasses.replace(settings, steps=max(settings.steps // 4, 1))
         variance, validation = choose_variance(generator, valid[:N_VALID], selection, request.seed, show=True)
-    test, _ = spec.load_images("test", data_dir)
+    test, _ = preprocessing.load_images(data, "test", data_dir)
     test = test[: request.n_samples]
     estimate = ais(generator, test, variance, settings, request.seed, desc=f"AIS ({len(test)} test images)")
     log_p = estimate.log_p

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from advnets.batching import apply_in_batches
-from advnets.data import registry as datasets
+from advnets.data import preprocess as preprocessing
 from advnets.errors import ConfigError
 from advnets.fileio import file_sha256
 from advnets.metrics.nearest import nearest_rows
@@ -80,11 +80,10 @@ def score_inference(snap, request: MetricRequest) -> dict[str, Any]:
         else:
             raise ConfigError(f"{snap.path} has no inference network: fit one with advnets infer {snap.path}")
     device = next(snap.generator.parameters()).device
-    spec, data_dir = datasets.get(snap.config.data.name), request.data_dir or snap.config.data.dir
-    test, _ = spec.load_images("test", data_dir)
+    test, _ = preprocessing.load_images(snap.config.data, "test", request.data_dir)  # the model's space
     if not 1 <= request.n_samples <= len(test):
         raise ConfigError(f"{request.n_samples} test images asked for: the test split has {len(test)} images")
-    train_mean = spec.load_images("train", data_dir)[0].mean(0)  # [*x_shape]
+    train_mean = preprocessing.load_images(snap.config.data, "train", request.data_dir)[0].mean(0)  # [*x_shape]
     report = inference_report(snap.generator, encoder.to(device), test[: request.n_samples], train_mean,
                               seed=request.seed)
     return {**origin, **report}

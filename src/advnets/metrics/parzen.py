@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from advnets.data import registry as datasets
+from advnets.data import preprocess as preprocessing
 from advnets.errors import ConfigError
 from advnets.metrics.kmeans import kmeans
 from advnets.metrics.spec import Metric, MetricRequest, require
@@ -94,29 +94,30 @@ def parzen_protocol(centres: torch.Tensor, valid: torch.Tensor, test: torch.Tens
     )
 
 
-def _pixel_rows(dataset: str, split: str, data_dir: str | None) -> torch.Tensor:
-    """A split's images as float64 rows [N, d] in [0, 1] (the protocol's units)."""
-    images, _ = datasets.get(dataset).load_images(split, data_dir, dtype=torch.float64)
+def _model_rows(data: Any, split: str, data_dir: str | None) -> torch.Tensor:
+    """A split of the data set a run's ``cfg.data`` names, as float64 rows [N, d] in the model's space
+    (pixels in [0, 1], the protocol's units, unless the run models contrast-normalised images)."""
+    images, _ = preprocessing.load_images(data, split, data_dir, dtype=torch.float64)
     return images.reshape(len(images), -1)
 
 
 def score_parzen(snap, request: MetricRequest) -> dict[str, Any]:
     """Table 1's protocol for `snap`'s G (request.n_samples samples of seed request.seed), or for
     request.baseline ("train": n real training images; "kmeans": n k-means centroids of them)."""
-    name, device, n = snap.config.data.name, request.device, request.n_samples
+    data, device, n = snap.config.data, request.device, request.n_samples
     baseline = request.baseline
     if baseline is None:
         require(snap, ("whole-images",), "--metric parzen")
     elif baseline not in BASELINES:
         raise ConfigError(f"unknown Parzen baseline '{baseline}' (available: {', '.join(BASELINES)})")
     data_dir = request.data_dir or snap.config.data.dir
-    valid = _pixel_rows(name, "valid", data_dir)[:N_VALID].to(device)
-    test = _pixel_rows(name, "test", data_dir).to(device)
+    valid = _model_rows(data, "valid", data_dir)[:N_VALID].to(device)
+    test = _model_rows(data, "test", data_dir).to(device)
     extra: dict[str, Any] = {}
     if baseline is None:
         centres = generate(snap.generator, n, seed=request.seed, device=device).reshape(n, -1)
     else:
-        train = _pixel_rows(name, "train", data_dir)
+        train = _model_rows(data, "train", data_dir)
         if n > len(train):
             raise ConfigError(f"--n-samples {n} exceeds the {len(train)} training images")
         if baseline == "train":
@@ -145,8 +146,8 @@ class ValidationParzen:
     of G from a fixed seed, at the best sigma of the paper's grid, i.e. the protocol's own sigma
     selection step. (The released code monitored a cruder one: 100 samples, sigma 0.2.)"""
 
-    def __init__(self, dataset: str, data_dir: str | None, n_samples: int, seed: int, device: torch.device):
-        self.valid = _pixel_rows(dataset, "valid", data_dir)[:N_VALID].to(device)  # [1000, d]
+    def __init__(self, data: Any, data_dir: str | None, n_samples: int, seed: int, device: torch.device):
+        self.valid = _model_rows(data, "valid", data_dir)[:N_VALID].to(device)  # [1000, d] (data: a run's cfg.data)
         self.n_samples, self.seed, self.device = n_samples, seed, device
 
     def __call__(self, generator: torch.nn.Module) -> tuple[float, float]:

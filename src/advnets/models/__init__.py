@@ -5,6 +5,7 @@ Every generator exposes ``z_dim``, ``x_shape``, ``n_classes`` and ``sample_z``; 
 GENERATORS / DISCRIMINATORS (and its name among the config's ``arch`` choices).
 
     mlp.py         the paper's networks: ReLU/sigmoid G, maxout D with dropout on each layer's input
+    conv.py        the CIFAR-10 convolutional ones: a "deconvolutional" G, a convolutional maxout D
     conditions.py  what a conditional network is given besides z or x (class labels, observed pixels)
     encoder.py     the inference network E: x -> z (future work 2)
     stacking.py    a deeper G whose last layers start as a trained G's (TFD stage 2)
@@ -13,26 +14,29 @@ GENERATORS / DISCRIMINATORS (and its name among the config's ``arch`` choices).
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 from advnets.config import Config
 from advnets.data import registry
 from advnets.models.conditions import NO_CONDITION, Condition
+from advnets.models.conv import ConvDiscriminator, DeconvGenerator
 from advnets.models.encoder import Encoder
 from advnets.models.mlp import MLPDiscriminator, MLPGenerator, sample_prior
 
-__all__ = ["Condition", "Encoder", "MLPDiscriminator", "MLPGenerator", "build_discriminator", "build_encoder",
+__all__ = ["Condition", "ConvDiscriminator", "DeconvGenerator", "Encoder", "MLPDiscriminator", "MLPGenerator", "build_discriminator", "build_encoder",
            "build_generator", "condition_for", "sample_prior"]
 
-GENERATORS = {"mlp": MLPGenerator}  # generator.arch
-DISCRIMINATORS = {"maxout": MLPDiscriminator, "mlp": MLPDiscriminator}  # discriminator.arch
+GENERATORS = {"mlp": MLPGenerator, "deconv": DeconvGenerator}  # generator.arch
+DISCRIMINATORS = {"maxout": MLPDiscriminator, "mlp": MLPDiscriminator,
+                  "conv-maxout": ConvDiscriminator}  # discriminator.arch
 
 
-def build_generator(cfg: Config, x_shape: tuple[int, ...], data_mean: torch.Tensor | None = None) -> MLPGenerator:
+def build_generator(cfg: Config, x_shape: tuple[int, ...], data_mean: torch.Tensor | None = None) -> nn.Module:
     """G for ``cfg.generator``; `data_mean` [*x_shape] sets a sigmoid output's starting bias."""
     return GENERATORS[cfg.generator.arch](cfg.generator, x_shape, data_mean, condition_for(cfg, x_shape))
 
 
-def build_discriminator(cfg: Config, x_shape: tuple[int, ...]) -> MLPDiscriminator:
+def build_discriminator(cfg: Config, x_shape: tuple[int, ...]) -> nn.Module:
     return DISCRIMINATORS[cfg.discriminator.arch](cfg.discriminator, x_shape, condition_for(cfg, x_shape))
 
 

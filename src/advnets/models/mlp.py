@@ -17,7 +17,7 @@ from torch import nn
 from advnets.config import DiscriminatorConfig, GeneratorConfig
 from advnets.models.conditions import NO_CONDITION, Condition
 
-_ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
 
 
 def uniform_init_(linear: nn.Linear, init_range: float) -> nn.Linear:
@@ -38,6 +38,26 @@ def sample_prior(n: int, z_dim: int, prior: str, generator: torch.Generator | No
     raise ValueError(f"unknown prior {prior!r}")
 
 
+def output_init_range(cfg: GeneratorConfig) -> float:
+    """irange of G's output layer: generator.output_init_range where given (CIFAR-10 fully connected:
+    0.5), else generator.init_range."""
+    return cfg.output_init_range if cfg.output_init_range is not None else cfg.init_range
+
+
+def hidden_stack(cfg: GeneratorConfig, n_in: int) -> nn.Sequential:
+    """G's fully connected hidden layers: Linear + activation for each width of generator.hidden,
+    weights ~ U(-init_range, init_range), biases generator.hidden_bias (default 0)."""
+    widths = [n_in, *cfg.hidden]
+    activations = cfg.hidden_activations or [cfg.activation] * len(cfg.hidden)
+    biases = cfg.hidden_bias or [0.0] * len(cfg.hidden)
+    layers: list[nn.Module] = []
+    for n_in, n_out, activation, bias in zip(widths[:-1], widths[1:], activations, biases):
+        linear = uniform_init_(nn.Linear(n_in, n_out), cfg.init_range)
+        nn.init.constant_(linear.bias, bias)
+        layers += [linear, ACTIVATIONS[activation]()]
+    return nn.Sequential(*layers)
+
+
 class MLPGenerator(nn.Module):
     """G(z): an MLP from the latent space to data space."""
 
@@ -50,16 +70,10 @@ class MLPGenerator(nn.Module):
         self.x_shape = tuple(x_shape)
         self.prior = cfg.z_prior
         self.output = cfg.output
-        widths = [cfg.z_dim + condition.g_width, *cfg.hidden]
-        activations = cfg.hidden_activations or [cfg.activation] * len(cfg.hidden)
-        biases = cfg.hidden_bias or [0.0] * len(cfg.hidden)
-        layers: list[nn.Module] = []
-        for n_in, n_out, activation, bias in zip(widths[:-1], widths[1:], activations, biases):
-            linear = uniform_init_(nn.Linear(n_in, n_out), cfg.init_range)
-            nn.init.constant_(linear.bias, bias)
-            layers += [linear, _ACTIVATIONS[activation]()]
-        self.hidden = nn.Sequential(*layers)
-        self.out = uniform_init_(nn.Linear(widths[-1], math.prod(self.x_shape)), cfg.init_range)
+        n_in = cfg.z_dim + condition.g_width
+        self.hidden = hidden_stack(cfg, n_in)
+        self.out = uniform_init_(nn.Linear(cfg.hidden[-1] if cfg.hidden else n_in, math.prod(self.x_shape)),
+                                 output_init_range(cfg))
         if cfg.output_bias == "data-logit" and data_mean is not None:
             with torch.no_grad():
                 self.out.bias.copy_(pixel_logit(data_mean.reshape(-1)))
@@ -141,7 +155,7 @@ class MLPDiscriminator(nn.Module):
                 blocks.append(Maxout(n_in, n_out, cfg.pieces, cfg.init_range))
             else:
                 blocks.append(nn.Sequential(uniform_init_(nn.Linear(n_in, n_out), cfg.init_range),
-                                            _ACTIVATIONS[cfg.activation]()))
+                                            ACTIVATIONS[cfg.activation]()))
         self.blocks = nn.ModuleList(blocks)
         self.out = uniform_init_(nn.Linear(widths[-1], 1), cfg.init_range)
 

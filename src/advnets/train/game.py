@@ -21,6 +21,7 @@ from torch import nn
 from advnets import runtime
 from advnets.config import Config
 from advnets.distributed import SINGLE, Ranks, average_, check_batch_size
+from advnets.data import preprocess as preprocessing
 from advnets.data import registry as datasets
 from advnets.data.sources import DataSource, MixtureSource, TensorSource
 from advnets.errors import ConfigError
@@ -171,10 +172,11 @@ def build_source(cfg: Config, device: torch.device, ranks: Ranks = SINGLE) -> Da
     if spec.is_image:
         images, labels = spec.load_pixels("train", cfg.data.dir, cfg.data.download)  # MNIST: [50000, 1, 28, 28]
         pixels = torch.from_numpy(images)
+        preprocess = preprocessing.for_data(cfg.data)
         if cfg.data.conditional:
             return TensorSource(pixels, cfg.train.batch_size, cfg.seed, device, torch.from_numpy(labels),
-                                spec.n_classes, share=share)
-        return TensorSource(pixels, cfg.train.batch_size, cfg.seed, device, share=share)
+                                spec.n_classes, share=share, preprocess=preprocess)
+        return TensorSource(pixels, cfg.train.batch_size, cfg.seed, device, share=share, preprocess=preprocess)
     return MixtureSource(spec.mixture(cfg.data), cfg.train.batch_size, cfg.seed, device, share=share)
 
 

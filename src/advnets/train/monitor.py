@@ -17,6 +17,7 @@ import torch
 from tqdm import tqdm
 
 from advnets import runtime
+from advnets.data import preprocess as preprocessing
 from advnets.data.masks import named_masks, pack_observed
 from advnets.data.sources import MixtureSource
 from advnets.errors import ConfigError
@@ -77,7 +78,7 @@ class Monitor:
         self.tensorboard = open_tensorboard(run_dir) if cfg.train.tensorboard else None
         self.validator = None
         if cfg.train.valid_every:
-            self.validator = ValidationParzen(cfg.data.name, cfg.data.dir, cfg.train.valid_samples,
+            self.validator = ValidationParzen(cfg.data, cfg.data.dir, cfg.train.valid_samples,
                                               runtime.stream_seed("validation", cfg.seed), device)
 
     @property
@@ -152,7 +153,8 @@ class Monitor:
         game = self.game
         path = self.run_dir / "samples" / f"step-{step:08d}.png"
         which = " (moving average of G)" if game.average is not None else ""
-        save_progress_image(self.fixed_batch_samples(sampled=True), path, title=f"{game.cfg.name} step {step}{which}")
+        save_progress_image(self.fixed_batch_samples(sampled=True), path, title=f"{game.cfg.name} step {step}{which}",
+                            preprocessing=preprocessing.for_data(game.cfg.data))
         if self.tensorboard is not None:
             import numpy as np
             from PIL import Image

@@ -12,8 +12,11 @@ from PIL import Image
 from advnets.fileio import atomic_output
 
 
-def to_uint8(x: torch.Tensor) -> np.ndarray:
-    """Pixels in [0, 1] -> uint8 in [0, 255] (rounded), same shape."""
+def to_uint8(x: torch.Tensor, preprocessing=None) -> np.ndarray:
+    """Pixels in [0, 1] -> uint8 in [0, 255] (rounded), same shape. With `preprocessing` (a run's
+    data/preprocess.py Preprocessing), images of its model space are first mapped to [0, 1] for showing."""
+    if preprocessing is not None:
+        x = preprocessing.to_display(x.detach())
     return (x.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
 
 
@@ -49,10 +52,11 @@ def save_image_grid(images: np.ndarray, path: str | Path, ncol: int | None = Non
             Path(path).suffix.lower(), "PNG"))
 
 
-def save_progress_image(samples: torch.Tensor, path: Path, title: str = "") -> None:
-    """Images as a grid; 1-D and 2-D points as a histogram or a scatter plot (matplotlib)."""
+def save_progress_image(samples: torch.Tensor, path: Path, title: str = "", preprocessing=None) -> None:
+    """Images as a grid (shown through `preprocessing`'s display map where given, see to_uint8); 1-D
+    and 2-D points as a histogram or a scatter plot (matplotlib)."""
     if samples.ndim == 4:
-        save_image_grid(to_uint8(samples), path)
+        save_image_grid(to_uint8(samples, preprocessing), path)
         return
     import matplotlib
 
