@@ -93,6 +93,9 @@ class GeneratorConfig:
     kernel: int = 5
     stride: int = 3
     max_col_norm: Optional[float] = None  # after each update, each unit's incoming weights scaled to norm <= this
+    # Not the paper's: batch normalisation after each hidden layer's linear map (DCGAN's remedy for a G that
+    # collapses all samples to one point; conv-mnist). Batch statistics in training, running ones when sampling.
+    batch_norm: bool = False
     # A trained G (run or snapshot) whose layers start this G's last ones: TFD stage 2 (models/stacking.py)
     init_from: Optional[str] = None
 

@@ -40,8 +40,8 @@ from advnets.config import ConvLayerConfig, DiscriminatorConfig, GeneratorConfig
 from advnets.conv_shapes import conv_stack_shapes
 from advnets.data.masks import unpack_observed
 from advnets.models.conditions import NO_CONDITION, Condition
-from advnets.models.mlp import (DropoutInput, Maxout, hidden_stack, output_init_range, pixel_logit,
-                                sample_prior, uniform_init_)
+from advnets.models.mlp import (DropoutInput, Maxout, dropped_blocks, hidden_stack, output_init_range,
+                                pixel_logit, sample_prior, uniform_init_)
 
 # ----------------------------------------------------------------------------------------------
 # networks
@@ -149,14 +149,8 @@ class ConvDiscriminator(nn.Module):
                 h = self.dropouts[i](h, generator)
             h = conv(h)  # [m, channels, h', w']
             layers.append(h.reshape(len(x), -1))
-        h = layers[-1]
-        for j, block in enumerate(self.blocks):
-            h = self.dropouts[len(self.convs) + j](h, generator)
-            if j == 0 and self.condition.kind == "class":
-                h = self.condition.features(h, c, for_d=True)  # [m, features + n_classes]
-            h = block(h)  # [m, units]
-            layers.append(h)
-        return layers
+        label = (self.condition, c) if self.condition.kind == "class" else (NO_CONDITION, None)  # beside the features
+        return layers + dropped_blocks(layers[-1], self.dropouts[len(self.convs):], self.blocks, *label, generator)
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None,
                 c: torch.Tensor | None = None) -> torch.Tensor:

@@ -46,7 +46,8 @@ def output_init_range(cfg: GeneratorConfig) -> float:
 
 def hidden_stack(cfg: GeneratorConfig, n_in: int) -> nn.Sequential:
     """G's fully connected hidden layers: Linear + activation for each width of generator.hidden,
-    weights ~ U(-init_range, init_range), biases generator.hidden_bias (default 0)."""
+    weights ~ U(-init_range, init_range), biases generator.hidden_bias (default 0); with
+    generator.batch_norm (not the paper's), batch normalisation between each Linear and its activation."""
     widths = [n_in, *cfg.hidden]
     activations = cfg.hidden_activations or [cfg.activation] * len(cfg.hidden)
     biases = cfg.hidden_bias or [0.0] * len(cfg.hidden)
@@ -54,7 +55,8 @@ def hidden_stack(cfg: GeneratorConfig, n_in: int) -> nn.Sequential:
     for n_in, n_out, activation, bias in zip(widths[:-1], widths[1:], activations, biases):
         linear = uniform_init_(nn.Linear(n_in, n_out), cfg.init_range)
         nn.init.constant_(linear.bias, bias)
-        layers += [linear, ACTIVATIONS[activation]()]
+        norm = [nn.BatchNorm1d(n_out)] if cfg.batch_norm else []
+        layers += [linear, *norm, ACTIVATIONS[activation]()]
     return nn.Sequential(*layers)
 
 
@@ -138,6 +140,21 @@ class DropoutInput(nn.Module):
         return h * kept * (1.0 / self.keep)
 
 
+def dropped_blocks(h: torch.Tensor, dropouts, blocks, condition: Condition, c: torch.Tensor | None,
+                   generator: torch.Generator | None) -> list[torch.Tensor]:
+    """D's fully connected layers on features h [m, n]: dropout on each block's input, then the block;
+    the condition's features join the first block's input after its dropout (a condition is never
+    dropped). Returns every block's output [m, units]."""
+    layers = []
+    for i, (dropout, block) in enumerate(zip(dropouts, blocks)):
+        h = dropout(h, generator)
+        if i == 0:
+            h = condition.features(h, c, for_d=True)  # [m, n (+ the condition's width)]
+        h = block(h)  # [m, units]
+        layers.append(h)
+    return layers
+
+
 class MLPDiscriminator(nn.Module):
     """D(x) as a logit: maxout (or plain activation) layers, dropout on each layer's input."""
 
@@ -163,15 +180,7 @@ class MLPDiscriminator(nn.Module):
                       c: torch.Tensor | None = None) -> list[torch.Tensor]:
         """Every hidden layer's output [m, units] (its features, e.g. for semi-supervised learning)."""
         assert tuple(x.shape[1:]) == self.x_shape, f"x must be [m, {self.x_shape}], got {list(x.shape)}"
-        h = x.reshape(len(x), -1)  # [m, 784]
-        layers = []
-        for i, (dropout, block) in enumerate(zip(self.dropouts, self.blocks)):
-            h = dropout(h, generator)
-            if i == 0:
-                h = self.condition.features(h, c, for_d=True)  # [m, 784 (+ width)]: conditions never dropped
-            h = block(h)  # [m, units]
-            layers.append(h)
-        return layers
+        return dropped_blocks(x.reshape(len(x), -1), self.dropouts, self.blocks, self.condition, c, generator)
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None,
                 c: torch.Tensor | None = None) -> torch.Tensor:

@@ -40,8 +40,13 @@ class GeneratorAverage:
     @torch.no_grad()
     def update(self, generator: nn.Module, updates: int | torch.Tensor) -> None:
         """Fold G's current weights into the average, after G's update number `updates`."""
-        averaged = list(self.model.parameters()) + list(self.model.buffers())
-        live = list(generator.parameters()) + list(generator.buffers())
+        pairs = list(zip(self.model.parameters(), generator.parameters())) + list(zip(self.model.buffers(),
+                                                                                       generator.buffers()))
+        averaged = [a for a, _ in pairs if a.is_floating_point()]
+        live = [b for a, b in pairs if a.is_floating_point()]
         beta = ema_decay_at(self.decay, torch.as_tensor(updates, device=averaged[0].device))
         weight = (1 - beta).to(averaged[0].dtype)
         torch._foreach_lerp_(averaged, live, [weight] * len(averaged))  # theta_ema + (1 - beta) (theta - theta_ema)
+        for a, b in pairs:
+            if not a.is_floating_point():  # counters (batch normalisation's batches seen) are copied
+                a.copy_(b)
