@@ -8,6 +8,8 @@
 3. The Parzen protocol on the GPU (the shipped generator): seconds and the score; AIS batched on the GPU
    (issue 21: 1,000 test images x 16 chains, 1,000 distributions, 10 leapfrog steps).
 4. Every subcommand once with the device on CUDA (short runs): which ones fail, with their error line.
+5. The CIFAR-10 presets (issue 23): an iteration's operations and time, and an epoch's, on CUDA
+   (benchmarks/cifar10.py, random images in the official format).
 
 Prints one table per part and writes every row to --out (JSON). Needs MNIST (--data-dir, $ADVNETS_DATA).
 """
@@ -68,6 +70,15 @@ def full_runs(data_dir: str, updates: int, out: list[dict], device: str = "cuda"
             out.append(row)
             print(f"{graph:12s} {seconds:8.1f} {rate:10.0f} {row['full_500k_min']:13.1f} min  "
                   f"{'ok' if status == 0 else 'FAILED: ' + line}")
+
+
+def cifar(data_dir: str, out: list[dict], device: str = "cuda", steps: str = "50") -> None:
+    env = {**os.environ, "PYTHONPATH": f"{REPO / 'src'}:{os.environ.get('PYTHONPATH', '')}"}
+    print(f"\nThe CIFAR-10 presets on {device}")
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / "cifar10.py"), "--device", device, "--data-dir",
+                             data_dir, "--steps", steps], env=env, capture_output=True, text=True, check=False)
+    print(result.stdout + (result.stderr.strip().splitlines() or [""])[-1])
+    out.append({"part": "cifar10", "status": result.returncode, "table": result.stdout})
 
 
 def parzen(data_dir: str, out: list[dict], device: str = "cuda") -> None:
@@ -154,8 +165,8 @@ def main() -> None:
     p.add_argument("--data-dir", default=os.environ.get("ADVNETS_DATA"), help="MNIST's folder (default $ADVNETS_DATA)")
     p.add_argument("--updates", type=int, default=10_000, help="updates of the whole run with the graph on (default 10000)")
     p.add_argument("--out", default="gpu-benchmark.json", help="the JSON file of every row")
-    p.add_argument("--parts", nargs="+", default=["step", "run", "parzen", "ais", "commands"],
-                   choices=["step", "run", "parzen", "ais", "commands"])
+    p.add_argument("--parts", nargs="+", default=["step", "run", "parzen", "ais", "commands", "cifar"],
+                   choices=["step", "run", "parzen", "ais", "commands", "cifar"])
     p.add_argument("--check-on-cpu", action="store_true",
                    help="run every part on the CPU, tiny (checks this script where there is no GPU)")
     args = p.parse_args()
@@ -168,6 +179,7 @@ def main() -> None:
         parzen(args.data_dir, rows, "cpu")
         ais(args.data_dir, rows, "cpu", ("--n-samples", "4", "--ais-steps", "8", "--chains", "2"))
         every_command(args.data_dir, rows, "cpu")
+        cifar(args.data_dir, rows, "cpu", steps="1")
         return
     if not torch.cuda.is_available():
         raise SystemExit("benchmarks/gpu.py needs a CUDA device; PyTorch sees none")
@@ -187,6 +199,8 @@ def main() -> None:
         ais(args.data_dir, rows)
     if "commands" in args.parts:
         every_command(args.data_dir, rows)
+    if "cifar" in args.parts:
+        cifar(args.data_dir, rows)
     Path(args.out).write_text(json.dumps({"device": torch.cuda.get_device_name(), "torch": torch.__version__,
                                           "date": time.strftime("%Y-%m-%d"), "rows": rows}, indent=1) + "\n")
     print(f"\n{len(rows)} rows in {args.out}; {time.perf_counter() - t0:.0f} s in all")

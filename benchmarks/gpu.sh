@@ -7,7 +7,8 @@
 # an H200: the training-step table (plain eager, advnets eager, advnets captured as a CUDA graph, the
 # bare captured step as the limit; batch 64 / 100 / 1024; fp32, bf16, fp32 with TF32), a whole
 # paper-mnist run with validation (graph on and off), the Parzen protocol on the GPU, and every
-# subcommand once on CUDA. Writes every row to OUT.json (default gpu-benchmark.json).
+# subcommand once on CUDA, and the CIFAR-10 presets' time per epoch (issue 23). Writes every row to
+# OUT.json (default gpu-benchmark.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data="${ADVNETS_DATA:-}"

@@ -593,10 +593,10 @@ def cmd_sample(args: argparse.Namespace) -> int:
     import torch
 
     from advnets.fileio import atomic_write_bytes
+    from advnets.data.preprocess import for_data
     from advnets.runtime import resolve_device
     from advnets.sampling import generate, require_whole_images
     from advnets.snapshot import load_snapshot
-    from advnets.data.preprocess import for_data
     from advnets.viz import save_progress_image, to_uint8
 
     out = args.out

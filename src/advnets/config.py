@@ -346,7 +346,8 @@ def validate(cfg: Config) -> None:
     need(not (d.inpainting and d.conditional), "data.inpainting", "false when data.conditional is true (one condition)")
     need(len(d.masks) >= 1 and all(m in FAMILIES for m in d.masks), "data.masks",
          f"a non-empty list of {', '.join(FAMILIES)}")
-    need(d.preprocess == "none" or spec.is_image, "data.preprocess", f"none unless the data set is one of images ({image_data})")
+    need(d.preprocess == "none" or spec.is_image, "data.preprocess",
+         f"none unless the data set is one of images ({image_data})")
     need(d.gcn_scale > 0, "data.gcn_scale", "> 0")
     need(d.preprocess == "none" or cfg.generator.output == "linear", "generator.output",
          "linear with data.preprocess gcn (contrast-normalised values are not in [0, 1])")

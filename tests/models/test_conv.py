@@ -118,3 +118,29 @@ def test_conv_mnist_preset_keeps_the_centre_of_gs_32x32_and_pads_for_d(data_dir)
 def test_impossible_conv_settings_are_one_line_config_errors(overrides, message):
     with pytest.raises(ConfigError, match=message):
         load_config("paper-cifar10-conv", overrides)
+
+
+def test_batch_norm_in_g_uses_batch_statistics_in_training_and_running_ones_when_sampling(data_dir, tmp_path):
+    """generator.batch_norm (conv-mnist's, not the paper's): sampling never moves the running statistics,
+    the moving average of G averages them and copies the batch counter, and a resume is still exact."""
+    from advnets.sampling import generate
+    from advnets.train.checkpoint import load_training_state
+    from advnets.train.loop import train
+
+    cfg = load_config("conv-mnist")
+    G = build_generator(cfg, (1, 28, 28)).train()
+    norms = [m for m in G.hidden if isinstance(m, torch.nn.BatchNorm1d)]
+    assert len(norms) == 2 and [type(m).__name__ for m in G.hidden][:3] == ["Linear", "BatchNorm1d", "ReLU"]
+    before = [m.running_mean.clone() for m in norms]
+    generate(G, 8, seed=0)
+    assert all(torch.equal(a, m.running_mean) for a, m in zip(before, norms)) and G.training
+    overrides = [f"data.dir={data_dir}", "generator.hidden=[32, 200]", "generator.feature_shape=[2, 10, 10]",
+                 "train.batch_size=20", "train.log_every=5", "train.checkpoint_every=5", "train.sample_every=10",
+                 "train.valid_every=0", "train.grid_size=4", "train.progress=false", "device=cpu"]
+    full = train(load_config("conv-mnist", [*overrides, "train.steps=10"]), tmp_path / "full")
+    train(load_config("conv-mnist", [*overrides, "train.steps=5"]), tmp_path / "split")
+    resumed = train(load_config("conv-mnist", [*overrides, "train.steps=10"]), tmp_path / "split", resume=True)
+    a, b = load_training_state(full.run_dir)[0], load_training_state(resumed.run_dir)[0]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    counters = [k for k in a if k.endswith("num_batches_tracked")]
+    assert counters and all(int(a[k]) == 10 for k in counters)  # live G and its average: 10 updates each

@@ -24,6 +24,7 @@ CONFIGS = [
     ("tiny_ring", ["optim.name=momentum-sgd", "optim.lr=0.01"]),
     ("tiny_cifar_conv", []),  # the convolutional networks on contrast-normalised images
     ("tiny_cifar_conv", ["data.conditional=true"]),
+    ("tiny_cifar_conv", ["generator.batch_norm=true", "train.ema_decay=0.9"]),  # conv-mnist's G
 ]
 
 
@@ -67,7 +68,7 @@ def _state(game):
     return tensors, game.rng.get_state(), (game.d_updates, game.g_updates, game.data.batches_drawn)
 
 
-@pytest.mark.parametrize("make, extra", [CONFIGS[1], CONFIGS[5], CONFIGS[6]])
+@pytest.mark.parametrize("make, extra", [CONFIGS[1], CONFIGS[5], CONFIGS[6], CONFIGS[8]])
 def test_the_warm_up_leaves_the_game_as_it_was(request, make, extra):
     """The graph's warm-up iterations run on the real game and are then undone: what follows equals
     a game that never warmed up, bit for bit."""

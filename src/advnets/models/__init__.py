@@ -23,8 +23,8 @@ from advnets.models.conv import ConvDiscriminator, DeconvGenerator
 from advnets.models.encoder import Encoder
 from advnets.models.mlp import MLPDiscriminator, MLPGenerator, sample_prior
 
-__all__ = ["Condition", "ConvDiscriminator", "DeconvGenerator", "Encoder", "MLPDiscriminator", "MLPGenerator", "build_discriminator", "build_encoder",
-           "build_generator", "condition_for", "sample_prior"]
+__all__ = ["Condition", "ConvDiscriminator", "DeconvGenerator", "Encoder", "MLPDiscriminator", "MLPGenerator",
+           "build_discriminator", "build_encoder", "build_generator", "condition_for", "sample_prior"]
 
 GENERATORS = {"mlp": MLPGenerator, "deconv": DeconvGenerator}  # generator.arch
 DISCRIMINATORS = {"maxout": MLPDiscriminator, "mlp": MLPDiscriminator,
