@@ -11,7 +11,7 @@ Everything that compares G's samples with data (training batches, validation and
 neighbours) reads images through :func:`load_images`, in the model's space. GCN forgets each image's
 brightness and contrast, so there is no exact inverse; :meth:`Preprocessing.to_display` shows an image
 (a sample or a training image alike) with its zero at mid-grey and its largest absolute value at black
-or white, as pylearn2's viewers did.
+or white, so that every image spans the display range.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import torch
 
 from advnets.data import registry
 
-KINDS = ("none", "gcn")
 MIN_DIVISOR = 1e-8  # pylearn2's: a norm below this counts as 1 (the image stays at zero)
 
 

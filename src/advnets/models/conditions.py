@@ -38,7 +38,7 @@ class Condition:
         """Extra inputs of D beside the pixels."""
         return {"none": 0, "class": self.n_classes, "mask": math.prod(self.x_shape)}[self.kind]
 
-    def _check(self, c: torch.Tensor | None, m: int) -> None:
+    def check(self, c: torch.Tensor | None, m: int) -> None:
         if self.kind == "none":
             assert c is None, "a condition given to an unconditional network"
         elif self.kind == "class":
@@ -49,7 +49,7 @@ class Condition:
 
     def features(self, h: torch.Tensor, c: torch.Tensor | None, for_d: bool) -> torch.Tensor:
         """[h, the condition's features] for G (h = z) or D (h = dropped-out pixels) [m, width]."""
-        self._check(c, len(h))
+        self.check(c, len(h))
         if self.kind == "none":
             return h
         if self.kind == "class":

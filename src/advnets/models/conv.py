@@ -32,6 +32,7 @@ Conditions (models/conditions.py): a class label enters D beside the flattened c
 from __future__ import annotations
 
 import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -42,10 +43,6 @@ from advnets.data.masks import unpack_observed
 from advnets.models.conditions import NO_CONDITION, Condition
 from advnets.models.mlp import (DropoutInput, Maxout, dropped_blocks, hidden_stack, output_init_range,
                                 pixel_logit, sample_prior, uniform_init_)
-
-# ----------------------------------------------------------------------------------------------
-# networks
-
 
 def _centre_crop(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """The centre height x width of images [m, C, H', W'] (H' >= height, W' >= width)."""
@@ -138,7 +135,7 @@ class ConvDiscriminator(nn.Module):
                       c: torch.Tensor | None = None) -> list[torch.Tensor]:
         """Every hidden layer's output, flattened [m, features] (e.g. for semi-supervised learning)."""
         assert tuple(x.shape[1:]) == self.x_shape, f"x must be [m, {self.x_shape}], got {list(x.shape)}"
-        self.condition._check(c, len(x))
+        self.condition.check(c, len(x))
         h = self.dropouts[0](x, generator)  # [m, C, H, W]
         if self.condition.kind == "mask":
             h = torch.cat([h, unpack_observed(c)[1].to(h.dtype)], dim=1)  # [m, 2C, H, W]: the mask never dropped
