@@ -104,11 +104,17 @@ gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA dev
 
 @gpu
 @pytest.mark.gpu
-def test_graph_and_eager_agree_to_float_rounding_over_1000_updates(tiny_mnist, tmp_path):
+@pytest.mark.parametrize("make, extra", [
+    ("tiny_mnist", ["train.steps=1000"]),
+    # the convolutional networks on contrast-normalised CIFAR-10 files, conv-mnist's batch-normalised G
+    ("tiny_cifar_conv", ["train.steps=200", "train.valid_every=0", "generator.batch_norm=true", "train.ema_decay=0.9"]),
+])
+def test_graph_and_eager_agree_to_float_rounding(request, make, extra, tmp_path):
+    make = request.getfixturevalue(make)
     rows = {}
     for mode in ("off", "on"):
-        cfg = tiny_mnist("device=cuda", f"train.graph={mode}", "train.steps=1000", "train.log_every=100",
-                         "train.checkpoint_every=1000", "train.sample_every=1000")
+        cfg = make("device=cuda", f"train.graph={mode}", "train.log_every=100", "train.checkpoint_every=1000",
+                   "train.sample_every=1000", *extra)
         rows[mode] = train(cfg, tmp_path / mode).run_dir
     from advnets.train.rundir import read_stats
 
