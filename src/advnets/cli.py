@@ -647,9 +647,10 @@ def write_seed_images(snap, seeds: list[int], out: Path, device, label: int | No
     if existing and not force:
         raise ConfigError(f"{existing[0]} already exists ({len(existing)} of the {len(paths)} files); choose another "
                           "--out or pass --force to overwrite them")
+    shown = for_data(snap.config.data)
     for seed, path in zip(seeds, paths):
         x = generate(snap.generator, 1, seed=seed, device=device, labels=label)  # [1, C, H, W]
-        save_image(to_uint8(x, for_data(snap.config.data))[0], path)
+        save_image(to_uint8(x, shown)[0], path)
     print(f"wrote {len(paths)} images of {snap.config.name} (step {snap.step}), one per seed, to {out}/seedNNNN.png")
     return 0
 

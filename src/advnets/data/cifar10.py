@@ -25,13 +25,11 @@ import io
 import pickle
 import tarfile
 import urllib.error
-import urllib.request
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
-from advnets.data.mnist import data_dirs
+from advnets.data.mnist import data_dirs, fetch
 from advnets.data.spec import IMAGE, DatasetSpec
 from advnets.errors import DataError
 from advnets.fileio import atomic_write_bytes
@@ -123,18 +121,15 @@ def read_batch(raw: bytes, where: str) -> tuple[np.ndarray, np.ndarray]:
     return data.reshape(-1, 3, 32, 32), labels
 
 
-def _folders(dirs: list[Path]) -> list[Path]:
-    return [d / sub / FOLDER for d in dirs for sub in ("", "cifar10")]
-
-
-def _archives(dirs: list[Path]) -> list[Path]:
-    return [d / sub / ARCHIVE for d in dirs for sub in ("", "cifar10")]
+def _candidates(dirs: list[Path], name: str) -> list[Path]:
+    """Where `name` may be in each data directory: directly, or under cifar10/."""
+    return [d / sub / name for d in dirs for sub in ("", "cifar10")]
 
 
 def find_cifar10(data_dir: str | None, download: bool) -> Path:
     """The extracted folder, else the archive; downloaded (MD5-checked) when allowed and found nowhere."""
     dirs = data_dirs(data_dir, download)
-    for path in [*_folders(dirs), *_archives(dirs)]:
+    for path in [*_candidates(dirs, FOLDER), *_candidates(dirs, ARCHIVE)]:
         if path.exists():
             return path
     target = dirs[0] / "cifar10" / ARCHIVE
@@ -142,17 +137,10 @@ def find_cifar10(data_dir: str | None, download: bool) -> Path:
     if not download:
         raise DataError(f"CIFAR-10 not found in {', '.join(map(str, dirs))}; {where}")
     try:
-        with urllib.request.urlopen(URL, timeout=30) as response:  # noqa: S310 (the official address)
-            total = int(response.headers.get("Content-Length") or 0) or None
-            chunks = []
-            with tqdm(total=total, unit="B", unit_scale=True, desc=f"downloading {ARCHIVE}", leave=False) as bar:
-                while chunk := response.read(1 << 20):
-                    chunks.append(chunk)
-                    bar.update(len(chunk))
+        payload = fetch(URL, ARCHIVE)
     except (urllib.error.URLError, OSError, ValueError) as e:
         raise DataError(f"CIFAR-10 is not on this machine and could not be downloaded "
                         f"({URL}: {getattr(e, 'reason', None) or e}); {where}") from None
-    payload = b"".join(chunks)
     if hashlib.md5(payload).hexdigest() != ARCHIVE_MD5:  # noqa: S324 (the published checksum is an MD5)
         raise DataError(f"the downloaded {ARCHIVE} fails its published MD5 check (kept nothing); {where}")
     atomic_write_bytes(target, payload)

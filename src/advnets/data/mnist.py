@@ -136,21 +136,26 @@ def find_file(dataset: IdxDataset, role: str, dirs: list[Path], download: bool,
     return target
 
 
+def fetch(url: str, name: str) -> bytes:
+    """The bytes at `url`, with a progress bar named `name`; urllib's errors (URLError, OSError,
+    ValueError) pass to the caller, which checks the bytes before keeping them."""
+    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 (the data sets' official addresses)
+        total = int(response.headers.get("Content-Length") or 0) or None
+        chunks = []
+        with tqdm(total=total, unit="B", unit_scale=True, desc=f"downloading {name}", leave=False) as bar:
+            while chunk := response.read(1 << 16):
+                chunks.append(chunk)
+                bar.update(len(chunk))
+    return b"".join(chunks)
+
+
 def _download(f: IdxFile, target: Path, mirrors: tuple[str, ...]) -> str | None:
     """Fetch `f` into `target` atomically; returns None on success, else why it failed."""
     reason = "no mirror"
     for mirror in mirrors:
         url = mirror + f.filename
         try:
-            with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 (fixed mirror list)
-                total = int(response.headers.get("Content-Length") or 0) or None
-                chunks = []
-                with tqdm(total=total, unit="B", unit_scale=True, desc=f"downloading {f.filename}",
-                          leave=False) as bar:
-                    while chunk := response.read(1 << 16):
-                        chunks.append(chunk)
-                        bar.update(len(chunk))
-            payload = b"".join(chunks)
+            payload = fetch(url, f.filename)
         except (urllib.error.URLError, OSError, ValueError) as e:
             reason = f"{url}: {getattr(e, 'reason', None) or e}"
             continue
