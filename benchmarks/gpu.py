@@ -174,12 +174,12 @@ def main() -> None:
 
     if args.check_on_cpu:
         rows: list[dict] = []
-        step_tables(args.data_dir, rows, "cpu", ["--steps", "2", "--repeats", "1", "--warmup", "1"])
-        full_runs(args.data_dir, 60, rows, "cpu")
-        parzen(args.data_dir, rows, "cpu")
-        ais(args.data_dir, rows, "cpu", ("--n-samples", "4", "--ais-steps", "8", "--chains", "2"))
-        every_command(args.data_dir, rows, "cpu")
-        cifar(args.data_dir, rows, "cpu", steps="1")
+        tiny = {"step": lambda: step_tables(args.data_dir, rows, "cpu", ["--steps", "2", "--repeats", "1", "--warmup", "1"]),
+                "run": lambda: full_runs(args.data_dir, 60, rows, "cpu"), "parzen": lambda: parzen(args.data_dir, rows, "cpu"),
+                "ais": lambda: ais(args.data_dir, rows, "cpu", ("--n-samples", "4", "--ais-steps", "8", "--chains", "2")),
+                "commands": lambda: every_command(args.data_dir, rows, "cpu"),
+                "cifar": lambda: cifar(args.data_dir, rows, "cpu", steps="1")}
+        run_parts({name: tiny[name] for name in args.parts}, rows, Path(args.out), {"device": "cpu", "torch": torch.__version__})
         return
     if not torch.cuda.is_available():
         raise SystemExit("benchmarks/gpu.py needs a CUDA device; PyTorch sees none")
@@ -189,21 +189,29 @@ def main() -> None:
           f"{time.strftime('%Y-%m-%d')}")
     rows: list[dict] = []
     t0 = time.perf_counter()
-    if "step" in args.parts:
-        step_tables(args.data_dir, rows)
-    if "run" in args.parts:
-        full_runs(args.data_dir, args.updates, rows)
-    if "parzen" in args.parts:
-        parzen(args.data_dir, rows)
-    if "ais" in args.parts:
-        ais(args.data_dir, rows)
-    if "commands" in args.parts:
-        every_command(args.data_dir, rows)
-    if "cifar" in args.parts:
-        cifar(args.data_dir, rows)
-    Path(args.out).write_text(json.dumps({"device": torch.cuda.get_device_name(), "torch": torch.__version__,
-                                          "date": time.strftime("%Y-%m-%d"), "rows": rows}, indent=1) + "\n")
+    parts = {"step": lambda: step_tables(args.data_dir, rows),
+             "run": lambda: full_runs(args.data_dir, args.updates, rows),
+             "parzen": lambda: parzen(args.data_dir, rows), "ais": lambda: ais(args.data_dir, rows),
+             "commands": lambda: every_command(args.data_dir, rows), "cifar": lambda: cifar(args.data_dir, rows)}
+    run_parts({name: parts[name] for name in args.parts}, rows, Path(args.out),
+              {"device": torch.cuda.get_device_name(), "torch": torch.__version__})
     print(f"\n{len(rows)} rows in {args.out}; {time.perf_counter() - t0:.0f} s in all")
+
+
+def run_parts(parts: dict, rows: list[dict], out: Path, machine: dict) -> None:
+    """Run each part in turn; one that fails adds a row saying how and the next one runs; after every
+    part the rows so far are written to `out` (atomically), so a run cut short keeps what it measured."""
+    for name, part in parts.items():
+        try:
+            part()
+        except Exception as e:  # noqa: BLE001 - a benchmark part's failure is a result, not the end
+            line = (str(e).splitlines() or [type(e).__name__])[0]
+            rows.append({"part": name, "status": "failed", "error": f"{type(e).__name__}: {line}"})
+            print(f"\npart {name} FAILED: {type(e).__name__}: {line}", flush=True)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(json.dumps({**machine, "date": time.strftime("%Y-%m-%d"), "parts_done": list(parts)[
+            : list(parts).index(name) + 1], "rows": rows}, indent=1) + "\n")
+        os.replace(tmp, out)
 
 
 if __name__ == "__main__":

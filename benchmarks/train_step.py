@@ -44,21 +44,34 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_interleaved(steps_by_name: dict, device, steps: int, warmup: int, repeats: int) -> dict[str, float]:
+def time_interleaved(steps_by_name: dict, device, steps: int, warmup: int, repeats: int,
+                     failed: dict[str, str] | None = None) -> dict[str, float]:
     """Median steps/s of each step function over `repeats` windows of `steps` calls, the
-    implementations' windows interleaved so that drifts in machine speed hit them all alike."""
-    for step in steps_by_name.values():
-        for _ in range(warmup):
-            step()
-    sync(device)
+    implementations' windows interleaved so that drifts in machine speed hit them all alike. A step
+    function that raises is dropped from the table, its error recorded in `failed`."""
+    failed = {} if failed is None else failed
+    steps_by_name = dict(steps_by_name)
     rates: dict[str, list[float]] = {name: [] for name in steps_by_name}
-    for _ in range(repeats):
-        for name, step in steps_by_name.items():
+
+    def attempt(name, calls: int) -> float | None:
+        try:
             t0 = time.perf_counter()
-            for _ in range(steps):
-                step()
+            for _ in range(calls):
+                steps_by_name[name]()
             sync(device)
-            rates[name].append(steps / (time.perf_counter() - t0))
+            return calls / (time.perf_counter() - t0)
+        except Exception as e:  # noqa: BLE001 - the other implementations are still measured
+            failed[name] = describe(e)
+            del steps_by_name[name], rates[name]
+            return None
+
+    for name in list(steps_by_name):
+        attempt(name, warmup)
+    for _ in range(repeats):
+        for name in list(steps_by_name):
+            rate = attempt(name, steps)
+            if rate is not None:
+                rates[name].append(rate)
     return {name: statistics.median(r) for name, r in rates.items()}
 
 
@@ -219,21 +232,53 @@ def main() -> None:
                 makers[f"advnets-graph-{name}"] = lambda p=precision: advnets_step(args.data_dir, batch, device, p, True)
                 makers[f"bare-graph-{name}"] = lambda p=precision: bare_graph_step(args.data_dir, batch, device, p)
         steps = max(5, args.steps * 100 // batch) if device.type == "cpu" else args.steps
-        rates = time_interleaved({name: make() for name, make in makers.items()}, device, steps, args.warmup,
-                                 args.repeats)
+        made, failed = build_guarded(makers)
+        rates = time_interleaved(made, device, steps, args.warmup, args.repeats, failed)
+        for name, error in failed.items():  # a failing implementation is a row saying why, not the end of the table
+            row = {"impl": name, "batch": batch, "error": error, "device": str(device), "machine": machine,
+                   "torch": torch.__version__}
+            rows.append(row)
+            print(f"{name:22s} {batch:6d}  FAILED: {error}", flush=True)
+            if args.json:
+                append_row(args.json, row)
         for name, rate in rates.items():
             bare = rates.get("bare-graph-" + name.split("-", 1)[1].removeprefix("graph-"))
+            plain = rates.get("plain-eager")
             row = {"impl": name, "batch": batch, "steps_per_s": rate, "samples_per_s": rate * batch,
-                   "ratio_vs_plain": rate / rates["plain-eager"], "ratio_vs_bare": rate / bare if bare else None,
+                   "ratio_vs_plain": rate / plain if plain else None, "ratio_vs_bare": rate / bare if bare else None,
                    "device": str(device), "machine": machine, "torch": torch.__version__}
             rows.append(row)
             vs_bare = f"{row['ratio_vs_bare']:7.2f}x" if bare else f"{'-':>8s}"
+            plain = f"{row['ratio_vs_plain']:8.2f}x" if row["ratio_vs_plain"] else f"{'-':>9s}"
             print(f"{name:22s} {batch:6d} {row['steps_per_s']:9.1f} {row['samples_per_s']:10.0f} "
-                  f"{row['ratio_vs_plain']:8.2f}x {vs_bare}", flush=True)
-    if args.json:
-        with open(args.json, "a") as f:
-            for row in rows:
-                f.write(json.dumps(row) + "\n")
+                  f"{plain} {vs_bare}", flush=True)
+            if args.json:
+                append_row(args.json, row)  # each row as soon as it is measured
+
+
+def append_row(path: str, row: dict) -> None:
+    with open(path, "a") as f:
+        f.write(json.dumps(row) + "\n")
+        f.flush()
+
+
+def describe(error: BaseException) -> str:
+    """An error and its root cause in one line (a failed CUDA-graph capture reports capture_end's error,
+    with what broke the capture in __context__)."""
+    from advnets.train.graph import root_cause
+
+    return f"{type(error).__name__}: {root_cause(error)}"
+
+
+def build_guarded(makers: dict) -> tuple[dict, dict[str, str]]:
+    """Each implementation's step function, and for those whose construction failed, why."""
+    made, failed = {}, {}
+    for name, make in makers.items():
+        try:
+            made[name] = make()
+        except Exception as e:  # noqa: BLE001 - one implementation failing must not lose the table
+            failed[name] = describe(e)
+    return made, failed
 
 
 if __name__ == "__main__":

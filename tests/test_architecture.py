@@ -12,7 +12,7 @@ PACKAGE = REPO / "src" / "advnets"
 
 # Lowest first. A module belongs to the layer of the longest prefix that names it.
 LAYERS = [
-    ("foundation", ["advnets", "advnets.errors", "advnets.fileio", "advnets.tensorfile", "advnets.progress", "advnets.batching",
+    ("foundation", ["advnets", "advnets.errors", "advnets.fileio", "advnets.outputs", "advnets.tensorfile", "advnets.progress", "advnets.batching",
                     "advnets.runtime", "advnets.distributed", "advnets.theory", "advnets.losses", "advnets.viz",
                     "advnets.conv_shapes"]),
     ("data", ["advnets.data"]),

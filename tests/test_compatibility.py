@@ -112,10 +112,20 @@ FIXTURE_200 = {  # tests/fixtures/v0.1.0/make-200.sh: 200 updates at batch 1000 
 }
 
 
+# After 200 updates the floats differ between CPUs by more than a few roundings: a GAN's updates amplify
+# them. Measured (2026-12-02) on an AMD EPYC (AVX512) against the fixtures written on an Intel Xeon (AVX512),
+# largest absolute difference of any weight (weights up to 16 in size): simultaneous 4.9e-5, moving-average
+# 4.9e-5, inpainting 1.1e-4, conditional 2.0e-3, alternating-k2 8.1e-3; the same on 1 and 2 threads. Away from
+# the writing machine the weights are compared to 5x the largest of these; the integers (random states,
+# counters, the data position) are machine-independent and stay bit-exact everywhere.
+CROSS_CPU_ATOL_200 = 0.04
+
+
 @pytest.mark.parametrize("case", FIXTURE_200)
 def test_200_updates_train_as_0_1_0_did(case, tmp_path, data_dir):
     """The step with its counts, cursor, epoch orders, rates and average on the device (the state a CUDA
-    graph replays) gives 0.1.0's weights after 200 updates across several epochs."""
+    graph replays) gives 0.1.0's weights after 200 updates across several epochs: bit for bit on the
+    machine that wrote them, to the measured cross-CPU spread elsewhere (CROSS_CPU_ATOL_200)."""
     from advnets.config import load_config
     from advnets.tensorfile import load_tensors
     from advnets.train.loop import train
@@ -128,4 +138,8 @@ def test_200_updates_train_as_0_1_0_did(case, tmp_path, data_dir):
     old, old_header = load_tensors(FIXTURES / "200" / f"{case}.safetensors")
     assert header["step"] == old_header["step"] == 200 and new.keys() == old.keys()
     for key in old:
-        _assert_same(new[key], old[key], f"{case}: {key}")
+        if SAME_MACHINE or not old[key].is_floating_point():
+            _assert_same(new[key], old[key], f"{case}: {key}")
+        else:
+            assert new[key].dtype == old[key].dtype and new[key].shape == old[key].shape, key
+            assert torch.allclose(new[key], old[key], rtol=0, atol=CROSS_CPU_ATOL_200), f"{case}: {key}"

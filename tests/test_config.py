@@ -124,3 +124,52 @@ def test_data_set_choices_come_from_the_registry():
         load_config("paper-mnist", ["data.name=cifar"])
     with pytest.raises(ConfigError, match=r"data.conditional: must be false unless the data set has class labels \(mnist, fashion-mnist, cifar10\)"):
         load_config("toy-ring", ["data.conditional=true"])
+
+
+def _alias_bomb(levels: int = 9, width: int = 9) -> str:
+    """YAML that expands to width**levels values through aliases, in about 300 characters."""
+    names = [chr(ord("a") + i) for i in range(levels)]
+    lists = [f"&{names[0]} [{','.join(['1'] * width)}]"]
+    lists += [f"&{names[i]} [{','.join([f'*{names[i - 1]}'] * width)}]" for i in range(1, levels)]
+    return "[" + ",".join(lists) + "]"
+
+
+@pytest.mark.parametrize("key", ["name", "train.steps", "generator.hidden", "no.such_key", "data.means"])
+def test_an_alias_bomb_is_refused_at_once_wherever_it_is(key, tmp_path):
+    """Nine levels of nine aliases (9**9 values in 288 characters) used to hang `train` for minutes in the
+    error message's rendering of the value: now refused while reading, before any type check."""
+    import time
+
+    bomb = _alias_bomb()
+    assert len(bomb) < 300
+    started = time.perf_counter()
+    with pytest.raises(ConfigError, match=r"aliases \(\*name\) expand to more than 10,000 values"):
+        load_config("toy-ring", [f"{key}={bomb}"])
+    (tmp_path / "c.yaml").write_text(f"name: {bomb}\n")
+    with pytest.raises(ConfigError, match="config file .*c.yaml: its YAML aliases"):
+        load_config(str(tmp_path / "c.yaml"))
+    assert time.perf_counter() - started < 5
+
+
+def test_self_containing_aliases_and_deep_nesting_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match="alias contains itself"):
+        load_config("toy-ring", ["data.means=&a [*a]"])
+    (tmp_path / "c.yaml").write_text("name: " + "[" * 100 + "]" * 100 + "\n")
+    with pytest.raises(ConfigError, match="nest over 64 levels"):
+        load_config(str(tmp_path / "c.yaml"))
+
+
+def test_small_aliases_still_read():
+    """An alias used for what it is for, a repeated value, loads as written out."""
+    cfg = load_config("paper-mnist", ["generator.hidden=[&w 64, *w]"])
+    assert cfg.generator.hidden == [64, 64]
+
+
+def test_error_messages_show_a_value_shortened():
+    long_list = "[" + ", ".join(str(i) for i in range(5000)) + "]"
+    with pytest.raises(ConfigError) as err:
+        load_config("toy-ring", [f"train.steps={long_list}"])
+    assert len(str(err.value)) < 200 and "..." in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        load_config("toy-ring", ["train.steps=" + "x" * 100_000])
+    assert len(str(err.value)) < 200

@@ -162,10 +162,16 @@ def test_a_killed_rank_leaves_a_checkpoint_that_resumes(tmp_path):
         time.sleep(0.5)
     holder = re.match(r"pid (\d+)", (run / ".advnets-train.lock").read_text())  # rank 0 holds the run's lock
     os.kill(int(holder.group(1)), signal.SIGKILL)  # mid-run; torchrun then ends the other rank
-    job.communicate(timeout=120)
+    output = job.communicate(timeout=120)[0]
     assert job.returncode != 0
     step = load_tensors(state)[1]["step"]
     assert step >= 50 and step % 50 == 0
+    # the survivor says in one advnets line which rank was lost, that the checkpoint is intact, how to go on
+    said = [line for line in output.splitlines() if line.startswith("advnets: ")]
+    assert len(said) == 1 and said[0].startswith("advnets: error: rank 0 of 2 stopped (its process ended)"), output
+    assert f"the last checkpoint, step {step}, is intact in {run}; continue it with: torchrun --nproc-per-node 2 " \
+           f"-m advnets train --resume {run}" in said[0]
+    assert "[rank1]" not in output and "gloo" not in output.replace(said[0], ""), output  # no worker traceback
     resumed = torchrun("-m", "advnets", "train", "--resume", str(run), "--set", f"train.steps={step + 20}")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert load_tensors(state)[1]["step"] == step + 20

@@ -1,7 +1,8 @@
 """Fuzzing the file readers (hypothesis): whatever bytes a damaged disk, a truncated download or a
 foreign file hands them, the IDX reader, the tensor-file reader (safetensors header and body), the TFD
-MATLAB reader and the YAML config reader either return what they read or raise the project's one-line
-error type; never another exception, never a hang. Inputs are valid files with bytes flipped,
+MATLAB reader and the YAML config reader (aliases included) either return what they read or raise the
+project's one-line error type; never another exception, never a hang. Tensor files whose headers claim
+sizes that disagree with each other or with the file are refused before their data is read. Inputs are valid files with bytes flipped,
 inserted, deleted or cut off, and plain random bytes. Each test has a fixed budget of examples
 (derandomized, so that CI runs the same inputs every time; raise ADVNETS_FUZZ_EXAMPLES to search longer).
 """
@@ -114,6 +115,53 @@ def test_the_tensor_file_reader_reads_or_refuses(tmp_path, data):
         assert torch.equal(tensors["generator.w"], ORIGINAL_W)
 
 
+@st.composite
+def tensor_table(draw) -> bytes:
+    """A safetensors file whose header claims tensors (types, shapes, extents) that may or may not agree
+    with each other and with the bytes that follow: huge shapes, negative or overlapping extents,
+    unknown types, a data section shorter or longer than claimed."""
+    import json
+
+    entries = {}
+    offset = 0
+    for i in range(draw(st.integers(0, 4))):
+        dtype = draw(st.sampled_from(["F32", "F64", "U8", "I64", "BOOL"] * 3 + ["Q9", 7]))
+        shape = draw(st.lists(st.sampled_from([1, 2, 3] * 4 + [0, 100_000, -1, 2**62]), max_size=3))
+        size = draw(st.sampled_from([None] * 8 + [0, 4, 12, 2**40]))
+        begin = offset + draw(st.sampled_from([0] * 8 + [-4, 4]))
+        if size is None:
+            import math
+
+            size = max(0, math.prod(shape)) * {"F32": 4, "F64": 8, "U8": 1, "I64": 8, "BOOL": 1}.get(dtype, 1)
+        entries[f"generator.w{i}"] = {"dtype": dtype, "shape": shape, "data_offsets": [begin, begin + size]}
+        offset = begin + size
+    header = {"format": "advnets-network-snapshot/1", "step": 3}
+    table = json.dumps({"__metadata__": {"advnets": json.dumps(header)}, **entries}).encode()
+    data_len = draw(st.sampled_from([max(0, min(offset, 4096))] * 4 + [0, 17]))
+    return len(table).to_bytes(8, "little") + table + b"\0" * data_len
+
+
+@FUZZ
+@given(data=tensor_table())
+def test_tensor_headers_with_inconsistent_sizes_are_refused_before_reading(tmp_path, data):
+    """Whatever a header claims, the reader refuses in one line or returns tensors that are exactly what it
+    claimed, without reading more than the file holds."""
+    import time
+
+    from advnets.tensorfile import load_tensors
+
+    path = tmp_path / "x.safetensors"
+    path.write_bytes(data)
+    started = time.perf_counter()
+    try:
+        tensors, _ = load_tensors(path)
+    except CheckpointError:
+        return
+    finally:
+        assert time.perf_counter() - started < 2.0
+    assert sum(t.numel() * t.element_size() for t in tensors.values()) <= len(data)
+
+
 def test_the_intact_tensor_file_reads(tmp_path):
     from advnets.tensorfile import load_tensors
 
@@ -191,6 +239,41 @@ def test_the_config_reader_reads_or_refuses(tmp_path, data):
         load_config(str(path))
     except ConfigError:
         pass
+
+
+@st.composite
+def aliased_config(draw) -> str:
+    """A config whose one key holds a chain of anchors and aliases: `levels` lists of `width` items, each
+    list the previous one repeated (width**levels values once expanded), sometimes referring to itself."""
+    levels, width = draw(st.integers(1, 12)), draw(st.integers(1, 12))
+    names = [f"n{i}" for i in range(levels)]
+    lists = [f"&{names[0]} [{','.join(['1'] * width)}]"]
+    lists += [f"&{names[i]} [{','.join([f'*{names[i - 1]}'] * width)}]" for i in range(1, levels)]
+    if draw(st.booleans()):
+        lists.append(f"&loop [*loop]" if draw(st.booleans()) else f"*{names[-1]}")
+    key = draw(st.sampled_from(["name", "seed", "generator.hidden", "data.means", "train", "no_such_key"]))
+    outer, _, inner = key.partition(".")
+    value = "[" + ",".join(lists) + "]"
+    return f"{outer}: {{{inner}: {value}}}\n" if inner else f"{outer}: {value}\n"
+
+
+@FUZZ
+@given(text=aliased_config())
+def test_configs_with_aliases_read_or_refuse_at_once(tmp_path, text):
+    """However the aliases nest (up to 12**12 values once expanded), reading is quick and ends in a
+    config or the one-line error."""
+    import time
+
+    from advnets.config import load_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    started = time.perf_counter()
+    try:
+        load_config(str(path))
+    except ConfigError:
+        pass
+    assert time.perf_counter() - started < 2.0
 
 
 @pytest.mark.parametrize("text, message", [

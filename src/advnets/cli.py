@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import itertools
 import json
 import os
@@ -19,7 +20,7 @@ from typing import Callable, NoReturn
 
 from advnets import __version__
 from advnets.errors import (AdvnetsError, CheckpointError, ConfigError, TrainingDiverged, TrainingInterrupted,
-                            describe_os_error)
+                            describe_os_error, shell_command)
 from advnets.figures import FIGURES
 
 # The library (PyTorch) is imported inside the functions, for the one command that runs: the parser
@@ -461,10 +462,12 @@ def build_parser(command: str | None = "*") -> Parser:
 # ----------------------------------------------------------------------------------------------
 
 
-def refuse_to_overwrite(out: Path, force: bool) -> None:
-    """A user's existing file is replaced only when they pass --force."""
-    if out.exists() and not force:
-        raise ConfigError(f"{out} already exists; choose another --out or pass --force to overwrite it")
+def refuse_to_overwrite(out: Path, force: bool, folder: bool = False) -> None:
+    """A user's existing file is replaced only when they pass --force; nothing is written into a run
+    another process trains, nor over a run's own files (advnets.outputs)."""
+    from advnets.outputs import check_output
+
+    check_output(out, force, folder)
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
@@ -496,22 +499,53 @@ def resolve_train_config(args: argparse.Namespace):
     return cfg, None
 
 
-def check_before_training(cfg) -> None:
+def check_before_training(cfg, ranks) -> None:
     """What would stop a run early, checked before anything is printed or created: the device, the
-    trained G it starts from, and the data files (read once here; the run reads them from the cache)."""
-    from advnets.data import registry as datasets
+    trained G it starts from, the data files (read once here; the run reads them from the cache), and
+    whether the minibatch fits the data and the run fits the device's memory."""
     from advnets.runtime import resolve_device
+    from advnets.train.budget import check_training_fits, training_split_size
     from advnets.train.game import check_init_source
 
-    resolve_device(cfg.device)
+    device = resolve_device(cfg.device)
     if cfg.generator.init_from:
         check_init_source(cfg.generator.init_from)
-    spec = datasets.get(cfg.data.name)
-    if spec.is_image:
-        spec.load_pixels("train", cfg.data.dir, cfg.data.download)
+    check_training_fits(cfg, device, ranks, training_split_size(cfg))
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from advnets.distributed import RankLost
+    from advnets.train.loop import stop_requests
+
+    # Stop signals are caught from here on, before any run folder is claimed or locked: a signal that
+    # arrives while the run starts stops it after its first iteration, saved (never a silent death or a
+    # traceback with the lock file just made).
+    with stop_requests(restore=not WHOLE_PROCESS) as stop:
+        try:
+            return _train_command(args, stop)
+        except RankLost as e:  # said while the handlers hold: torchrun's SIGTERM to the survivors follows at once
+            if e.speak:
+                print(f"advnets: error: {e}; {where_the_run_stands(Path(args.resume or args.out))}", file=sys.stderr,
+                      flush=True)
+            return 2
+
+
+def where_the_run_stands(run_dir: Path) -> str:
+    """After a rank was lost: the run's last checkpoint, and the command that continues it."""
+    from advnets.train.checkpoint import read_training_header
+
+    nodes = int(os.environ.get("WORLD_SIZE", "1")) // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    resume = shell_command("torchrun", "--nproc-per-node", os.environ.get("LOCAL_WORLD_SIZE", "1"),
+                           *(["--nnodes", str(nodes)] if nodes > 1 else []), "-m", "advnets", "train", "--resume",
+                           run_dir)
+    try:
+        kept = f"the last checkpoint, step {read_training_header(run_dir)['step']}, is intact in {run_dir}"
+    except AdvnetsError:
+        kept = f"rank 0's {run_dir} holds the last checkpoint"
+    return f"{kept}; continue it with: {resume}"
+
+
+def _train_command(args: argparse.Namespace, stop) -> int:
     from advnets.config import to_yaml
     from advnets.train import train
     from advnets.train.checkpoint import TRAINING_STATE, read_training_header
@@ -537,7 +571,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         if args.dry_run:
             print(to_yaml(cfg), end="")
             return 0
-        check_before_training(cfg)  # the device and the data: their errors come first
+        check_before_training(cfg, ranks)  # the device, the data and the memory: their errors come first
         if args.resume is not None:
             resume, created = header is not None, False
             if header is None:
@@ -557,15 +591,25 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"{'resuming' if resume else 'training'} {cfg.name}: {t.steps} steps of batch {t.batch_size} on "
               f"{cfg.data.name}, seed {cfg.seed} -> {run_dir} (config.yaml; the whole config: --verbose)", flush=True)
         try:
-            result = train(cfg, run_dir, resume=resume, lock=lock, ranks=ranks)
-        except (AdvnetsError, OSError) as e:
+            result = train(cfg, run_dir, resume=resume, lock=lock, ranks=ranks, stop=stop)
+        except (AdvnetsError, OSError, MemoryError, RuntimeError) as e:
+            out_of_memory = isinstance(e, MemoryError) or is_out_of_memory(e)
+            if isinstance(e, RuntimeError) and not out_of_memory:
+                raise  # a programming error: its traceback is what a bug report needs
             saved = (run_dir / TRAINING_STATE).is_file()
             if created and not saved:
                 shutil.rmtree(run_dir, ignore_errors=True)  # made for this run, which failed before its first checkpoint
+            if out_of_memory:  # what the budget check (advnets.train.budget) did not foresee
+                what = f"out of memory ({str(e).splitlines()[0][:120] if str(e) else 'MemoryError'})"
+                if not saved:
+                    raise AdvnetsError(f"{what}; nothing was kept: make the networks or train.batch_size smaller, "
+                                       "or free memory") from None
+                e = OSError(errno.ENOMEM, what)
             if isinstance(e, OSError) and saved:
                 step = read_training_header(run_dir)["step"]
                 raise AdvnetsError(f"{describe_os_error(e)}; the run stopped, its last checkpoint (step {step}) is "
-                                   f"intact: continue it with advnets train --resume {run_dir}") from None
+                                   f"intact: continue it with {shell_command('advnets', 'train', '--resume', run_dir)}"
+                                   ) from None
             raise
     finally:
         if lock is not None:
@@ -582,8 +626,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         if s.get("best_valid_live") is not None:
             print(f"best validation Parzen of the live G: {s['best_valid_live']:.1f} at step {s['best_step_live']} "
                   "(network-best-live.safetensors)")
-    print(f"samples: advnets sample {run_dir} --n 100 --out samples.png")
+    print(f"samples: {shell_command('advnets', 'sample', run_dir, '--n', '100', '--out', 'samples.png')}")
     return 0
+
+
+def is_out_of_memory(e: BaseException) -> bool:
+    """Whether PyTorch's RuntimeError `e` is an allocation that failed (CPU or CUDA)."""
+    text = str(e)
+    return type(e).__name__ == "OutOfMemoryError" or "can't allocate memory" in text or "out of memory" in text
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -611,6 +661,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
         refuse_to_overwrite(out, args.force)
     elif out.suffix or (out.exists() and not out.is_dir()):
         raise ConfigError(f"--out with --seeds is a folder for seedNNNN.png files, got {out}")
+    else:
+        refuse_to_overwrite(out, True, folder=True)
     device = resolve_device(args.device)
     snap = load_snapshot(args.source, device, args.generator)
     require_whole_images(snap, "advnets sample")
@@ -659,9 +711,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from advnets.metrics import registry as metrics
     from advnets.metrics.spec import MetricRequest
     from advnets.runtime import resolve_device
-    from advnets.snapshot import load_snapshot
+    from advnets.snapshot import load_snapshot, resolve_snapshot_path
 
     device = resolve_device(args.device)
+    refuse_to_overwrite(metrics.metrics_path(resolve_snapshot_path(args.source, args.generator)), True)  # appended to
     snap = load_snapshot(args.source, device, args.generator)
     request = MetricRequest(n_samples=args.n_samples, seed=args.seed, data_dir=args.data_dir, device=device,
                             baseline=args.baseline, mask=args.mask, ais_steps=args.ais_steps, chains=args.chains,
@@ -710,10 +763,13 @@ def cmd_infer(args: argparse.Namespace) -> int:
     from advnets.inference import infer
     from advnets.metrics import registry as metrics
     from advnets.runtime import resolve_device
-    from advnets.snapshot import load_snapshot
+    from advnets.snapshot import ENCODER_FILE, load_snapshot, resolve_snapshot_path
 
     if args.out is not None:
         refuse_to_overwrite(args.out, args.force)
+    snapshot_path = resolve_snapshot_path(args.source, args.generator)
+    refuse_to_overwrite(metrics.metrics_path(snapshot_path), True)  # E and its metrics row go beside the snapshot
+    refuse_to_overwrite(snapshot_path.parent / ENCODER_FILE, True)
     device = resolve_device(args.device)
     snap = load_snapshot(args.source, device, args.generator)
     row = infer(snap, joint=args.joint, steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
@@ -726,6 +782,8 @@ def cmd_infer(args: argparse.Namespace) -> int:
 def cmd_semisup(args: argparse.Namespace) -> int:
     from advnets.semisup.run import run_semisup
 
+    if args.out is not None:
+        refuse_to_overwrite(args.out, True)  # appended to
     draws = list(range(args.first_draw, args.first_draw + args.draws))
     summary = run_semisup(args.method, args.labels // 10, draws, args.data_dir, args.run, args.epochs, args.out,
                           args.generator)
@@ -738,6 +796,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     if out.suffix != ".safetensors":
+        refuse_to_overwrite(out, True, folder=True)
         if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not args.force)):
             raise ConfigError(f"{out} already exists and is not an empty directory; choose another --out "
                               "(or pass --force to replace its generator.safetensors)")
@@ -802,5 +861,17 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-if __name__ == "__main__":
+# True when this process is the command (the console script, python -m advnets): then a stop signal that
+# arrives after a run has ended, while the process exits, is ignored rather than turned into a traceback.
+WHOLE_PROCESS = False
+
+
+def run() -> NoReturn:
+    """The console script's entry point: the command line as a whole process."""
+    global WHOLE_PROCESS
+    WHOLE_PROCESS = True
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

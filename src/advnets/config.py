@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import reprlib
 import types
 import typing
 from dataclasses import dataclass, field
@@ -319,8 +320,15 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
     raise ConfigError(f"{key}: expected {tp.__name__}, got {_show(value)}")
 
 
+# A value quoted in an error message is shortened (a few items, a few levels, 60 characters a string), so
+# that no value, however large or deeply nested, makes the message itself expensive.
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxtuple, _SHORT.maxdict = 3, 6, 6, 6
+_SHORT.maxstring, _SHORT.maxother, _SHORT.maxlong = 60, 60, 40
+
+
 def _show(value: Any) -> str:
-    return f"{type(value).__name__} {value!r}"
+    return f"{type(value).__name__} {_SHORT.repr(value)}"
 
 
 def validate(cfg: Config) -> None:
@@ -458,10 +466,53 @@ def preset_names() -> list[str]:
     return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
+# The most values a config may hold once YAML's aliases (*name) are expanded: a config has about a hundred,
+# and an "alias bomb" (nine levels of nine aliases, in 300 characters) expands to hundreds of millions.
+MAX_YAML_VALUES = 10_000
+
+
+def safe_yaml(text: str, where: str) -> Any:
+    """`text` read as YAML (safe: no Python objects are built), with its aliases' expansion bounded by
+    MAX_YAML_VALUES and no alias that contains itself; ConfigError naming `where` otherwise. (yaml.YAMLError
+    passes to the caller, which knows how to describe the file.)"""
+    value = yaml.safe_load(text)
+    _count_values(value, where)
+    return value
+
+
+def _count_values(value: Any, where: str) -> int:
+    """How many values `value` holds with every alias expanded, counted without expanding anything (a
+    shared list is counted once and its size reused)."""
+    sizes: dict[int, int] = {}
+    open_ids: set[int] = set()
+
+    def size(v: Any, depth: int) -> int:
+        if not isinstance(v, (list, dict)):
+            return 1
+        if id(v) in sizes:
+            return sizes[id(v)]
+        if id(v) in open_ids or depth > 64:
+            raise ConfigError(f"{where}: a YAML alias contains itself (or the values nest over 64 levels); "
+                              "write the values out")
+        open_ids.add(id(v))
+        items = [x for pair in v.items() for x in pair] if isinstance(v, dict) else v
+        n = 1
+        for item in items:
+            n += size(item, depth + 1)
+            if n > MAX_YAML_VALUES:
+                raise ConfigError(f"{where}: its YAML aliases (*name) expand to more than {MAX_YAML_VALUES:,} "
+                                  "values; a config holds about a hundred: write the values out")
+        open_ids.discard(id(v))
+        sizes[id(v)] = n
+        return n
+
+    return size(value, 0)
+
+
 def read_yaml(path: Path | str) -> dict:
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = safe_yaml(path.read_text(), f"config file {path}")
     except OSError as e:
         raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
     except UnicodeDecodeError:
@@ -497,8 +548,8 @@ def parse_override(text: str) -> tuple[str, Any]:
     if not sep or not key:
         raise ConfigError(f"override '{text}' is not of the form KEY=VALUE (e.g. train.steps=2000)")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError:
+        value = safe_yaml(raw, f"--set {key}") if raw.strip() else None
+    except (yaml.YAMLError, ValueError, RecursionError):
         value = raw  # a plain string such as a path with odd characters
     return key, value
 

@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import socket
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator, Mapping
 
 import torch
@@ -49,6 +52,57 @@ class Ranks:
 
 
 SINGLE = Ranks()
+
+
+class RankLost(Exception):
+    """A collective failed because another rank's process ended (killed, out of memory, its machine
+    lost): the run cannot go on. `lost`: the ranks found dead on this machine ([] when the lost one ran
+    elsewhere); `speak`: whether this rank is the lowest survivor known here, the one that says so."""
+
+    def __init__(self, lost: list[int], ranks: Ranks, speak: bool, cause: str):
+        who = (", ".join(f"rank {r}" for r in lost) + f" of {ranks.world_size}" if lost
+               else f"a rank of {ranks.world_size} on another machine")
+        super().__init__(f"{who} stopped (its process ended), and the run cannot go on without it ({cause})")
+        self.lost, self.speak = lost, speak
+
+
+# Every rank's (pid, host), gathered when the process group starts: which rank a failed collective lost.
+_PEERS: list[tuple[int, str]] = []
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` of this machine still runs (a killed rank that torchrun has not reaped yet
+    is a zombie: it exists, and has ended)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True  # no /proc: it exists
+
+
+def _rank_lost(ranks: Ranks, error: BaseException) -> RankLost:
+    """The RankLost a collective's failure means: which ranks on this machine have ended."""
+    here = socket.gethostname()
+    dead = [r for r, (pid, host) in enumerate(_PEERS) if r != ranks.rank and host == here and not _alive(pid)]
+    survivors_here = [r for r, (pid, host) in enumerate(_PEERS) if host == here and r not in dead]
+    speak = not survivors_here or ranks.rank == min(survivors_here)
+    cause = (str(error).splitlines() or [type(error).__name__])[0]
+    cause = re.sub(r"^\[[^\]]*\] ", "", cause).split(". This is typically")[0][:160]  # gloo's source location, advice
+    return RankLost(dead, ranks, speak, cause)
+
+
+@contextlib.contextmanager
+def collective(ranks: Ranks) -> Iterator[None]:
+    """Run a block of collectives; a failure (another rank's process gone) becomes RankLost."""
+    try:
+        yield
+    except RuntimeError as e:  # gloo's and NCCL's errors (DistBackendError, DistNetworkError) are RuntimeErrors
+        raise _rank_lost(ranks, e) from None
 
 
 def ranks_from_environment(env: Mapping[str, str] | None = None) -> Ranks:
@@ -91,10 +145,15 @@ def process_group(ranks: Ranks, device: torch.device) -> Iterator[torch.device]:
     backend = "nccl" if device.type == "cuda" else "gloo"
     dist.init_process_group(backend, rank=ranks.rank, world_size=ranks.world_size)
     try:
+        with collective(ranks):
+            _PEERS[:] = [None] * ranks.world_size
+            dist.all_gather_object(_PEERS, (os.getpid(), socket.gethostname()))
         yield device
-        dist.barrier()  # every rank leaves together: a rank that tears down while rank 0 still writes its last
+        with collective(ranks):
+            dist.barrier()  # every rank leaves together: a rank that tears down while rank 0 still writes its last
     except TrainingInterrupted:  # checkpoint can abort gloo. (A stop is agreed by all ranks after the same
-        dist.barrier()           # iteration; an error on one rank is not, and torchrun ends the others.)
+        with collective(ranks):  # iteration; an error on one rank is not, and torchrun ends the others.)
+            dist.barrier()
         raise
     finally:
         dist.destroy_process_group()
@@ -105,7 +164,8 @@ def average_(tensors: list[torch.Tensor], ranks: Ranks) -> None:
     if not ranks.distributed or not tensors:
         return
     flat = torch.cat([t.reshape(-1) for t in tensors])
-    dist.all_reduce(flat)
+    with collective(ranks):
+        dist.all_reduce(flat)
     flat.div_(ranks.world_size)
     offset = 0
     for t in tensors:
@@ -118,8 +178,9 @@ def any_rank(flag: bool, ranks: Ranks, device: torch.device) -> bool:
     if not ranks.distributed:
         return flag
     value = torch.tensor([int(flag)], device=device)
-    dist.all_reduce(value, op=dist.ReduceOp.MAX)
-    return bool(value.item())
+    with collective(ranks):
+        dist.all_reduce(value, op=dist.ReduceOp.MAX)
+        return bool(value.item())
 
 
 def gather_to_main(tensor: torch.Tensor, ranks: Ranks) -> list[torch.Tensor] | None:
@@ -129,5 +190,6 @@ def gather_to_main(tensor: torch.Tensor, ranks: Ranks) -> list[torch.Tensor] | N
     on = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else tensor.device
     local = tensor.to(on)  # NCCL moves CUDA tensors only
     parts = [torch.empty_like(local) for _ in range(ranks.world_size)]
-    dist.all_gather(parts, local)
+    with collective(ranks):
+        dist.all_gather(parts, local)
     return [p.to(tensor.device) for p in parts] if ranks.is_main else None

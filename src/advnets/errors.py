@@ -11,6 +11,8 @@ number: 130, 143, 138); a run whose numbers became NaN or infinite raises :class
 from __future__ import annotations
 
 import errno
+import os
+import shlex
 from pathlib import Path
 
 # What to do about the operating-system errors a user can meet, by errno.
@@ -32,6 +34,12 @@ def describe_os_error(e: OSError) -> str:
     where = f"{e.filename}: " if e.filename else ""
     hint = OS_ERROR_HINTS.get(e.errno)
     return f"{where}{e.strerror or e}" + (f" ({hint})" if hint else "")
+
+
+def shell_command(*words: str | os.PathLike) -> str:
+    """A command for a user to paste, every word quoted for the shell where it needs it (a run folder
+    named "x y;rm -rf x" stays one argument, never a second command)."""
+    return " ".join(shlex.quote(str(word)) for word in words)
 
 
 class AdvnetsError(Exception):
@@ -57,7 +65,8 @@ class TrainingInterrupted(Exception):
 
     def __init__(self, step: int, run_dir: Path, signal_name: str = "SIGINT", signal_number: int = 2):
         by = "" if signal_name == "SIGINT" else f" by {signal_name}"
-        super().__init__(f"interrupted{by} at step {step}; state saved, continue with: advnets train --resume {run_dir}")
+        super().__init__(f"interrupted{by} at step {step}; state saved, continue with: "
+                         f"{shell_command('advnets', 'train', '--resume', run_dir)}")
         self.step = step
         self.exit_status = 128 + signal_number
 

@@ -54,7 +54,10 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     renamed over `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temporary_name(path), suffix=TEMP_SUFFIX)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=temporary_name(path), suffix=TEMP_SUFFIX)
+    except OSError as e:  # named as the user named it, not by the temporary name they never gave
+        raise OSError(e.errno, e.strerror, str(path)) from None
     os.close(fd)
     try:
         yield Path(tmp)
@@ -63,9 +66,11 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file the usual mode
         os.replace(tmp, path)
         fsync_directory(path.parent)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(e, OSError) and e.filename in (tmp, Path(tmp)):
+            raise OSError(e.errno, e.strerror, str(path)) from None
         raise
 
 

@@ -21,6 +21,7 @@ from advnets.errors import ConfigError
 from advnets.fileio import file_sha256
 from advnets.metrics import registry as metrics
 from advnets.metrics.spec import MetricRequest, require
+from advnets.outputs import check_output
 from advnets.models.encoder import Encoder, encoder_loss
 from advnets.progress import progress
 from advnets.sampling import generate
@@ -72,6 +73,8 @@ def infer(snap: Snapshot, joint: bool = False, steps: int = 20_000, batch_size: 
     else:
         path = Path(snap.path).parent / ENCODER_FILE
         reuse = path.is_file() and not refit
+        if not reuse:
+            check_output(path, force=True)  # before fitting: not into a run another process trains
         if reuse:
             encoder, header = load_encoder(path)
             if {k: header.get(k) for k in settings} != settings:

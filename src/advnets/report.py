@@ -14,12 +14,16 @@ import json
 import tempfile
 from pathlib import Path
 
+import yaml
+
 from advnets import figures
+from advnets.config import read_yaml
 from advnets.data import registry as datasets
 from advnets.errors import AdvnetsError, ConfigError
 from advnets.fileio import atomic_write_bytes
 from advnets.metrics import references
 from advnets.metrics.registry import METRICS_FILE, report_columns
+from advnets.outputs import check_output
 from advnets.train.rundir import CONFIG_FILE, read_stats
 
 REPORT_FILE = "report.html"
@@ -111,13 +115,11 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, data_dir: s
     run = Path(run_dir)
     if not (run / CONFIG_FILE).is_file():
         raise ConfigError(f"{run} is not a run directory (no {CONFIG_FILE})")
+    out = check_output(Path(out) if out is not None else run / REPORT_FILE, force=True)  # (replaced if present)
     stats = read_stats(run)
     if not stats:
         raise ConfigError(f"{run} has no statistics yet (stats.jsonl); report it after its first log interval")
-    config_text = (run / CONFIG_FILE).read_text()
-    import yaml
-
-    config = yaml.safe_load(config_text)
+    config = read_yaml(run / CONFIG_FILE)
     metrics = read_stats(run, METRICS_FILE)
     last = stats[-1]
     parts = [f"<h1>advnets run {html.escape(run.name)}</h1>",
@@ -159,6 +161,5 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, data_dir: s
     parts.append(f"<h2>Last statistics row</h2><pre>{html.escape(json.dumps(last, indent=1))}</pre>")
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>advnets {html.escape(run.name)}</title>"
             f"<style>{STYLE}</style><script>{ON_LOAD}</script></head><body>{''.join(parts)}</body></html>")
-    target = Path(out) if out else run / REPORT_FILE
-    atomic_write_bytes(target, page.encode())
-    return target
+    atomic_write_bytes(out, page.encode())
+    return out

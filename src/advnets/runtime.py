@@ -34,6 +34,7 @@ i of ``advnets sample --seed s`` is the i-th draw of a CPU generator seeded with
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -93,6 +94,36 @@ def resolve_device(name: str) -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"device: '{name}' was asked for but PyTorch sees no CUDA device (use device=cpu)")
     return torch.device(name)
+
+
+def available_memory(device: torch.device | str = "cpu") -> int | None:
+    """Bytes a new allocation can have on `device` now: on a GPU, its free memory; on the CPU, the
+    kernel's estimate of memory available without swapping (Linux's MemAvailable, else the physical
+    memory); None where neither can be asked."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    if device.type != "cpu":
+        return None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def format_bytes(n: float) -> str:
+    """1536 -> "1.5 kB", 4e10 -> "40.0 GB" (decimal units)."""
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    raise AssertionError  # pragma: no cover
 
 
 def cpu_has_bf16_units() -> bool:

@@ -29,15 +29,16 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
 from advnets import __version__
 from advnets.config import Config, from_dict, to_dict
-from advnets.errors import AdvnetsError, CheckpointError
+from advnets.errors import AdvnetsError, CheckpointError, shell_command
 from advnets.fileio import file_sha256
 from advnets.models import Encoder, build_discriminator, build_encoder, build_generator
+from advnets.models.footprint import meta_networks, tensor_bytes
 from advnets.tensorfile import load_tensors, save_tensors, strip_prefix, with_prefix
 
 SNAPSHOT_FORMAT = "advnets-network-snapshot/1"
@@ -101,6 +102,71 @@ def save_snapshot(path: Path, generator: torch.nn.Module, discriminator: torch.n
     save_tensors(path, tensors, header)
 
 
+def check_header_values(header: dict[str, Any], path: Path) -> None:
+    """A snapshot's (or training state's) step and example shape, against what its config can have
+    made: a step of 0 or more, and the shape of its data set's examples. CheckpointError otherwise."""
+    step, x_shape, config = header.get("step"), header.get("x_shape"), header.get("config")
+    if not (isinstance(step, int) and not isinstance(step, bool) and 0 <= step <= 2**62):
+        raise CheckpointError(f"{path} holds an impossible step ({step!r}); it is damaged or was written by another "
+                              "program")
+    name = config.get("data", {}).get("name", "mnist") if isinstance(config, dict) and isinstance(
+        config.get("data", {}), dict) else None
+    try:
+        from advnets.data import registry
+
+        expected = list(registry.get(name).x_shape) if isinstance(name, str) else None
+    except AdvnetsError:
+        expected = None  # an unknown data set: building the networks from the config says so
+    if not isinstance(x_shape, list) or (expected is not None and x_shape != expected):
+        raise CheckpointError(f"{path} holds an impossible example shape ({x_shape!r}; its data set "
+                              f"{name!r} has {expected}); it is damaged or was written by another program")
+
+
+# Tensors of a file beyond its networks': random-generator states, counters, the log interval's sums (a
+# training state holds these once per rank of the run that wrote it).
+SMALL_TENSORS = 1 << 20
+
+
+def file_ceiling(path: Path) -> Callable[[dict[str, Any]], tuple[int, str] | None]:
+    """The most bytes of tensors a network file may hold, from its own header (tensorfile.load_tensors
+    checks this before reading any): a snapshot, its config's networks (G, D, G's moving average, the
+    joint E); a training state, those and two optimizer buffers per trained weight (Adam's); an
+    inference network, the E its header's sizes build. Other kinds: no limit of their own."""
+
+    def ceiling(header: dict[str, Any]) -> tuple[int, str] | None:
+        kind = header.get("format")
+        if kind == ENCODER_FORMAT:
+            try:
+                with torch.device("meta"):
+                    encoder = Encoder(tuple(header["x_shape"]), int(header["z_dim"]), header["hidden"])
+            except (KeyError, TypeError, ValueError, RuntimeError):
+                raise CheckpointError(f"{path} does not hold an inference network this version can build") from None
+            return tensor_bytes(encoder) + SMALL_TENSORS, "the inference network its header describes"
+        if kind not in (SNAPSHOT_FORMAT, STATE_FORMAT):
+            return None
+        check_header_values(header, path)
+        try:
+            nets = meta_networks(from_dict(Config, header["config"]), tuple(header["x_shape"]))
+        except (AdvnetsError, KeyError, TypeError, ValueError, RuntimeError) as e:
+            reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+            raise CheckpointError(f"{path} does not hold a network this version can build ({reason})") from None
+        weights = sum(tensor_bytes(net) for net in nets.values())
+        if kind == SNAPSHOT_FORMAT:
+            return weights + SMALL_TENSORS, "the networks its config builds"
+        trained = weights - (tensor_bytes(nets["generator_ema"]) if "generator_ema" in nets else 0)
+        ranks = header.get("world_size", 1) if isinstance(header.get("world_size", 1), int) else 1
+        return (weights + 2 * trained + SMALL_TENSORS * max(1, min(ranks, 1 << 20)),
+                "a training state of the networks its config builds")
+
+    return ceiling
+
+
+def load_network_file(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Tensors and header of a snapshot, training state or inference network, its size checked against
+    its kind's ceiling (file_ceiling) before any tensor is read."""
+    return load_tensors(path, file_ceiling(path))
+
+
 def resolve_snapshot_path(run_or_file: str | os.PathLike, variant: str = "auto") -> Path:
     """A snapshot file as given, or a run directory's best snapshot by validation score if it has
     one (train.valid_every), else its latest. With variant="live", a run that kept G's moving
@@ -126,13 +192,14 @@ def load_snapshot(run_or_file: str | os.PathLike, device: torch.device | str = "
     assert variant in VARIANTS, variant
     path = resolve_snapshot_path(run_or_file, variant)
     try:
-        tensors, header = load_tensors(path)
+        tensors, header = load_network_file(path)
     except CheckpointError as e:
         if Path(run_or_file).is_dir() and path.name != LATEST_SNAPSHOT:
             raise CheckpointError(f"{e}; {_latest_instead(path.parent)}") from None
         raise
     if header.get("format") not in (SNAPSHOT_FORMAT, STATE_FORMAT):
         raise CheckpointError(f"{path} is not an advnets network snapshot (format {header.get('format')!r})")
+    check_header_values(header, path)
     # Which generators the file holds, by variant: run snapshots hold G ("live") and, if the run kept
     # one, G's moving average ("ema"); an exported file holds one, named in its header.
     stored = {header.get(VARIANT_KEY, "live"): "generator"}
@@ -170,10 +237,10 @@ def _latest_instead(run_dir: Path) -> str:
     """What to use when a run's chosen snapshot is damaged: its latest one, if that one reads."""
     latest = run_dir / LATEST_SNAPSHOT
     try:
-        step = load_tensors(latest)[1]["step"]
+        step = load_network_file(latest)[1]["step"]
     except (CheckpointError, KeyError):
         return f"{latest.name} cannot be read either"
-    return f"the run's latest snapshot reads fine: pass {latest} (step {step}) instead"
+    return f"the run's latest snapshot reads fine: pass {shell_command(latest)} (step {step}) instead"
 
 
 def save_generator(path: Path, snap: Snapshot, **provenance: Any) -> None:
@@ -208,7 +275,7 @@ def save_encoder(path: Path, encoder: Encoder, info: dict[str, Any]) -> None:
 
 def load_encoder(path: Path) -> tuple[Encoder, dict[str, Any]]:
     """E (eval mode, CPU) and its header from a file written by save_encoder."""
-    tensors, header = load_tensors(path)
+    tensors, header = load_network_file(path)
     if header.get("format") != ENCODER_FORMAT:
         raise CheckpointError(f"{path} is not an advnets inference network (format {header.get('format')!r})")
     try:

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from safetensors import SafetensorError
@@ -23,6 +25,7 @@ from safetensors.torch import save as st_save
 
 from advnets.errors import CheckpointError
 from advnets.fileio import atomic_write_bytes
+from advnets.runtime import available_memory, format_bytes
 
 
 CHECKSUM_KEY = "tensors_sha256"
@@ -55,17 +58,92 @@ def save_tensors(path: Path, tensors: dict[str, torch.Tensor], header: dict[str,
     atomic_write_bytes(path, data)
 
 
-def load_tensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Tensors and JSON header of a file written by :func:`save_tensors`."""
+# What a header may claim before any tensor byte is read. A training state's JSON header is tens of kB.
+MAX_HEADER_BYTES = 16 << 20
+DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1,
+               "U16": 2, "U32": 4, "U64": 8, "C64": 8}
+
+# A file kind's most bytes of tensors, given its header: (bytes, what holds that many), or None for no
+# limit of its own. advnets.snapshot gives one per format, computed from the config the header carries.
+Ceiling = Callable[[dict[str, Any]], "tuple[int, str] | None"]
+
+
+def _not_a_checkpoint(path: Path, why: str = "corrupt, truncated or of another format") -> CheckpointError:
+    return CheckpointError(f"{path} is not an advnets checkpoint ({why})")
+
+
+def tensor_table_bytes(prefix: bytes, file_size: int, path: Path) -> int:
+    """The bytes of tensor data a safetensors file's header (`prefix`: its 8-byte length and JSON)
+    claims, after checking every claim against the others and against `file_size`: known types,
+    shapes of whole numbers, each tensor's extent equal to its shape times its type's size, extents
+    that tile the data section without gap or overlap, and a data section that ends where the file
+    does. Nothing is read beyond `prefix`."""
+    n = int.from_bytes(prefix[:8], "little")
     try:
-        data = Path(path).read_bytes()
+        table = json.loads(prefix[8 : 8 + n])
+        if not isinstance(table, dict):
+            raise ValueError
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise _not_a_checkpoint(path) from None
+    extents = []
+    for name, entry in table.items():
+        if name == "__metadata__":
+            continue
+        try:
+            dtype, shape, (begin, end) = entry["dtype"], entry["shape"], entry["data_offsets"]
+            ok = (dtype in DTYPE_BYTES and isinstance(shape, list)
+                  and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)
+                  and all(isinstance(o, int) and not isinstance(o, bool) for o in (begin, end))
+                  and 0 <= begin <= end and end - begin == math.prod(shape) * DTYPE_BYTES[dtype])
+        except (KeyError, TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise _not_a_checkpoint(path, f"its header's entry for {name[:60]!r} is inconsistent: a type, shape "
+                                          "and extent that do not agree")
+        extents.append((begin, end))
+    covered = 0
+    for begin, end in sorted(extents):
+        if begin != covered:
+            raise _not_a_checkpoint(path, "its header's tensors overlap or leave gaps in the data")
+        covered = end
+    if 8 + n + covered != file_size:
+        raise _not_a_checkpoint(path, f"its header claims {8 + n + covered:,} bytes and the file has {file_size:,}: "
+                                      "truncated, or not what its header says")
+    return covered
+
+
+def load_tensors(path: Path, ceiling: Ceiling | None = None) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Tensors and JSON header of a file written by :func:`save_tensors`. Before any tensor byte is
+    read, the header's claims are checked against each other and the file's size
+    (:func:`tensor_table_bytes`), against `ceiling` (the most its kind holds) and against the memory
+    this machine has available; so a damaged or crafted header costs a few kB of reading, never the
+    40 GB it may claim."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:  # one open file throughout: a snapshot replaced meanwhile is not mixed in
+            size = os.fstat(f.fileno()).st_size
+            n = int.from_bytes(f.read(8), "little")
+            if not 0 < n <= min(MAX_HEADER_BYTES, size - 8):
+                raise _not_a_checkpoint(path)
+            prefix = n.to_bytes(8, "little") + f.read(n)
+            header = _parse_header(prefix, path)
+            claimed = tensor_table_bytes(prefix, size, path)
+            limit = ceiling(header) if ceiling is not None else None
+            if limit is not None and claimed > limit[0]:
+                raise CheckpointError(f"{path} claims {format_bytes(claimed)} of tensors, more than {limit[1]} "
+                                      f"({format_bytes(limit[0])}); it is damaged or was written by another program")
+            available = available_memory("cpu")
+            if available is not None and 2 * claimed > available:  # the file's bytes, then the tensors made of them
+                raise CheckpointError(f"{path} holds {format_bytes(claimed)} of tensors and this machine has "
+                                      f"{format_bytes(available)} of memory available to read them")
+            f.seek(0)
+            data = f.read(8 + n + claimed)  # the whole file, now that its size is known to be what it claims
     except OSError as e:
         raise CheckpointError(f"cannot read checkpoint {path}: {e.strerror}") from None
-    header = _parse_header(data, path)
     try:
         tensors = st_load(data)
     except (SafetensorError, ValueError, RuntimeError, TypeError):
-        raise CheckpointError(f"{path} is not an advnets checkpoint (corrupt, truncated or of another format)") from None
+        raise _not_a_checkpoint(path) from None
     expected = header.get(CHECKSUM_KEY)
     if expected is not None and _tensor_bytes_sha256(data) != expected:
         raise CheckpointError(f"{path} is damaged: its tensor bytes do not match the checksum in its header "
@@ -77,8 +155,9 @@ def read_header(path: Path) -> dict[str, Any]:
     """Only the JSON header of a checkpoint file (no tensors are read)."""
     try:
         with Path(path).open("rb") as f:
+            size = os.fstat(f.fileno()).st_size
             n = int.from_bytes(f.read(8), "little")
-            prefix = n.to_bytes(8, "little") + (f.read(n) if 0 < n < 100_000_000 else b"")
+            prefix = n.to_bytes(8, "little") + (f.read(n) if 0 < n <= min(MAX_HEADER_BYTES, size - 8) else b"")
     except OSError as e:
         raise CheckpointError(f"cannot read checkpoint {path}: {e.strerror}") from None
     return _parse_header(prefix, path)
@@ -94,8 +173,8 @@ def _parse_header(data: bytes, path: Path) -> dict[str, Any]:
         if not isinstance(header, dict):
             raise ValueError
         return header
-    except (ValueError, KeyError, TypeError):
-        raise CheckpointError(f"{path} is not an advnets checkpoint (corrupt or of another format)") from None
+    except (ValueError, KeyError, TypeError, RecursionError):
+        raise _not_a_checkpoint(path, "corrupt or of another format") from None
 
 
 def with_prefix(prefix: str, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -93,3 +93,65 @@ def test_wrong_contents_missing_files_and_the_command_line(tmp_path, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "CIFAR-10 not found in" in err and not (tmp_path / "run").exists()
+
+
+def _gzip_of(raw_parts, path):
+    """`path` written as the gzip of the concatenated `raw_parts` (streamed: a few MB on disk)."""
+    import gzip
+
+    with gzip.open(path, "wb", compresslevel=1) as f:
+        for part in raw_parts:
+            f.write(part)
+
+
+def test_an_archive_bomb_is_refused_before_it_is_expanded(tmp_path, capsys):
+    """A 10 GiB data_batch_1 in a small .tar.gz: refused from its entry's header, nothing expanded."""
+    import tarfile
+    import time
+
+    root = tmp_path / "bomb"
+    root.mkdir()
+    entry = tarfile.TarInfo(f"{cifar10.FOLDER}/data_batch_1")
+    entry.size = 10 * 2**30
+    _gzip_of([entry.tobuf(format=tarfile.GNU_FORMAT), b"\0" * (8 << 20)], root / cifar10.ARCHIVE)
+    started = time.perf_counter()
+    with pytest.raises(DataError, match=r"holds cifar-10-batches-py/data_batch_1 of 10,737,418,240 bytes"):
+        cifar10.load_cifar10_split("train", str(root), download=False)
+    assert main(["train", "paper-cifar10-fc", "--data-dir", str(root), "--out", str(tmp_path / "r"),
+                 "--set", "data.download=false"]) == 2
+    assert "not the CIFAR-10 python archive" in capsys.readouterr().err
+    assert time.perf_counter() - started < 10 and not (tmp_path / "r").exists()
+
+
+def test_an_archive_that_expands_beyond_the_official_one_is_refused(tmp_path):
+    """Headers tarfile reads whole (a GNU long name of 1 GiB), or many entries: bounded all the same."""
+    import tarfile
+
+    root = tmp_path / "long"
+    root.mkdir()
+    long_name = tarfile.TarInfo("././@LongLink")
+    long_name.type, long_name.size = tarfile.GNUTYPE_LONGNAME, 2**30
+    _gzip_of([long_name.tobuf(format=tarfile.GNU_FORMAT)] + [b"a" * (1 << 20)] * 200, root / cifar10.ARCHIVE)
+    with pytest.raises(DataError, match="expands to more than 192 MiB"):
+        cifar10.load_cifar10_split("train", str(root), download=False)
+    many = tmp_path / "many"
+    many.mkdir()
+    import io
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for i in range(40):
+            info = tarfile.TarInfo(f"junk{i}")
+            info.size = 1
+            archive.addfile(info, io.BytesIO(b"x"))
+    _gzip_of([buffer.getvalue()], many / cifar10.ARCHIVE)
+    with pytest.raises(DataError, match="holds more than 32 entries"):
+        cifar10.load_cifar10_split("train", str(many), download=False)
+
+
+def test_an_oversized_batch_in_the_folder_is_refused_before_it_is_read(tmp_path):
+    write_folder(tmp_path)
+    with (tmp_path / cifar10.FOLDER / "data_batch_3").open("r+b") as f:
+        f.truncate(cifar10.MAX_BATCH_BYTES + 1)  # sparse
+    with pytest.raises(DataError, match="more than a CIFAR-10 batch"):
+        cifar10.load_cifar10_split("train", str(tmp_path), download=False)

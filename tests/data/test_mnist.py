@@ -22,11 +22,26 @@ def test_paper_splits(data_dir, name):
 
 def test_search_order(tmp_path, monkeypatch, data_dir):
     monkeypatch.setenv("ADVNETS_DATA", str(data_dir))
-    dirs = data_dirs(tmp_path)
-    assert dirs[0] == tmp_path and dirs[1] == data_dir and "advnets" in str(dirs[2])
-    # explicit dir is empty, so the files come from $ADVNETS_DATA
-    images, _ = load_idx_split("mnist", "test", tmp_path, download=False)
+    dirs = data_dirs()
+    assert dirs[0] == data_dir and "advnets" in str(dirs[1])
+    images, _ = load_idx_split("mnist", "test", download=False)  # no explicit folder: $ADVNETS_DATA
     assert images.shape == (10_000, 28, 28)
+
+
+def test_an_explicit_folder_is_the_only_place_searched_even_when_empty(tmp_path, monkeypatch, data_dir, capsys):
+    """An existing but empty --data-dir is never silently replaced by $ADVNETS_DATA (which holds the files)."""
+    from advnets.cli import main
+
+    monkeypatch.setenv("ADVNETS_DATA", str(data_dir))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert data_dirs(empty) == [empty] == data_dirs(empty, download=True)
+    with pytest.raises(DataError, match=f"not found in {empty}$|not found in {empty};"):
+        load_idx_split("mnist", "test", empty, download=False)
+    assert main(["train", "paper-mnist", "--out", str(tmp_path / "r"), "--data-dir", str(empty),
+                 "--set", "data.download=false", "train.steps=1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"not found in {empty};" in err and not (tmp_path / "r").exists()
 
 
 def test_missing_files_without_download(tmp_path):

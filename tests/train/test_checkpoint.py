@@ -70,3 +70,42 @@ def test_numbered_snapshots_do_not_wait_for_a_checkpoint_step(tiny_ring, tmp_pat
     names = sorted(p.name for p in run.run_dir.glob("network-0*.safetensors"))
     assert names == ["network-00000004.safetensors", "network-00000008.safetensors", "network-00000012.safetensors"]
     assert load_snapshot(run.run_dir / names[0]).step == 4
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("step", -5, "impossible step"),
+    ("step", 10**30, "impossible step"),
+    ("step", 11, "step 11 beyond train.steps=10"),
+    ("data", {"batches_drawn": -1}, "data.batches_drawn -1"),
+    ("lr_scale", 0, "lr_scale 0"),
+    ("lr_scale", 2.0, "lr_scale 2.0"),
+    ("x_shape", [3, 3], r"impossible example shape \(\[3, 3\]; its data set 'mnist' has \[1, 28, 28\]\)"),
+    ("d_updates", -1, "update counts -1"),
+    ("elapsed_s", -1.0, "elapsed_s -1.0"),
+    ("rollbacks", -2, "rollbacks -2"),
+])
+def test_a_training_state_with_impossible_values_is_refused(run, tmp_path, capsys, field, value, message):
+    """Values no run writes (crafted or damaged, with a valid checksum) are refused on load, in one line."""
+    import shutil
+
+    from advnets.cli import main
+    from advnets.tensorfile import load_tensors, save_tensors
+
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    tensors, header = load_tensors(copy / TRAINING_STATE)
+    header[field] = value
+    save_tensors(copy / TRAINING_STATE, tensors, header)
+    assert main(["train", "--resume", str(copy), "--set", "train.steps=20"]) == 2
+    err = capsys.readouterr().err
+    import re
+
+    assert err.count("\n") == 1 and re.search(message, err), err
+    if field in ("step", "x_shape"):  # a snapshot's own header is checked the same way
+        tensors, header = load_tensors(copy / LATEST_SNAPSHOT)
+        header[field] = value
+        save_tensors(copy / LATEST_SNAPSHOT, tensors, header)
+        if field == "step" and value == 11:
+            return  # (a snapshot carries no limit on its step)
+        with pytest.raises(CheckpointError, match=message.split(" beyond")[0]):
+            load_snapshot(copy / LATEST_SNAPSHOT)

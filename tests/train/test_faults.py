@@ -157,7 +157,7 @@ def test_a_run_stopped_before_its_first_checkpoint_starts_again_on_resume(tmp_pa
     for name in (TRAINING_STATE, LATEST_SNAPSHOT):
         (run / name).unlink()  # as if stopped between its config and its first checkpoint
     assert main(["train", "toy-ring", "--out", str(run), "--set", *RING]) == 2
-    assert "start it again with --resume" in one_error_line(capsys)
+    assert "start it again with advnets train --resume" in one_error_line(capsys)
     assert main(["train", "--resume", str(run)]) == 0
     assert "stopped before its first checkpoint" in capsys.readouterr().out
     assert read_training_header(run)["step"] == 10 and [r["step"] for r in read_stats(run)] == [5, 10]
@@ -383,3 +383,80 @@ def test_a_repeated_signal_at_once_is_one_stop_and_a_later_one_aborts(monkeypatc
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), signals.SIGUSR1)
             time.sleep(0.1)  # (a handler runs between bytecodes)
+
+
+# --- issue 29: signals at the start, quoted commands, messages ------------------------------------
+
+
+def test_a_signal_as_soon_as_the_lock_appears_is_caught_and_saved(tmp_path):
+    """The handlers are in place before the lock is taken: a SIGTERM the moment the lock file appears (or
+    two SIGINTs 10 ms apart) stops the run after its first iteration, saved, in one line."""
+    for sigs in (["SIGTERM"], ["SIGINT", "SIGINT"]):
+        run = tmp_path / sigs[0]
+        proc = _start(run)
+        deadline = time.time() + 60
+        while not (run / LOCK_FILE).exists():  # polled each millisecond: the signal comes at once
+            assert proc.poll() is None and time.time() < deadline, proc.communicate()
+            time.sleep(0.001)
+        for sig in sigs:
+            proc.send_signal(getattr(signal, sig))
+            time.sleep(0.01)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 128 + getattr(signal, sigs[0]), err
+        assert err.count("\n") == 1 and "state saved, continue with: advnets train --resume" in err, err
+        assert "Traceback" not in err and read_training_header(run)["step"] >= 0
+
+
+def test_suggested_commands_quote_their_paths(tmp_path):
+    """A folder named like a shell command stays one argument in every command advnets prints."""
+    import shlex
+
+    run = tmp_path / "x y;rm -rf z"
+    proc = _start(run)
+    _wait_for(run / TRAINING_STATE, proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    command = err.strip().split("continue with: ", 1)[1]
+    assert shlex.split(command) == ["advnets", "train", "--resume", str(run)]
+    from advnets.errors import shell_command
+
+    assert shlex.split(shell_command("advnets", "sample", run, "--out", "a b.png")) == [
+        "advnets", "sample", str(run), "--out", "a b.png"]
+
+
+def test_used_up_rollbacks_say_what_is_left(tmp_path, capsys):
+    run = tmp_path / "r"
+    assert main(["train", "toy-ring", "--out", str(run), "--set", *DIVERGING, "optim.lr=64",
+                 "train.on_nonfinite=rollback", "train.max_rollbacks=1"]) == 3
+    err = one_error_line(capsys)
+    header = read_training_header(run)
+    assert "(train.max_rollbacks=1) without writing it" in err  # (a space before "without")
+    assert f"its learning rates x{header['lr_scale']:g} after {header['rollbacks']} rollback(s)" in err
+    assert f"advnets train --resume {run} --set train.max_rollbacks=4" in err
+    assert "train.on_nonfinite=rollback" not in err  # (advice that would change nothing)
+
+
+def test_an_output_that_cannot_be_created_is_named_as_given(tiny_mnist_run, capsys):
+    assert main(["sample", str(tiny_mnist_run), "--n", "4", "--out", "/proc/x.png"]) == 2
+    err = one_error_line(capsys)
+    assert "/proc/x.png:" in err and ".tmp" not in err
+
+
+def test_a_process_that_exits_after_its_run_ignores_late_signals():
+    """The command line as a whole process leaves stop signals ignored once its run has ended (a second
+    Ctrl-C during the exit printed an atexit traceback); a library caller gets its own handlers back."""
+    import signal as signals
+
+    from advnets.train import loop
+
+    before = signals.getsignal(signals.SIGINT)
+    try:
+        with loop.stop_requests():
+            pass
+        assert signals.getsignal(signals.SIGINT) is before
+        with loop.stop_requests(restore=False):
+            pass
+        assert all(signals.getsignal(s) == signals.SIG_IGN for s in loop.STOP_SIGNALS)
+    finally:
+        for s in loop.STOP_SIGNALS:
+            signals.signal(s, before if s == signals.SIGINT else signals.SIG_DFL)

@@ -150,3 +150,101 @@ def test_a_rollback_restores_the_captured_graph_state_in_place(tiny_ring, tmp_pa
         assert all(torch.isfinite(t).all() for t in tensors.values() if t.is_floating_point())
     assert headers["on"]["rollbacks"] >= 1 and headers["off"]["rollbacks"] >= 1  # where NaN comes may differ by rounding
     assert headers["on"]["step"] == headers["off"]["step"] == 200
+
+
+# --- issue 29: what a captured graph replays on survives a rollback; a failed capture leaves no trace -----
+
+
+def _storages(game) -> dict[str, int]:
+    from advnets.train.graph import graph_tensors
+
+    return {name: t.untyped_storage().data_ptr() for name, t in graph_tensors(game).items()}
+
+
+@pytest.mark.parametrize("make, extra", [
+    ("tiny_mnist", ["train.ema_decay=0.9"]),
+    ("tiny_ring", ["optim.name=momentum-sgd", "optim.lr=0.01"]),
+])
+def test_a_rollback_and_a_restore_keep_every_tensor_the_iteration_reads_in_place(request, make, extra, tmp_path):
+    """A captured graph replays on fixed storages; restoring a training state (resume, rollback, the warm-up's
+    undo) must write into them. PyTorch's optimizer load_state_dict puts new momentum tensors in place, which
+    a graph would never see (it would go on reading the freed ones, which held the NaN)."""
+    from advnets.train.checkpoint import LogInterval, restore_training_state, save_training_state
+    from advnets.train.graph import graph_tensors
+    from advnets.train.loop import recover_from_nonfinite
+
+    cfg = request.getfixturevalue(make)(*extra, "train.on_nonfinite=rollback")
+    game = build_game(cfg, torch.device("cpu"))
+    for _ in range(3):
+        train_iteration(game)
+    interval = LogInterval(torch.zeros(4))
+    save_training_state(game, tmp_path, 3, 0.0, interval=interval)
+    saved_values = {k: v.clone() for k, v in graph_tensors(game).items()}
+    before = _storages(game)
+    assert any(k.startswith("opt_d.") for k in before) and "data.cursor" in before
+    for _ in range(2):
+        train_iteration(game)
+    restore_training_state(game, *load_training_state(tmp_path), interval)
+    assert _storages(game) == before
+    assert all(torch.equal(graph_tensors(game)[k], v) for k, v in saved_values.items() if not k.startswith("data."))
+    for _ in range(2):
+        train_iteration(game)
+    with torch.no_grad():
+        next(game.discriminator.parameters()).fill_(float("nan"))
+    step, _ = recover_from_nonfinite(game, tmp_path, 5, ["D's weights"], interval, None, say=lambda text: None)
+    assert step == 3 and game.rollbacks == 1 and _storages(game) == before
+    GameState(game, interval.sums).restore()  # the warm-up's undo
+    assert _storages(game) == before
+
+
+def test_the_eager_iteration_takes_over_after_a_failed_capture(tiny_ring, monkeypatch):
+    """Simulated on the CPU: a capture that fails in capture_end (its cause in __context__) is reported with
+    that cause, and the game is left as it was, with fresh random generators (a failed capture may leave the
+    registered ones in capture mode): the eager iteration then equals a game that never tried, bit for bit."""
+    import advnets.train.graph as graph_module
+    from advnets.train.graph import CapturedIteration, GraphUnavailable, iteration_runner
+
+    registered = []
+
+    class FakeGraph:
+        def register_generator_state(self, generator):
+            registered.append(generator)
+
+    class FakeStream:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def wait_stream(self, other):
+            pass
+
+    @contextlib.contextmanager
+    def failing_capture(graph):
+        yield  # the iteration's Python runs (here on the CPU, really updating the game)
+        try:
+            raise RuntimeError("operation not permitted when stream is capturing")
+        except RuntimeError:
+            raise RuntimeError("CUDA error: operation failed due to a previous error during capture")
+
+    monkeypatch.setattr(graph_module, "graph_blocker", lambda game: None)
+    for name, value in (("Stream", FakeStream), ("stream", lambda s: contextlib.nullcontext()),
+                        ("current_stream", lambda *a: FakeStream()), ("synchronize", lambda *a: None),
+                        ("CUDAGraph", FakeGraph), ("graph", failing_capture)):
+        monkeypatch.setattr(torch.cuda, name, value)
+    cfg = tiny_ring("optim.name=momentum-sgd", "optim.lr=0.01")
+    tried, never = build_game(cfg, torch.device("cpu")), build_game(cfg, torch.device("cpu"))
+    train_iteration(tried), train_iteration(never)
+    sums = torch.zeros(4)
+    with pytest.raises(GraphUnavailable, match="capture failed \\(CUDA error: operation failed due to a previous "
+                                               "error during capture; caused by: operation not permitted when "
+                                               "stream is capturing\\)"):
+        CapturedIteration(tried, sums)
+    assert registered and not any(g is tried.rng or g is tried.data.rng for g in registered)  # fresh generators
+    assert not sums.any()
+    for _ in range(5):
+        assert torch.equal(train_iteration(tried), train_iteration(never))
+    (ta, ra, ca), (tb, rb, cb) = _state(tried), _state(never)
+    assert ca == cb and torch.equal(ra, rb) and all(torch.equal(ta[k], tb[k]) for k in ta)
+    from advnets.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="train.graph=on: capture failed .*caused by: operation not permitted"):
+        iteration_runner(tried, sums, "on", say=lambda text: None)

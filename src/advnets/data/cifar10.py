@@ -20,11 +20,13 @@ preprocessing (global contrast normalisation) is applied later, not here.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import pickle
 import tarfile
 import urllib.error
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -147,28 +149,66 @@ def find_cifar10(data_dir: str | None, download: bool) -> Path:
     return target
 
 
+# What the official files hold, so that nothing larger is ever read: each batch is 31,035,704 bytes
+# (test_batch 31,035,526), the archive 9 entries and 186 MB once decompressed.
+MAX_BATCH_BYTES = 32 << 20
+MAX_ARCHIVE_ENTRIES = 32
+MAX_ARCHIVE_BYTES = 192 << 20
+
+
+class _BoundedReader:
+    """A decompressed stream that refuses to yield more than `limit` bytes (an archive bomb: a few MB
+    that expand to many GB), counting every byte tarfile reads, its own headers' included."""
+
+    def __init__(self, stream, limit: int, path: Path):
+        self.stream, self.limit, self.path, self.count = stream, limit, path, 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.stream.read(self.limit + 1 - self.count if n is None or n < 0 else n)
+        self.count += len(data)
+        if self.count > self.limit:
+            raise DataError(f"{self.path} expands to more than {self.limit >> 20} MiB, more than the CIFAR-10 "
+                            "archive; it is not the official archive (delete it and get it again)")
+        return data
+
+
+def _member_bytes(path: Path, names: tuple[str, ...]) -> dict[str, bytes]:
+    """The bytes of `names` from the archive at `path`, read in one pass of its decompressed stream,
+    every entry's size checked before its bytes are read."""
+    wanted = {f"{FOLDER}/{name}": name for name in names}
+    found: dict[str, bytes] = {}
+    with gzip.open(path, "rb") as stream, tarfile.open(fileobj=_BoundedReader(stream, MAX_ARCHIVE_BYTES, path),
+                                                       mode="r|") as archive:
+        for count, member in enumerate(archive, start=1):
+            if count > MAX_ARCHIVE_ENTRIES or member.size > MAX_BATCH_BYTES:
+                what = (f"more than {MAX_ARCHIVE_ENTRIES} entries" if count > MAX_ARCHIVE_ENTRIES else
+                        f"{member.name[:80]} of {member.size:,} bytes (a batch has 31,035,704)")
+                raise DataError(f"{path} holds {what}: not the CIFAR-10 python archive (delete it and get it again)")
+            if member.name in wanted and member.isfile():
+                found[wanted[member.name]] = archive.extractfile(member).read()
+    return found
+
+
 def _read_members(path: Path, names: tuple[str, ...]) -> tuple[bytes, ...]:
-    """The bytes of batches `names` from the folder or the archive at `path`."""
+    """The bytes of batches `names` from the folder or the archive at `path` (none larger than a batch)."""
     if path.is_dir():
         missing = [n for n in names if not (path / n).is_file()]
         if missing:
             raise DataError(f"{path} lacks {', '.join(missing)} (an incomplete {FOLDER}/); get the archive again")
+        large = [n for n in names if (path / n).stat().st_size > MAX_BATCH_BYTES]
+        if large:
+            raise DataError(f"{path / large[0]} has {(path / large[0]).stat().st_size:,} bytes, more than a CIFAR-10 "
+                            "batch (31,035,704): not an official batch; get the archive again")
         return tuple((path / n).read_bytes() for n in names)
     try:
-        with tarfile.open(path, "r:gz") as archive:
-            out = []
-            for name in names:
-                try:
-                    member = archive.extractfile(f"{FOLDER}/{name}")
-                except KeyError:
-                    member = None
-                if member is None:
-                    raise DataError(f"{path} has no {FOLDER}/{name}: not the CIFAR-10 python archive")
-                out.append(member.read())
-            return tuple(out)
-    except (tarfile.TarError, EOFError, OSError, ValueError) as e:  # truncated or not a gzip'ed tar
+        found = _member_bytes(path, names)
+    except (tarfile.TarError, EOFError, OSError, ValueError, zlib.error) as e:  # truncated or not a gzip'ed tar
         reason = (str(e).splitlines() or [type(e).__name__])[0]
         raise DataError(f"{path} is damaged or not a .tar.gz ({reason}); delete it and get it again") from None
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise DataError(f"{path} has no {FOLDER}/{missing[0]}: not the CIFAR-10 python archive")
+    return tuple(found[n] for n in names)
 
 
 def load_cifar10_split(split: str, data_dir: str | None = None, download: bool = True

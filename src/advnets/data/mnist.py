@@ -1,7 +1,7 @@
 """MNIST and Fashion-MNIST: finding, downloading, verifying and splitting the IDX files.
 
-Search order for the files: ``--data-dir`` / ``data.dir``, then ``$ADVNETS_DATA``, then the user
-cache directory; in each, ``<dir>/<dataset>/<file>`` and then ``<dir>/<file>``. Missing files are
+Where the files are looked for: in ``--data-dir`` / ``data.dir`` alone when one is given; otherwise in
+``$ADVNETS_DATA``, then the user cache directory; in each, ``<dir>/<dataset>/<file>`` and then ``<dir>/<file>``. Missing files are
 downloaded into the first of those directories from the official mirrors, and every file's
 uncompressed bytes are checked against the published SHA-256 before use.
 
@@ -85,18 +85,17 @@ IDX_DATASETS = {d.name: d for d in (MNIST, FASHION_MNIST)}
 
 def data_dirs(explicit: str | os.PathLike | None = None, download: bool = False) -> list[Path]:
     """Directories searched for data files, in order; the first is where downloads go. A directory
-    given explicitly (--data-dir, data.dir) is never skipped for other files: it must exist, or, where
-    downloads are allowed, it is the only place searched (and is created by a successful download)."""
-    dirs = []
+    given explicitly (--data-dir, data.dir) is the only place searched, whether it holds the files or
+    not (an empty one included): it must exist, or, where downloads are allowed, it is created by a
+    successful download."""
     if explicit:
         given = Path(explicit).expanduser()
-        if not given.is_dir():
-            if download and not given.exists():
-                return [given]
+        if not given.is_dir() and not (download and not given.exists()):
             raise DataError(f"data directory {explicit} (--data-dir / data.dir) "
                             f"{'is a file' if given.exists() else 'does not exist'}; give the folder that holds "
                             "the data files, or leave it unset to search $ADVNETS_DATA and the user cache")
-        dirs.append(given)
+        return [given]
+    dirs = []
     if os.environ.get("ADVNETS_DATA"):
         dirs.append(Path(os.environ["ADVNETS_DATA"]).expanduser())
     dirs.append(user_cache_dir() / "data")

@@ -20,6 +20,7 @@ import torch
 
 from advnets import runtime
 from advnets.data import toy
+from advnets.errors import ConfigError
 
 SYNTHETIC_EPOCH = 50_000  # examples per nominal "epoch" of an infinite synthetic source (as MNIST)
 
@@ -113,7 +114,7 @@ class TensorSource(DataSource):
                  labels: torch.Tensor | None = None, n_classes: int = 0, share: tuple[int, int] = (0, 1),
                  preprocess: Callable[[torch.Tensor], torch.Tensor] | None = None):
         if len(pixels) < batch_size:
-            raise ValueError(f"batch size {batch_size} exceeds the {len(pixels)} training examples")
+            raise ConfigError(f"train.batch_size {batch_size} exceeds the {len(pixels)} training examples")
         super().__init__(device)
         self.pixels = pixels.to(device)  # [N, *x_shape] uint8
         self.preprocess = preprocess or (lambda x: x)  # [m, *x_shape] in [0, 1] -> the model's space

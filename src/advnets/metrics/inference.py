@@ -22,7 +22,7 @@ from torch import nn
 
 from advnets.batching import apply_in_batches
 from advnets.data import preprocess as preprocessing
-from advnets.errors import ConfigError
+from advnets.errors import ConfigError, shell_command
 from advnets.fileio import file_sha256
 from advnets.metrics.nearest import nearest_rows
 from advnets.metrics.spec import Metric, MetricRequest
@@ -78,7 +78,7 @@ def score_inference(snap, request: MetricRequest) -> dict[str, Any]:
         elif snap.encoder is not None:
             encoder, origin = snap.encoder, {"encoder": "joint"}
         else:
-            raise ConfigError(f"{snap.path} has no inference network: fit one with advnets infer {snap.path}")
+            raise ConfigError(f"{snap.path} has no inference network: fit one with {shell_command('advnets', 'infer', snap.path)}")
     device = next(snap.generator.parameters()).device
     test, _ = preprocessing.load_images(snap.config.data, "test", request.data_dir)  # the model's space
     if not 1 <= request.n_samples <= len(test):

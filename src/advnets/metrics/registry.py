@@ -19,13 +19,14 @@ from typing import Any
 
 from advnets.errors import ConfigError
 from advnets.fileio import append_line
+from advnets.outputs import check_output
 from advnets.metrics import (ais, classes, classifier_features, inference, inpainting, modes, optimal_d, parzen,
                              stacked_modes)
 from advnets.metrics.spec import OPTIONAL_FIELDS, Metric, MetricRequest, require
 from advnets.metrics.summary import mean_and_se
 from advnets.snapshot import Snapshot, provenance
 
-__all__ = ["HEADLINES", "METRICS_FILE", "Metric", "MetricRequest", "append_metrics", "evaluate",
+__all__ = ["HEADLINES", "METRICS_FILE", "Metric", "MetricRequest", "append_metrics", "evaluate", "metrics_path",
            "evaluate_over_seeds", "get", "names", "register", "report_columns"]
 
 METRICS_FILE = "metrics.jsonl"
@@ -97,8 +98,14 @@ def evaluate_over_seeds(name: str, snap: Snapshot, request: MetricRequest, seeds
             **provenance(snap, started)}
 
 
+def metrics_path(snapshot_path: Path) -> Path:
+    """metrics.jsonl beside a snapshot: where its rows go."""
+    return Path(snapshot_path).parent / METRICS_FILE
+
+
 def append_metrics(snapshot_path: Path, row: dict[str, Any]) -> Path:
-    """Append `row` as one JSON line to metrics.jsonl beside the snapshot it measured."""
-    path = Path(snapshot_path).parent / METRICS_FILE
+    """Append `row` as one JSON line to metrics.jsonl beside the snapshot it measured (refused inside a
+    run that another process trains: advnets.outputs)."""
+    path = check_output(metrics_path(snapshot_path), force=True)
     append_line(path, json.dumps(row))  # durable at once; a crash leaves at most a torn last line, which readers drop
     return path

@@ -15,7 +15,7 @@ import torch
 
 from advnets.batching import apply_in_batches
 from advnets.data import registry as datasets
-from advnets.errors import ConfigError
+from advnets.errors import ConfigError, shell_command
 from advnets.fileio import append_line, file_sha256
 from advnets.metrics.summary import mean_and_se
 from advnets.semisup.labels import labelled_subset
@@ -54,7 +54,7 @@ def feature_extractor(method: str, run: str | None, variant: str = "auto") -> tu
     else:
         path = Path(snap.path).parent / ENCODER_FILE
         if not path.is_file():
-            raise ConfigError(f"{path} does not exist: fit the inference network first (advnets infer {run})")
+            raise ConfigError(f"{path} does not exist: fit the inference network first ({shell_command('advnets', 'infer', run)})")
         encoder, _ = load_encoder(path)
         source["encoder"] = str(path)
     return encoder.eval().features, source

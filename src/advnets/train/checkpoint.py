@@ -20,10 +20,10 @@ from tqdm import tqdm
 from advnets import __version__, runtime
 from advnets.config import to_dict
 from advnets.errors import CheckpointError
-from advnets.snapshot import (LATEST_SNAPSHOT, STATE_FORMAT, load_networks, network_tensors, numbered_snapshot,
-                              save_snapshot)
-from advnets.tensorfile import load_tensors, read_header, save_tensors, strip_prefix, with_prefix
-from advnets.train.optim import plain_param_groups
+from advnets.snapshot import (LATEST_SNAPSHOT, STATE_FORMAT, check_header_values, load_network_file, load_networks,
+                              network_tensors, numbered_snapshot, save_snapshot)
+from advnets.tensorfile import read_header, save_tensors, strip_prefix, with_prefix
+from advnets.train.optim import plain_param_groups, takes_tensor_rates
 
 if TYPE_CHECKING:  # annotations only
     from advnets.train.game import Game
@@ -46,6 +46,12 @@ def pack_optimizer(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str, t
 
 def unpack_optimizer(prefix: str, opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor],
                      header: dict[str, Any]) -> None:
+    """Put a saved optimizer state back into `opt` **in place**: every buffer `opt` already has is
+    overwritten (``copy_``), never replaced, so that a CUDA graph captured over those buffers still reads
+    and writes the restored values after a resume or a rollback (torch's ``load_state_dict`` would put
+    new tensors in their place and leave the graph on the old, freed ones). A parameter the saved state
+    has no buffers for (saved before its first update) gets zero buffers where `opt` is our momentum SGD
+    (the same update: its velocity starts at zero) and none otherwise."""
     state: dict[int, dict[str, Any]] = {}
     for name, value in strip_prefix(prefix, tensors).items():
         index, key = name.split(".", 1)
@@ -53,7 +59,32 @@ def unpack_optimizer(prefix: str, opt: torch.optim.Optimizer, tensors: dict[str,
     for name, value in header["scalars"].items():
         index, key = name.split(".", 1)
         state.setdefault(int(index), {})[key] = value
-    opt.load_state_dict({"state": state, "param_groups": header["param_groups"]})
+    groups = header["param_groups"]
+    if len(groups) != len(opt.param_groups) or any(len(saved["params"]) != len(group["params"])
+                                                   for saved, group in zip(groups, opt.param_groups)):
+        raise ValueError(f"{prefix}'s parameter groups do not match the network's")
+    for saved, group in zip(groups, opt.param_groups):
+        group.update({key: value for key, value in saved.items() if key != "params"})
+    params = [p for group in opt.param_groups for p in group["params"]]
+    with torch.no_grad():
+        for index, param in enumerate(params):
+            current, saved = opt.state[param], state.get(index, {})
+            if not saved:
+                if takes_tensor_rates(opt):
+                    for value in current.values():
+                        value.zero_()
+                else:
+                    current.clear()
+                continue
+            for key, value in saved.items():
+                if isinstance(value, torch.Tensor) and key != "step":  # buffers live as their parameter does
+                    value = value.to(param.device, param.dtype if value.is_floating_point() else None)
+                old = current.get(key)
+                if isinstance(value, torch.Tensor) and isinstance(old, torch.Tensor) and old.shape == value.shape \
+                        and old.dtype == value.dtype and old.device == value.device:
+                    old.copy_(value)
+                else:  # a buffer `opt` did not have yet (Adam's step counter keeps its type and device, as torch's)
+                    current[key] = value.clone() if isinstance(value, torch.Tensor) else value
 
 
 @dataclass
@@ -250,10 +281,46 @@ def check_state_header(header: dict[str, Any], path: Path) -> None:
                                                                                              "g_updates")):
         raise CheckpointError(f"{path} does not fit this run (its config or counters are of the wrong type); "
                               "it is damaged or was written by another program")
+    check_header_values(header, path)  # step and x_shape, as every snapshot's
+    problem = _impossible_state_value(header)
+    if problem:
+        raise CheckpointError(f"{path} holds an impossible training state ({problem}); it is damaged or was "
+                              "written by another program")
+
+
+COUNT_LIMIT = 2**62  # counters live in int64 device tensors; anything near 2^63 is damage, not a run
+
+
+def _impossible_state_value(header: dict[str, Any]) -> str | None:
+    """The first of a training state's numbers that no run can have written, described; None if all are possible."""
+
+    def count(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= COUNT_LIMIT
+
+    def seconds(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < float("inf")
+
+    steps = header["config"].get("train", {}).get("steps") if isinstance(header["config"].get("train"), dict) else None
+    data = header["data"] if isinstance(header["data"], dict) else {}
+    checks = [
+        (count(steps) and header["step"] <= steps, f"step {header['step']} beyond train.steps={steps}"),
+        (count(header["d_updates"]) and count(header["g_updates"]),
+         f"update counts {header['d_updates']}, {header['g_updates']} (0 or more)"),
+        (count(data.get("batches_drawn")), f"data.batches_drawn {data.get('batches_drawn')!r} (a count, 0 or more)"),
+        (seconds(header["elapsed_s"]), f"elapsed_s {header['elapsed_s']!r} (seconds, 0 or more)"),
+        (seconds(header.get("log_seconds", 0.0)), f"log_seconds {header.get('log_seconds')!r} (seconds, 0 or more)"),
+        (count(header.get("log_steps", 0)), f"log_steps {header.get('log_steps')!r} (a count, 0 or more)"),
+        (count(header.get("rollbacks", 0)), f"rollbacks {header.get('rollbacks')!r} (a count, 0 or more)"),
+        (isinstance(header.get("lr_scale", 1.0), (int, float)) and 0 < header.get("lr_scale", 1.0) <= 1,
+         f"lr_scale {header.get('lr_scale')!r} (a factor in (0, 1]: halved by each rollback)"),
+        (isinstance(header.get("world_size", 1), int) and 1 <= header.get("world_size", 1) <= 1 << 20,
+         f"world_size {header.get('world_size')!r} (1 or more processes)"),
+    ]
+    return next((what for ok, what in checks if not ok), None)
 
 
 def load_training_state(run_dir: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     path = training_state_path(run_dir)
-    tensors, header = load_tensors(path)
+    tensors, header = load_network_file(path)
     check_state_header(header, path)
     return tensors, header

@@ -163,6 +163,22 @@ class Game:
         """Every random generator a training iteration draws from (a captured step registers them)."""
         return [self.rng] + ([self.data.rng] if isinstance(self.data, MixtureSource) else [])
 
+    def replace_generators(self) -> None:
+        """New generator objects in the same states for every one of generators() (after a failed CUDA-graph
+        capture, whose registered generators may be left unusable)."""
+        self.rng = _fresh_copy(self.rng)
+        if isinstance(self.data, MixtureSource):
+            self.data.rng = _fresh_copy(self.data.rng)
+
+
+def _fresh_copy(generator: torch.Generator) -> torch.Generator:
+    fresh = torch.Generator(generator.device)
+    try:
+        fresh.set_state(generator.get_state())
+    except RuntimeError:  # unreadable: the caller restores a saved state into it next
+        pass
+    return fresh
+
 
 def build_source(cfg: Config, device: torch.device, ranks: Ranks = SINGLE) -> DataSource:
     """The training source named by ``cfg.data`` (for file data sets: the paper's train split); under

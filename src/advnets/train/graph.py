@@ -54,6 +54,24 @@ def graph_blocker(game: Game) -> str | None:
     return None
 
 
+def graph_tensors(game: Game) -> dict[str, torch.Tensor]:
+    """Every tensor a captured iteration reads or writes, by name: the networks' weights and buffers,
+    the optimizers' buffers, G's moving average, the update counts and the rate factor, and the data
+    source's device state. A graph replays on these very storages, so whatever puts a state back (a
+    resume, a rollback, the warm-up's undo) must write into them in place (tests/train/test_graph.py)."""
+    named: dict[str, torch.Tensor] = {}
+    for prefix, module in (("generator", game.generator), ("discriminator", game.discriminator),
+                           ("generator_ema", game.average_model)):
+        if module is not None:
+            named.update({f"{prefix}.{k}": v for k, v in module.state_dict(keep_vars=True).items()})
+    for prefix, opt in (("opt_d", game.opt_d), ("opt_g", game.opt_g)):
+        for i, state in enumerate(opt.state.values()):
+            named.update({f"{prefix}.{i}.{k}": v for k, v in state.items() if isinstance(v, torch.Tensor)})
+    named.update({"d_count": game.d_count, "g_count": game.g_count, "lr_scale": game.lr_scale})
+    named.update({f"data.{k}": v for k, v in vars(game.data).items() if isinstance(v, torch.Tensor)})
+    return named
+
+
 class GameState:
     """A copy of the game's training state (advnets.train.checkpoint's layout, kept in memory) and of
     the statistics buffer, to put back after the warm-up as a resume would."""
@@ -73,8 +91,24 @@ class GameState:
         self.sums.copy_(self.sums_copy)
 
 
+def root_cause(error: BaseException) -> str:
+    """One line for a failure and what caused it: PyTorch reports a failed capture as capture_end's
+    error, with the operation that broke the capture in its __context__ (or __cause__)."""
+    first = (str(error).splitlines() or [type(error).__name__])[0]
+    cause, seen = error, {id(error)}
+    while (nxt := cause.__cause__ or cause.__context__) is not None and id(nxt) not in seen:
+        cause = nxt
+        seen.add(id(cause))
+    if cause is error:
+        return first
+    return f"{first}; caused by: {(str(cause).splitlines() or [type(cause).__name__])[0]}"
+
+
 class CapturedIteration:
-    """Algorithm 1's iteration as a CUDA graph: calling it runs one iteration (see the module docstring)."""
+    """Algorithm 1's iteration as a CUDA graph: calling it runs one iteration (see the module docstring).
+    A capture that fails leaves the game exactly as it found it, its random generators replaced by fresh
+    ones in the same state (a generator registered with a failed capture may stay in capture mode), so
+    the eager iteration can take over."""
 
     def __init__(self, game: Game, sums: torch.Tensor, warmup: int = WARMUP_ITERATIONS):
         reason = graph_blocker(game)
@@ -83,6 +117,16 @@ class CapturedIteration:
         self.game = game
         saved = GameState(game, sums)
         drawn_before = game.data.batches_drawn
+        try:
+            self._capture(game, sums, warmup, saved, drawn_before)
+        except GraphUnavailable:
+            self._give_back(game, saved, drawn_before)
+            raise
+        except Exception as e:  # noqa: BLE001 - whatever breaks a capture, the run goes on eagerly or says why
+            self._give_back(game, saved, drawn_before)
+            raise GraphUnavailable(f"capture failed ({root_cause(e)})") from None
+
+    def _capture(self, game: Game, sums: torch.Tensor, warmup: int, saved: GameState, drawn_before: int) -> None:
         side = torch.cuda.Stream(device=game.data.device)
         side.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(side):
@@ -103,13 +147,18 @@ class CapturedIteration:
         try:
             with torch.cuda.graph(self.graph):
                 sums += train_iteration(game)
-        except RuntimeError as e:
-            raise GraphUnavailable(f"capture failed ({str(e).splitlines()[0]})") from None
         finally:
             # Capturing ran the Python but no kernel: the host's counts moved on, the device's did not.
             self.d_updates, self.g_updates = game.d_updates - saved.counts[0], game.g_updates - saved.counts[1]
             game.set_update_counts(*saved.counts)
             game.data.batches_drawn = drawn_before
+
+    @staticmethod
+    def _give_back(game: Game, saved: GameState, drawn_before: int) -> None:
+        """After a failed warm-up or capture: fresh generators, then the state from before (as a resume)."""
+        game.replace_generators()
+        game.data.batches_drawn = drawn_before
+        saved.restore()
 
     def __call__(self) -> None:
         game = self.game

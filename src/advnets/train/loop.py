@@ -25,12 +25,13 @@ from tqdm import tqdm
 from advnets.config import Config
 from advnets import __version__
 from advnets.distributed import SINGLE, Ranks, any_rank, average_, gather_to_main, process_group
-from advnets.errors import CheckpointError, TrainingDiverged, TrainingInterrupted
+from advnets.errors import CheckpointError, TrainingDiverged, TrainingInterrupted, shell_command
 from advnets.fileio import atomic_write_bytes
 from advnets.progress import Progress
 from advnets.runtime import cpu_has_bf16_units, resolve_device
 from advnets.snapshot import LATEST_SNAPSHOT
 from advnets.train.algorithm import STAT_NAMES, named_stats
+from advnets.train.budget import check_training_fits
 from advnets.train.checkpoint import (TRAINING_STATE, LogInterval, load_training_state, rank_private_state,
                                       restore_training_state, save_training_state)
 from advnets.train.game import Game, build_game
@@ -76,9 +77,11 @@ STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SI
 
 
 @contextlib.contextmanager
-def stop_requests():
+def stop_requests(restore: bool = True):
     """Turn the first stop signal (Ctrl-C, SIGTERM, SIGUSR1) into a request to stop after the current
-    iteration (so the saved state is never half an update); a second one interrupts at once."""
+    iteration (so the saved state is never half an update); a second one interrupts at once. On leaving,
+    the previous handlers come back; with `restore` false (a process that exits next) the signals are
+    ignored instead, so that a second Ctrl-C during the exit prints no traceback."""
     request = StopRequest()
     if threading.current_thread() is not threading.main_thread():
         yield request
@@ -98,7 +101,7 @@ def stop_requests():
         yield request
     finally:
         for sig, old in previous.items():
-            signal.signal(sig, old)
+            signal.signal(sig, old if restore else signal.SIG_IGN)
 
 
 def warn_if_d_rate_floors_early(cfg: Config, say=tqdm.write) -> None:
@@ -118,15 +121,18 @@ def warn_if_d_rate_floors_early(cfg: Config, say=tqdm.write) -> None:
 
 
 def train(cfg: Config, run_dir: Path, resume: bool = False, lock: RunLock | None = None,
-          ranks: Ranks = SINGLE) -> TrainResult:
+          ranks: Ranks = SINGLE, stop: StopRequest | None = None) -> TrainResult:
     """Train `cfg` in `run_dir` (new and empty, or a run to continue when `resume`), holding the run's
     lock (`lock`, or one taken here) so that no other process trains it meanwhile. Under torchrun
-    (`ranks`: advnets.distributed), every rank calls this; rank 0 alone holds the lock and writes."""
+    (`ranks`: advnets.distributed), every rank calls this; rank 0 alone holds the lock and writes.
+    `stop`: the stop signals' request when the caller installed the handlers already (else here)."""
     run_dir = Path(run_dir)
+    check_training_fits(cfg, resolve_device(cfg.device), ranks)  # before anything is created
     if lock is None and ranks.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         lock = RunLock(run_dir)
-    with lock or contextlib.nullcontext(), stop_requests() as stop:  # a signal while the data loads counts too
+    requests = contextlib.nullcontext(stop) if stop is not None else stop_requests()
+    with lock or contextlib.nullcontext(), requests as stop:  # a signal while the data loads counts too
         with process_group(ranks, resolve_device(cfg.device)) as device:
             return _train(cfg, run_dir, resume, stop, ranks, device)
 
@@ -276,12 +282,19 @@ def recover_from_nonfinite(game: Game, run_dir: Path, step: int, bad: list[str],
     last, what = int(header["step"]), ", ".join(bad)
     where = f"step {step}: not finite: {what} (in steps {step - interval.steps + 1}-{step})"
     if t.on_nonfinite == "stop" or game.rollbacks >= t.max_rollbacks:
-        why = (f"after {game.rollbacks} rollback(s) (train.max_rollbacks={t.max_rollbacks})"
-               if t.on_nonfinite == "rollback" else "")
+        kept = f"the last finite checkpoint, step {last}, is intact ({run_dir / TRAINING_STATE}"
+        if t.on_nonfinite == "stop":
+            advice = shell_command("advnets", "train", "--resume", run_dir, "--set", "train.on_nonfinite=rollback")
+            raise TrainingDiverged(f"{where}; stopped without writing it: {kept}); go on from it with halved "
+                                   f"learning rates: {advice} (or start again with a smaller optim.lr)")
+        # What is left: the checkpoint's own rates and rollback count (a resume starts from those)
+        scale, used = float(header.get("lr_scale", 1.0)), int(header.get("rollbacks", 0))
+        more = shell_command("advnets", "train", "--resume", run_dir, "--set",
+                             f"train.max_rollbacks={t.max_rollbacks + 3}")
         raise TrainingDiverged(
-            f"{where}; stopped {why}without writing it: the last finite checkpoint, step {last}, is intact "
-            f"({run_dir / TRAINING_STATE}); go on from it with halved learning rates: advnets train --resume "
-            f"{run_dir} --set train.on_nonfinite=rollback (or start again with a smaller optim.lr)".replace("  ", " "))
+            f"{where}; stopped after {game.rollbacks} rollback(s) (train.max_rollbacks={t.max_rollbacks}) without "
+            f"writing it: {kept}, its learning rates x{scale:g} after {used} rollback(s)); each further rollback "
+            f"halves them again: {more}, or start again with a smaller optim.lr")
     scale, count = game.lr_scale_value / 2, game.rollbacks + 1
     restored_step, elapsed = restore_training_state(game, tensors, header, interval, run_dir / TRAINING_STATE)
     game.set_lr_scale(scale)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from advnets.config import Config, changed_keys, flatten, from_dict, load_config, to_dict
-from advnets.errors import CheckpointError, ConfigError
+from advnets.errors import CheckpointError, ConfigError, shell_command
 from advnets.train.checkpoint import TRAINING_STATE, read_training_header
 from advnets.train.rundir import CONFIG_FILE
 
@@ -59,7 +59,7 @@ def resume_config(run_dir: str | Path, preset_or_yaml: str | None = None, overri
         if not (run_dir / CONFIG_FILE).is_file():
             raise CheckpointError(f"{run_dir} holds neither a training state nor a config.yaml (it stopped before "
                                   f"writing them): nothing to resume; start it again with: advnets train PRESET "
-                                  f"--out {run_dir}")
+                                  f"--out {shell_command(run_dir)}")
         cfg = load_config(preset_or_yaml or str(run_dir / CONFIG_FILE), overrides)
         if data_dir:
             cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, dir=data_dir))

@@ -26,22 +26,22 @@ from pathlib import Path
 from typing import Any
 
 from advnets.config import Config, to_yaml
-from advnets.errors import CheckpointError
+from advnets.errors import CheckpointError, shell_command
 from advnets.fileio import TEMP_SUFFIX, append_line, atomic_write_bytes, read_json_lines, remove_temporaries
+from advnets.outputs import LOCK_FILE, recorded_holder_alive
 
 CONFIG_FILE = "config.yaml"
 STATS_FILE = "stats.jsonl"
 PROBES_FILE = "probes.jsonl"  # 1-D runs: the Figure-1 probes (metrics/probe_1d.py)
 INIT_FROM_FILE = "init-from.json"  # generator.init_from: the trained G this run started from
-LOCK_FILE = ".advnets-train.lock"
 LOG_FILE = "log.txt"  # what the run printed: warnings, progress lines (time-stamped)
 SAMPLES_DIR = "samples"
-
-# The files that training alone writes (by name prefix): their temporary files may be removed by the
-# lock holder. (metrics.jsonl and figures are written by other commands, which may run meanwhile.)
+# The files that training alone writes (by name prefix): their temporary files may be removed by the lock
+# holder, and no other command may replace them (advnets.outputs). Other commands (metrics.jsonl, figures,
+# report.html) write into a run folder only while nobody trains it.
 TRAINING_OUTPUTS = ("network-", "training-state", "config.yaml", "stats.jsonl", "probes.jsonl", "init-from",
                     "log.txt")
-
+LOCK_RETRY_S = 0.2  # how long acquire() waits out another command's momentary probe of the lock
 
 def is_leftover(entry: Path) -> bool:
     """What an interrupted start leaves and a new run may take over: the lock, temporary files."""
@@ -80,27 +80,18 @@ class RunLock:
         try:
             import fcntl
         except ImportError:  # no flock (Windows): the recorded PID decides
-            return not self._holder_alive(fd)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except OSError as e:
-            if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                return False
-            return not self._holder_alive(fd)  # e.g. ENOLCK: a file system without locks
-
-    @staticmethod
-    def _holder_alive(fd: int) -> bool:
-        match = re.match(r"pid (\d+) on (\S+)", os.pread(fd, 200, 0).decode(errors="replace"))
-        if not match or match.group(2) != socket.gethostname():
-            return False
-        try:
-            os.kill(int(match.group(1)), 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return int(match.group(1)) != os.getpid()
+            return not recorded_holder_alive(fd)
+        deadline = time.monotonic() + LOCK_RETRY_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except OSError as e:
+                if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    return not recorded_holder_alive(fd)  # e.g. ENOLCK: a file system without locks
+                if time.monotonic() > deadline:  # held, not just probed by another command (outputs.py)
+                    return False
+                time.sleep(0.02)
 
     def release(self) -> None:
         if self.fd is not None:
@@ -128,9 +119,10 @@ def claim_run_dir(out: str | Path | None, name: str, root: str | Path = "runs") 
     kept = [entry for entry in path.iterdir() if not is_leftover(entry)]
     if kept:
         lock.release()
-        hint = (f"it stopped before its first checkpoint: start it again with --resume {path}"
+        resume = shell_command("advnets", "train", "--resume", path)
+        hint = (f"it stopped before its first checkpoint: start it again with {resume}"
                 if (path / CONFIG_FILE).is_file() and not any(p.name.startswith("training-state") for p in kept)
-                else f"continue it with --resume {path}")
+                else f"continue it with {resume}")
         raise CheckpointError(f"{path} already exists and is not empty; choose a new --out (or {hint})")
     remove_temporaries(path, TRAINING_OUTPUTS)
     return path, lock
