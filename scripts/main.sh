@@ -39,6 +39,12 @@ print("\nWhere this run stands (MNIST test set; Parzen in nats, higher is better
 for row in [own, *references.reference_rows()]:
     if row.get("parzen") or row.get("fid_mnistclf"):
         print(f"  {row.get('parzen') or '-':>13}  {row.get('fid_mnistclf') or '-':>13}  {row['what']}")
+classes = [r for r in rows if r.get("class_histogram")]
+if classes:  # mode dropping: the digits the shipped classifier reads in the 10,000 samples
+    c = classes[-1]
+    shares = "  ".join(f"{digit}: {100 * share:.1f}%" for digit, share in enumerate(c["class_histogram"]))
+    print(f"\nDigits in its 10,000 samples (read by the shipped classifier; 10% each is uniform):\n  {shares}\n"
+          f"  KL to uniform {c['class_kl_uniform']:.3f} (0: every digit equally often; 2.303: one digit only)")
 PY
     echo "MNIST run: $mnist_run (report.html, fig2.png, fig3.png, log.txt); the shipped generator's figures: $out/shipped-mnist-paper-fig{2,3}-$stamp.png"
 else

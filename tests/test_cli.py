@@ -37,8 +37,43 @@ def test_dry_run_prints_the_resolved_config_and_writes_nothing(tmp_path, capsys)
 def test_train_writes_a_complete_run_directory(trained, capsys):
     names = {p.name for p in trained.iterdir()}
     assert {"config.yaml", "stats.jsonl", "samples", "network-latest.safetensors",
-            "training-state.safetensors"} <= names
+            "training-state.safetensors", "sessions.jsonl"} <= names
     assert (trained / "samples" / "step-00000010.png").is_file()
+    import json
+
+    start, end = (json.loads(line) for line in (trained / "sessions.jsonl").read_text().splitlines())
+    assert start["event"] == "start" and start["command"] and start["torch"] and start["cpu"] and start["threads"] >= 1
+    assert end["event"] == "end" and end["how"] == "finished" and end["step"] == 10 and end["training_s"] > 0
+
+
+def test_the_end_of_run_line_gives_the_average_speed_and_the_times(tmp_path, capsys):
+    assert main(["train", "toy-ring", "--out", str(tmp_path / "r"), "--set", "train.steps=300", "train.log_every=200",
+                 "train.progress=false"]) == 0
+    import re
+
+    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("done:"))
+    match = re.search(r"; ([\d.]+) s of training \(([\d.]+) steps/s on average\), ([\d.]+) s for this command", line)
+    assert match, line
+    training, rate, command = map(float, match.groups())
+    assert training > 0 and abs(rate - 300 / training) < 0.1 * rate + 1 and command >= training
+
+
+def test_threads_auto_picks_one_for_small_updates_and_all_for_images(tmp_path, tiny_mnist, tiny_ring):
+    import torch
+
+    from advnets.config import load_config
+    from advnets.train.budget import choose_threads
+
+    assert choose_threads(load_config("toy-ring"), available=2) == (1, choose_threads(load_config("toy-ring"))[1])
+    assert choose_threads(load_config("toy-1d"), available=2)[0] == 1
+    assert choose_threads(load_config("paper-mnist"), available=2)[0] == 2
+    assert choose_threads(load_config("paper-mnist", ["threads=1"]), available=2) == (1, "threads set in the config")
+    assert load_config("paper-mnist", ["threads=auto"]).threads == 0
+    before = torch.get_num_threads()
+    assert main(["train", "toy-ring", "--out", str(tmp_path / "r"), "--set", "train.steps=5",
+                 "train.progress=false"]) == 0
+    assert torch.get_num_threads() == before  # put back after the run
+    assert "1 thread (auto:" in (tmp_path / "r" / "log.txt").read_text()
 
 
 def test_sample_npy_is_uint8_and_seeded_per_sample(trained, tmp_path, capsys):
@@ -60,6 +95,9 @@ def test_sample_npy_is_uint8_and_seeded_per_sample(trained, tmp_path, capsys):
     (["train", "paper-mnist", "--set", "optim.lr=fast"], "optim.lr: expected float, got str 'fast'"),
     (["train", "nonexistent-preset"], "neither a YAML file nor a preset"),
     (["train"], "give a preset or YAML file"),
+    (["train", "--set", "train.steps=10", "quick-mnist"],  # --set took the preset: say so, and how to write it
+     "--set took 'quick-mnist' as an override, but it has no '=': name the preset before --set, e.g. advnets train "
+     "quick-mnist --set train.steps=10"),
     (["train", "--resume", "/nonexistent/run"], "is not a run directory"),
     (["sample", "/nonexistent/run", "--n", "3", "--out", "x.npy"], "does not exist"),
     (["train", "paper-mnist", "--set", "device=cuda:0"], None),  # no CUDA here, or trains: see below
@@ -158,6 +196,8 @@ def test_evaluate_modes_and_its_figure(ring_run, capsys, tmp_path):
     out = tmp_path / "modes.png"
     assert main(["figure", "modes", str(ring_run), "--out", str(out)]) == 0
     assert Image.open(out).size[0] > 300
+    said = capsys.readouterr().out
+    assert f"{row['modes']} of 8 modes captured" in said  # the figure's title says it too, and which are missed
     assert main(["figure", "modes", str(ring_run), "--out", str(out)]) == 2  # never overwritten silently
     assert "already exists" in capsys.readouterr().err
     assert main(["evaluate", str(ring_run), "--metric", "parzen"]) == 2
@@ -257,6 +297,19 @@ def test_listing_commands_and_presets_does_not_load_pytorch():
             "assert 'torch' not in sys.modules, 'torch was imported'")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0 and "paper-mnist" in result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["train", "paper-mnist", "--set", "train.stpes=3"], "unknown config key 'train.stpes'"),
+    (["train", "paper-mnist", "--set", "optim.lr=fast"], "optim.lr: expected float"),
+    (["train", "--set", "train.steps=3", "paper-mnist"], "--set took 'paper-mnist' as an override"),
+])
+def test_a_config_typo_is_refused_before_pytorch_loads(argv, message):
+    """Seconds on a busy machine: a typo in a key or a value needs no PyTorch to be found."""
+    code = (f"import sys; from advnets.cli import main; status = main({argv!r}); "
+            "assert 'torch' not in sys.modules, 'torch was imported'; sys.exit(status)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 2 and message in result.stderr and result.stderr.count("\n") == 1, result.stderr
 
 
 def test_python_dash_m_advnets_is_the_same_command_line():

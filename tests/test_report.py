@@ -50,6 +50,31 @@ def test_the_report_lists_only_the_config_keys_that_apply():
     assert "masks" in applicable_config(to_dict(load_config("inpaint-mnist")))["data"]
     ring = applicable_config(to_dict(load_config("toy-ring")))["data"]
     assert "radius" in ring and "dir" not in ring and "masks" not in ring
+    adam_mlp = applicable_config(to_dict(load_config("fast-mnist")))  # an Adam run of fully connected networks
+    assert "momentum" not in adam_mlp["optim"] and "betas" in adam_mlp["optim"] and "inference" not in adam_mlp
+    assert "kernel" not in adam_mlp["generator"] and "conv" not in adam_mlp["discriminator"]
+    sgd = applicable_config(to_dict(load_config("paper-mnist")))
+    assert "momentum" in sgd["optim"] and "betas" not in sgd["optim"] and "lr_min" in sgd["optim"]
+    conv = applicable_config(to_dict(load_config("paper-cifar10-conv")))
+    assert "kernel" in conv["generator"] and "conv" in conv["discriminator"]
+
+
+def test_the_report_says_how_the_run_was_made_and_shows_the_classes_and_the_live_g(tiny_mnist_run, data_dir,
+                                                                                tmp_path):
+    """Command line, versions, CPU and threads, how each session ended; the class histogram beside the
+    progress grid; Figure 2 for the live G beside its moving average."""
+    run = tmp_path / "run"
+    assert main(["train", "paper-mnist", "--out", str(run), "--data-dir", str(data_dir), "--set",
+                 "generator.hidden=[32]", "discriminator.hidden=[16]", "discriminator.pieces=2", "train.batch_size=20",
+                 "train.steps=10", "train.log_every=5", "train.progress=false", "train.ema_decay=0.9"]) == 0
+    assert main(["evaluate", str(run), "--metric", "mnistclf-features", "--n-samples", "300",
+                 "--data-dir", str(data_dir)]) == 0
+    assert main(["report", str(run), "--data-dir", str(data_dir)]) == 0
+    page = (run / "report.html").read_text()
+    for text in ("Training sessions", "finished at step 10", "torch", "threads", "2.13" if "2.13" in
+                 __import__("torch").__version__ else "torch", "Figure 2 for the live G", "alt=\"class histogram\"",
+                 "the classes of G"):
+        assert text in page, text
 
 
 def test_an_mnist_report_puts_the_run_beside_the_reference_generators(tiny_mnist_run, data_dir, tmp_path):

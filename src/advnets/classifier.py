@@ -1,5 +1,5 @@
 """The project's MNIST classifier: labels generated digits (conditional GAN, inpainting) and gives
-the features of the offline metrics (``shared/evaluation.md``). Trained by :func:`train_classifier`
+the features of the offline metrics (``docs/protocols.md``). Trained by :func:`train_classifier`
 with a fixed seed; the weights ship in the package (``weights/mnist-classifier.safetensors``, about
 330 kB) and load without pickle. A data set's spec names its shipped classifier (``classifier``);
 :func:`classifier_for` loads it.

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import sys
+import time
 from pathlib import Path
 from typing import Callable, NoReturn
 
@@ -54,7 +55,7 @@ original), copy its directory first:
   advnets evaluate runs/00003-inpaint-mnist --metric inpainting --mask right-half
   advnets infer runs/00000-paper-mnist && advnets evaluate runs/00000-paper-mnist --metric inference
 
-Protocol (shared/paper.md section 5): Gaussian kernels on --n-samples samples; sigma from
+Protocol (docs/paper.md section 5): Gaussian kernels on --n-samples samples; sigma from
 logspace(-1, 0, 10) chosen by the best mean log-likelihood of validation images train[50000:51000];
 reported: mean and std/sqrt(N) over the 10,000 test images; pixels in [0, 1]; no dropout.""",
     "figure": """examples:
@@ -483,12 +484,23 @@ def cmd_presets(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_stray_overrides(args: argparse.Namespace) -> None:
+    """`--set KEY=VALUE ...` takes every word after it, a preset named last included: say so."""
+    stray = [item for item in args.set if "=" not in item]
+    if stray:
+        where = "" if args.config is None else f" (the preset is {args.config})"
+        overrides = [item for item in args.set if "=" in item] or ["train.steps=10"]
+        raise ConfigError(f"--set took '{stray[0]}' as an override, but it has no '='{where}: name the preset "
+                          f"before --set, e.g. {shell_command('advnets', 'train', stray[0], '--set', *overrides)}")
+
+
 def resolve_train_config(args: argparse.Namespace):
     """The config to train with, and for --resume the training state's header (advnets.train.resume
     checks that the config may continue the run)."""
     from advnets.config import load_config
     from advnets.train.resume import resume_config
 
+    check_stray_overrides(args)
     if args.resume is not None:
         return resume_config(args.resume, args.config, list(args.set), args.data_dir)
     if args.config is None:
@@ -514,6 +526,11 @@ def check_before_training(cfg, ranks) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    check_stray_overrides(args)  # a typo is refused before PyTorch loads (seconds on a busy machine); what
+    if args.config is not None and args.resume is None:  # needs the data registry is checked next
+        from advnets.config import load_config
+
+        load_config(args.config, list(args.set), static=True)
     from advnets.distributed import RankLost
     from advnets.train.loop import stop_requests
 
@@ -546,6 +563,7 @@ def where_the_run_stands(run_dir: Path) -> str:
 
 
 def _train_command(args: argparse.Namespace, stop) -> int:
+    started = time.perf_counter()
     from advnets.config import to_yaml
     from advnets.train import train
     from advnets.train.checkpoint import TRAINING_STATE, read_training_header
@@ -616,9 +634,11 @@ def _train_command(args: argparse.Namespace, stop) -> int:
             lock.release()
     s = result.last_stats
     if s:
+        training = float(s.get("wall_s") or 0.0)  # the run's training time, over all its sessions
+        average = f"{result.step / training:.1f} steps/s on average" if training else "steps/s unknown"
         print(f"done: step {result.step}, epoch {s['epoch']:.2f}, loss_d {s['loss_d']:.4f}, loss_g {s['loss_g']:.4f}, "
-              f"D(x) {s['d_real']:.3f}, D(G(z)) {s['d_fake']:.3f}, diversity {s['diversity']:.3f}, "
-              f"{s['steps_per_s']:.1f} steps/s")
+              f"D(x) {s['d_real']:.3f}, D(G(z)) {s['d_fake']:.3f}, diversity {s['diversity']:.3f}; "
+              f"{training:.1f} s of training ({average}), {time.perf_counter() - started:.1f} s for this command")
         if s.get("best_valid") is not None:
             which = "G's moving average" if cfg.train.ema_decay else "G"
             print(f"best validation Parzen of {which}: {s['best_valid']:.1f} at step {s['best_step']} "

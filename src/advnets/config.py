@@ -1,7 +1,7 @@
 """Typed run configuration: one dataclass per concern, YAML round trip, dotted overrides.
 
 The defaults are the authors' released MNIST setup (``mnist.yaml`` in goodfeli/adversarial, see
-``shared/paper.md`` section 4). A preset YAML file lists only the keys it sets; anything else keeps
+``docs/paper.md`` section 4). A preset YAML file lists only the keys it sets; anything else keeps
 its default. Unknown keys, wrong types and out-of-range values raise :class:`ConfigError` naming
 the dotted key, so a typo never silently trains the wrong model.
 
@@ -138,6 +138,9 @@ class LossConfig:
     """Which generator objective: the paper's minimax one or its non-saturating advice."""
 
     generator: str = _choice("non-saturating", "minimax")
+    # Stabilisers the field uses, not the paper's (0: off, as in the paper):
+    label_smoothing: float = 0.0  # one-sided: D's target on data is 1 - label_smoothing (Salimans et al. 2016)
+    r1_gamma: float = 0.0  # R1: D's loss + r1_gamma/2 * E_x |grad_x logit D(x)|^2 on data (Mescheder et al. 2018)
 
 
 @dataclass
@@ -221,6 +224,10 @@ class Config:
     name: str = "run"
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
+    # CPU threads of the run's PyTorch ops; 0 or "auto": one thread where an update is small work (the 1-D and
+    # 2-D presets), all of them for the image networks (advnets.train.budget.choose_threads; written to log.txt).
+    # Results depend on it in their last bits (the order of a sum's terms), as they depend on the CPU.
+    threads: int = field(default=0, metadata={"auto": 0})
     data: DataConfig = field(default_factory=DataConfig)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
@@ -254,8 +261,10 @@ def _renamed(data: dict, prefix: str) -> dict:
     return out
 
 
-def from_dict(cls: type, data: Any, prefix: str = "") -> Any:
-    """Build dataclass `cls` from a (partial) dict, checking keys, types and choices."""
+def from_dict(cls: type, data: Any, prefix: str = "", static: bool = False) -> Any:
+    """Build dataclass `cls` from a (partial) dict, checking keys, types and choices. `static`: only what
+    needs no data registry (keys, types, fixed choices), so that the command line can refuse a typo before
+    it loads PyTorch; the returned config is then not validated."""
     where = prefix.rstrip(".") or "config"
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping of keys, got {_show(data)}")
@@ -272,14 +281,16 @@ def from_dict(cls: type, data: Any, prefix: str = "") -> Any:
         key = prefix + name
         choices = known[name].metadata.get("choices")
         if callable(choices):
-            choices = choices()
+            choices = None if static else choices()
         if isinstance(value, bool) and choices and {"on", "off"} <= set(choices):
             value = "on" if value else "off"  # YAML 1.1 reads a bare on / off as true / false
-        values[name] = _coerce(hints[name], value, key)
+        if value == "auto" and "auto" in known[name].metadata:
+            value = known[name].metadata["auto"]  # a number field whose "auto" has a number (threads: 0)
+        values[name] = _coerce(hints[name], value, key, static)
         if choices and values[name] not in choices:
             raise ConfigError(f"{key}: {_show(value)} is not one of {', '.join(choices)}")
     cfg = cls(**values)
-    if cls is Config:
+    if cls is Config and not static:
         validate(cfg)
     return cfg
 
@@ -287,20 +298,20 @@ def from_dict(cls: type, data: Any, prefix: str = "") -> Any:
 _FLOAT_WITHOUT_DOT = re.compile(r"[-+]?\d+[eE][-+]?\d+")
 
 
-def _coerce(tp: Any, value: Any, key: str) -> Any:
+def _coerce(tp: Any, value: Any, key: str, static: bool = False) -> Any:
     origin = typing.get_origin(tp)
     if origin in (Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         if value is None:
             return None
-        return _coerce(args[0], value, key)
+        return _coerce(args[0], value, key, static)
     if dataclasses.is_dataclass(tp):
-        return from_dict(tp, value, key + ".")
+        return from_dict(tp, value, key + ".", static)
     if origin is list:
         (item,) = typing.get_args(tp)
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{key}: expected a list, got {_show(value)}")
-        return [_coerce(item, v, f"{key}[{i}]") for i, v in enumerate(value)]
+        return [_coerce(item, v, f"{key}[{i}]", static) for i, v in enumerate(value)]
     if tp is bool:
         if isinstance(value, bool):
             return value
@@ -340,6 +351,7 @@ def validate(cfg: Config) -> None:
 
     d, g, dis, o, t = cfg.data, cfg.generator, cfg.discriminator, cfg.optim, cfg.train
     need(cfg.seed >= 0, "seed", ">= 0")
+    need(0 <= cfg.threads <= 4096, "threads", "auto (0) or a number of threads, 1 or more")
     need(cfg.device == "auto" or cfg.device == "cpu" or cfg.device.startswith("cuda"), "device",
          "auto, cpu, cuda or cuda:N")
     from advnets.data import registry
@@ -388,6 +400,8 @@ def validate(cfg: Config) -> None:
     need(0 < dis.hidden_keep <= 1, "discriminator.hidden_keep", "in (0, 1]")
     for key, lr in (("optim.lr", o.lr), ("optim.d_lr", o.d_lr), ("optim.g_lr", o.g_lr)):
         need(lr is None or lr > 0, key, "> 0")
+    need(0 <= cfg.loss.label_smoothing < 0.5, "loss.label_smoothing", "in [0, 0.5) (0: none, as the paper)")
+    need(cfg.loss.r1_gamma >= 0, "loss.r1_gamma", ">= 0 (0: no penalty, as the paper)")
     need(o.lr_decay >= 1, "optim.lr_decay", ">= 1 (1 means no decay)")
     need(o.lr_min >= 0, "optim.lr_min", ">= 0")
     need(o.lr_anneal >= 1, "optim.lr_anneal", ">= 1 (1 means no annealing)")
@@ -576,8 +590,10 @@ def set_dotted(data: dict, key: str, value: Any) -> None:
             raise ConfigError(f"config key '{'.'.join(parts[: i + 1])}' must be a mapping")
 
 
-def load_config(preset_or_yaml: str | None = None, overrides: list[str] = (), base: dict | None = None) -> Config:
-    """Defaults <- preset or YAML file (or `base`) <- dotted overrides, validated."""
+def load_config(preset_or_yaml: str | None = None, overrides: list[str] = (), base: dict | None = None,
+                static: bool = False) -> Config:
+    """Defaults <- preset or YAML file (or `base`) <- dotted overrides, validated (with `static`: only the
+    checks that need no PyTorch, see from_dict)."""
     data: dict = dict(base or {})
     if preset_or_yaml is not None:
         data = read_yaml(preset_path(preset_or_yaml))
@@ -585,7 +601,7 @@ def load_config(preset_or_yaml: str | None = None, overrides: list[str] = (), ba
             data["name"] = Path(preset_or_yaml).stem
     for text in overrides:
         set_dotted(data, *parse_override(text))
-    return from_dict(Config, data)
+    return from_dict(Config, data, static=static)
 
 
 def to_yaml(cfg: Config) -> str:

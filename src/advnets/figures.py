@@ -134,6 +134,7 @@ def curves(source, out: Path) -> str:
 
 
 def modes(source, out: Path, n: int = 2500, seed: int = 0, variant: str = "auto") -> str:
+    from advnets.metrics.modes import mode_report
     from advnets.metrics.spec import require
     from advnets.sampling import generate
     from advnets.snapshot import load_snapshot
@@ -142,10 +143,11 @@ def modes(source, out: Path, n: int = 2500, seed: int = 0, variant: str = "auto"
     snap = load_snapshot(source, variant=variant)
     require(snap, ("mixture-2d",), "modes")
     mixture = _spec(snap).mixture(snap.config.data)
-    samples = generate(snap.generator, n, seed=seed).numpy()
-    draw_modes(samples, mixture.means.numpy(), float(mixture.stds[0]), out,
-               title=f"{_label(snap)}, {n} samples, seed {seed}")
-    return f"{n} samples"
+    samples = generate(snap.generator, n, seed=seed)
+    report = mode_report(samples, mixture.means, float(mixture.stds[0]))
+    draw_modes(samples.numpy(), mixture.means.numpy(), float(mixture.stds[0]), out,
+               title=f"{_label(snap)}, {n} samples, seed {seed}", counts=report.counts)
+    return f"{n} samples, {report.modes} of {report.total_modes} modes captured"
 
 
 def classes(source, out: Path, cols: int = 10, seed: int = 0, variant: str = "auto") -> str:

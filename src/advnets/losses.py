@@ -12,9 +12,12 @@ import torch
 import torch.nn.functional as F
 
 
-def d_loss_real(real_logits: torch.Tensor) -> torch.Tensor:
-    """-log D(x) = CE(1, D(x)): D's loss on data, per example."""
-    return F.softplus(-real_logits)
+def d_loss_real(real_logits: torch.Tensor, target: float = 1.0) -> torch.Tensor:
+    """-log D(x) = CE(1, D(x)): D's loss on data, per example. With `target` < 1 (one-sided label
+    smoothing, Salimans et al. 2016; not the paper's): CE(t, D(x)) = -t log D(x) - (1 - t) log(1 - D(x))."""
+    if target == 1.0:
+        return F.softplus(-real_logits)
+    return target * F.softplus(-real_logits) + (1 - target) * F.softplus(real_logits)
 
 
 def d_loss_fake(fake_logits: torch.Tensor) -> torch.Tensor:
@@ -22,12 +25,21 @@ def d_loss_fake(fake_logits: torch.Tensor) -> torch.Tensor:
     return F.softplus(fake_logits)
 
 
-def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, real_target: float = 1.0) -> torch.Tensor:
     """The released code's D loss, 0.5 [CE(1, D(x)) + CE(0, D(G(z)))], as a scalar.
 
-    Minimising it ascends V(D, G) (Algorithm 1's D step), scaled by 1/2.
+    Minimising it ascends V(D, G) (Algorithm 1's D step), scaled by 1/2. `real_target` < 1: one-sided
+    label smoothing (the target on data only; smoothing the fakes' would reward D for G's mistakes).
     """
-    return 0.5 * (d_loss_real(real_logits).mean() + d_loss_fake(fake_logits).mean())
+    return 0.5 * (d_loss_real(real_logits, real_target).mean() + d_loss_fake(fake_logits).mean())
+
+
+def r1_penalty(real_logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018; not the paper's): |grad_x logit D(x)|^2 on data, per example [m], kept
+    differentiable (D's update descends gamma/2 times its mean). `x` must require grad and be what the
+    logits were computed from."""
+    (grad,) = torch.autograd.grad(real_logits.sum(), x, create_graph=True)
+    return grad.pow(2).reshape(len(x), -1).sum(1)
 
 
 def g_loss_minimax(fake_logits: torch.Tensor) -> torch.Tensor:

@@ -23,7 +23,7 @@ from advnets.errors import CheckpointError, ConfigError
 LOCK_FILE = ".advnets-train.lock"  # held (fcntl.flock) while a process trains the run
 RUN_MARKERS = ("config.yaml", "training-state.safetensors", LOCK_FILE)  # what makes a folder a run's
 RUN_FILES = ("training-state.safetensors", "config.yaml", "stats.jsonl", "probes.jsonl", "init-from.json", "log.txt",
-             LOCK_FILE)  # and its network snapshots, network-*.safetensors
+             "sessions.jsonl", LOCK_FILE)  # and its network snapshots, network-*.safetensors
 
 
 def is_run_file(name: str) -> bool:

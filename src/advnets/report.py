@@ -19,12 +19,12 @@ import yaml
 from advnets import figures
 from advnets.config import read_yaml
 from advnets.data import registry as datasets
-from advnets.errors import AdvnetsError, ConfigError
-from advnets.fileio import atomic_write_bytes
+from advnets.errors import AdvnetsError, ConfigError, shell_command
+from advnets.fileio import atomic_write_bytes, read_json_lines
 from advnets.metrics import references
 from advnets.metrics.registry import METRICS_FILE, report_columns
 from advnets.outputs import check_output
-from advnets.train.rundir import CONFIG_FILE, read_stats
+from advnets.train.rundir import CONFIG_FILE, SESSIONS_FILE, read_stats
 
 REPORT_FILE = "report.html"
 
@@ -99,15 +99,81 @@ IMAGE_DATA_KEYS = ("dir", "download", "conditional", "inpainting", "masks")
 
 
 def applicable_config(config: dict) -> dict:
-    """The config without the data keys its data set never reads (a ring's radius on MNIST, masks
-    without inpainting, the data directory of a synthetic mixture)."""
+    """The config without the keys the run never reads: the data keys of other kinds of data sets (a ring's
+    radius on MNIST, masks without inpainting), the other optimizer's keys (momentum for Adam, betas for
+    momentum SGD), the convolutional keys of fully connected networks, the schedule's unused knobs, and the
+    inference network's keys unless it is trained alongside."""
     data = dict(config.get("data", {}))
     image = datasets.get(data.get("name", "mnist")).is_image
     for key in TOY_DATA_KEYS if image else IMAGE_DATA_KEYS:
         data.pop(key, None)
     if image and not data.get("inpainting"):
         data.pop("masks", None)
-    return {**config, "data": data}
+    if data.get("preprocess", "none") == "none":
+        data.pop("gcn_scale", None)
+    out = {**config, "data": data}
+    optim = dict(config.get("optim", {}))
+    unused = MOMENTUM_KEYS if optim.get("name") == "adam" else ("betas",)
+    if optim.get("lr_anneal_from") is None:
+        unused += ("lr_anneal",)
+    if optim.get("lr_decay") == 1:
+        unused += ("lr_min", "lr_decay_clock")
+    out["optim"] = {k: v for k, v in optim.items() if k not in unused}
+    generator = dict(config.get("generator", {}))
+    if generator.get("arch", "mlp") == "mlp":
+        for key in ("feature_shape", "kernel", "stride"):
+            generator.pop(key, None)
+    out["generator"] = generator
+    discriminator = dict(config.get("discriminator", {}))
+    if discriminator.get("arch", "maxout") != "conv-maxout":
+        discriminator.pop("conv", None)
+        discriminator.pop("pad_to", None)
+    if discriminator.get("arch", "maxout") != "mlp":
+        discriminator.pop("activation", None)
+    out["discriminator"] = discriminator
+    if not config.get("inference", {}).get("joint"):
+        out.pop("inference", None)
+    return out
+
+
+MOMENTUM_KEYS = ("momentum", "momentum_final", "momentum_start_epoch", "momentum_saturate_epoch")
+
+
+def _sessions(run: Path) -> str:
+    """The run's training sessions: what started each (command line), on what (versions, CPU, threads), how it
+    ended and how long it took."""
+    try:
+        rows, _ = read_json_lines(run / SESSIONS_FILE)
+    except (OSError, ValueError):
+        return "<p>No record of the training sessions (sessions.jsonl: runs of advnets 0.2 and later).</p>"
+    sessions, ends = [row for row in rows if row.get("event") == "start"], [r for r in rows if r.get("event") == "end"]
+    shown = []
+    for start in sessions:
+        end = next((e for e in ends if e["time"] >= start["time"]), {})
+        command = " ".join(shell_command(word) for word in [Path(start.get("command", ["?"])[0]).name,
+                                                            *start.get("command", [])[1:]])
+        shown.append({"started": start.get("time"), "command": command, "from step": start.get("step"),
+                      "advnets": f"{start.get('advnets')} ({start.get('commit') or 'no git commit'})",
+                      "torch": start.get("torch"), "device": start.get("device"),
+                      "CPU": f"{start.get('cpu')} ({start.get('cpu_capability')})",
+                      "threads": f"{start.get('threads')} ({start.get('threads_why', '')})",
+                      "ended": f"{end.get('how', 'no record (killed?)')} at step {end.get('step', '?')}",
+                      "training s": end.get("training_s"), "session s": end.get("session_s")})
+    return "<h2>Training sessions</h2>" + _table(shown, list(shown[0])) if shown else ""
+
+
+def _class_histogram(metrics: list[dict], tmp: Path) -> str:
+    """The latest class histogram of G's samples (--metric mnistclf-features) as a bar chart, or ''."""
+    rows = [m for m in metrics if isinstance(m.get("class_histogram"), list) and m.get("baseline") is None]
+    if not rows:
+        return ""
+    from advnets.viz.image_figures import draw_class_histogram
+
+    row = rows[-1]
+    target = tmp / "classes-histogram.png"
+    draw_class_histogram(row["class_histogram"], target, f"classes of {row.get('n_samples', '?')} samples (step "
+                         f"{row.get('step')}); KL to uniform {row.get('class_kl_uniform', 0):.3f}")
+    return _img(target, "class histogram")
 
 
 def build_report(run_dir: str | Path, out: str | Path | None = None, data_dir: str | None = None) -> Path:
@@ -124,7 +190,7 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, data_dir: s
     last = stats[-1]
     parts = [f"<h1>advnets run {html.escape(run.name)}</h1>",
              f"<p>{html.escape(config.get('name', ''))}: step {last['step']}, epoch {last.get('epoch', 0):.2f}, "
-             f"{last.get('wall_s', 0):.0f} s of training.</p>"]
+             f"{last.get('wall_s', 0):.0f} s of training.</p>", _sessions(run)]
     headline = {"D(x)": last.get("d_real"), "D(G(z))": last.get("d_fake"), "diversity": last.get("diversity"),
                 "collapsed": last.get("collapsed"), "best validation Parzen": last.get("best_valid"),
                 "at step": last.get("best_step"), "steps/s": last.get("steps_per_s")}
@@ -139,23 +205,35 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, data_dir: s
     if config.get("data", {}).get("name") == "mnist":
         parts.append(_standing(metrics))
     with tempfile.TemporaryDirectory() as tmp:
+        averaged = float(config.get("train", {}).get("ema_decay", 0) or 0) > 0
         kinds = ["curves", *_figure_kinds(config.get("data", {}))]
+        if averaged and "fig2" in kinds:
+            kinds.insert(kinds.index("fig2") + 1, "fig2-live")  # the live G beside its moving average
         titles = {"curves": "Training curves", "fig1": "Figure 1", "fig2": "Figure 2: samples and nearest "
-                  "training images", "fig3": "Figure 3: interpolation in z", "modes": "Samples over the modes",
-                  "classes": "One row per class", "inpaint": "Completions of test images (right half hidden)"}
+                  f"training images{' (G’s moving average)' if averaged else ''}", "fig2-live": "Figure 2 for the "
+                  "live G (the weights as trained, without the average)", "fig3": "Figure 3: interpolation in z",
+                  "modes": "Samples over the modes", "classes": "One row per class",
+                  "inpaint": "Completions of test images (right half hidden)"}
         for kind in kinds:
             parts.append(f"<h2>{titles[kind]}</h2>")
             target = Path(tmp) / f"{kind}.png"
-            options = {"data_dir": data_dir} if kind == "fig2" else {}
+            options = {"data_dir": data_dir} if kind.startswith("fig2") else {}
+            if kind == "fig2-live":
+                options["variant"] = "live"
             try:
-                figures.draw(kind, run, target, **options)
+                figures.draw(kind.removesuffix("-live"), run, target, **options)
                 parts.append(_img(target, kind))
             except AdvnetsError as e:
                 parts.append(f'<p class="note">not drawn: {html.escape(str(e))}</p>')
         grids = sorted((run / "samples").glob("step-*.png"))
-        if grids:
-            parts.append(f"<h2>Latest progress grid ({html.escape(grids[-1].name)})</h2>")
-            parts.append(_img(grids[-1], grids[-1].name, width=720))  # the grid's own 300 px are too small to read
+        histogram = _class_histogram(metrics, Path(tmp))
+        if grids or histogram:
+            parts.append(f"<h2>Latest progress grid{' and the classes of G’s samples' if histogram else ''}</h2>"
+                         "<div style='display: flex; gap: 1em; align-items: flex-start; flex-wrap: wrap'>")
+            if grids:  # the grid's own 300 px are too small to read
+                parts.append(f"<figure>{_img(grids[-1], grids[-1].name, width=560)}<figcaption>"
+                             f"{html.escape(grids[-1].name)}</figcaption></figure>")
+            parts.append(f"<figure>{histogram}</figure></div>" if histogram else "</div>")
     parts.append("<h2>Config</h2><p>The keys that apply to this run (all of them: config.yaml).</p>")
     parts.append(f"<pre>{html.escape(yaml.safe_dump(applicable_config(config), sort_keys=False))}</pre>")
     parts.append(f"<h2>Last statistics row</h2><pre>{html.escape(json.dumps(last, indent=1))}</pre>")

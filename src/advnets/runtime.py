@@ -126,6 +126,31 @@ def format_bytes(n: float) -> str:
     raise AssertionError  # pragma: no cover
 
 
+def environment() -> dict[str, str | None]:
+    """What a run's numbers depend on besides its config: advnets' version and commit (when it runs from a
+    git checkout), Python's, PyTorch's, and the CPU's model and vector instructions."""
+    import platform
+    import subprocess
+
+    import advnets
+
+    commit = None
+    try:
+        found = subprocess.run(["git", "-C", str(Path(advnets.__file__).parent), "rev-parse", "--short", "HEAD"],
+                               capture_output=True, text=True, timeout=5)
+        commit = found.stdout.strip() or None if found.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        pass
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                    if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return {"advnets": advnets.__version__, "commit": commit, "python": platform.python_version(),
+            "torch": torch.__version__, "cpu": cpu, "cpu_capability": torch.backends.cpu.get_cpu_capability()}
+
+
 def cpu_has_bf16_units() -> bool:
     """Whether this CPU has bfloat16 matrix instructions (AVX512-BF16 or AMX); Linux only, else assume so."""
     try:

@@ -1,5 +1,5 @@
 """The feature-space metrics: each library result against a direct computation, and the sanity
-anchors of shared/evaluation.md ordered as each metric's definition says."""
+anchors of docs/protocols.md ordered as each metric's definition says."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def test_precision_recall_density_coverage_equal_their_definitions():
 
 def test_sanity_anchors_are_ordered(data_dir):
     """Training images vs test images score best, noise worst, a collapse has no recall; blurred and
-    one-class-removed sets fall between (shared/evaluation.md's anchors, on 2,000 images each)."""
+    one-class-removed sets fall between (docs/protocols.md's anchors, on 2,000 images each)."""
     from advnets.data import registry as datasets
     from advnets.metrics.classifier_features import feature_metrics
 
@@ -96,6 +96,7 @@ def test_evaluate_scores_a_generator_and_caches_the_test_features(data_dir, tmp_
     row = json.loads(capsys.readouterr().out)  # one JSON line, nothing else on standard output
     assert 0 < row["fid_mnistclf"] < 50 and 0.5 < row["precision"] <= 1 and 0.5 < row["recall"] <= 1
     assert len(row["feature_network_sha256"]) == 64 and len(row["snapshot_sha256"]) == 64 and row["seed"] == 0
+    assert len(row["class_histogram"]) == 10 and row["class_kl_uniform"] < 0.1  # the shipped G draws every digit
     cached = list((user_cache_dir() / "features").glob("mnist-mnistclf-*-test-*.safetensors"))
     assert len(cached) == 1
     assert main(argv) == 0 and json.loads(capsys.readouterr().out)["fid_mnistclf"] == row["fid_mnistclf"]
@@ -110,3 +111,21 @@ def test_rows_name_the_feature_network_by_its_hash():
     shipped = resources.files("advnets").joinpath("weights", "mnist-classifier.safetensors").read_bytes()
     assert classifier_provenance("mnist") == {"feature_network": "advnets/weights/mnist-classifier.safetensors",
                                               "feature_network_sha256": hashlib.sha256(shipped).hexdigest()}
+
+
+def test_the_class_histogram_shows_a_missing_class_and_a_collapse(data_dir):
+    """Mode dropping shows in the classes the classifier reads: real images near uniform (KL near 0), a set
+    without the 9s has no 9s, one image repeated is one class (KL = log 10)."""
+    import math
+
+    from advnets.data import registry as datasets
+    from advnets.metrics.classifier_features import class_histogram
+
+    train, labels = datasets.get("mnist").load_images("train", str(data_dir))
+    real = class_histogram("mnist", train[:2000])
+    assert len(real["class_histogram"]) == 10 and abs(sum(real["class_histogram"]) - 1) < 1e-4
+    assert real["class_kl_uniform"] < 0.02 and all(0.07 < p < 0.14 for p in real["class_histogram"])
+    no_nines = class_histogram("mnist", train[labels != 9][:2000])
+    assert no_nines["class_histogram"][9] < 0.01 and no_nines["class_kl_uniform"] > real["class_kl_uniform"]
+    collapsed = class_histogram("mnist", train[:1].repeat(500, 1, 1, 1))
+    assert max(collapsed["class_histogram"]) == 1.0 and abs(collapsed["class_kl_uniform"] - math.log(10)) < 1e-9

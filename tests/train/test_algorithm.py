@@ -1,5 +1,6 @@
 import copy
 
+import pytest
 import torch
 
 from advnets.losses import discriminator_loss, g_loss_nonsaturating
@@ -108,3 +109,33 @@ def test_bf16_mixed_precision_tracks_fp32(tiny_mnist):
         assert all(p.dtype == torch.float32 for p in game.generator.parameters())
     assert not torch.equal(runs["fp32"], runs["bf16"])  # bf16 really ran
     assert torch.allclose(runs["fp32"], runs["bf16"], rtol=0.05, atol=0.02), (runs["fp32"] - runs["bf16"]).abs().max()
+
+
+@pytest.mark.parametrize("schedule", [[], ["train.schedule=alternating", "train.k=2"]])
+def test_stabilisers_change_ds_update_only_as_asked(tiny_mnist, schedule):
+    """loss.label_smoothing and loss.r1_gamma at 0 leave the released update bit for bit; on, they change D's
+    gradient (R1 through a second backward pass) and leave what G descends alone in the simultaneous update."""
+    from advnets.train.algorithm import train_iteration
+    from advnets.train.game import build_game
+
+    def first_update(*extra):
+        game = build_game(tiny_mnist(*schedule, *extra), torch.device("cpu"))
+        stats = train_iteration(game)
+        return stats, [p.detach().clone() for p in game.discriminator.parameters()]
+
+    plain, d_plain = first_update()
+    zero, d_zero = first_update("loss.label_smoothing=0", "loss.r1_gamma=0")
+    assert torch.equal(plain, zero) and all(torch.equal(a, b) for a, b in zip(d_plain, d_zero))
+    for extra in (["loss.label_smoothing=0.1"], ["loss.r1_gamma=10"]):
+        stats, d_after = first_update(*extra)
+        assert torch.isfinite(stats).all()
+        assert any(not torch.equal(a, b) for a, b in zip(d_plain, d_after)), extra
+
+
+def test_stabiliser_settings_are_checked(tiny_mnist):
+    from advnets.errors import ConfigError
+
+    for bad, message in (("loss.label_smoothing=0.5", "loss.label_smoothing: must be in"),
+                         ("loss.r1_gamma=-1", "loss.r1_gamma: must be >= 0")):
+        with pytest.raises(ConfigError, match=message):
+            tiny_mnist(bad)

@@ -5,7 +5,7 @@ Where the files are looked for: in ``--data-dir`` / ``data.dir`` alone when one 
 downloaded into the first of those directories from the official mirrors, and every file's
 uncompressed bytes are checked against the published SHA-256 before use.
 
-The paper's splits (``shared/paper.md`` section 4): train = train[0:50000], valid =
+The paper's splits (``docs/paper.md`` section 4): train = train[0:50000], valid =
 train[50000:60000] (the Parzen sigma is chosen on its first 1,000), test = the 10,000 test images.
 """
 

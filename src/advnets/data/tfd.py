@@ -7,7 +7,7 @@ never downloaded. The file is the one the paper's code read (pylearn2's ``TFD``)
     labs_ex [N, 1]                 expression label (1-7; -1 where unlabeled)
 
 looked up as ``<dir>/tfd/TFD_48x48.mat`` or ``<dir>/TFD_48x48.mat`` in the usual data directories.
-The paper's splits (``shared/paper.md`` section 4), fold 0: train = the "unlabeled" images, valid
+The paper's splits (``docs/paper.md`` section 4), fold 0: train = the "unlabeled" images, valid
 and test = that fold's validation and test images.
 """
 

@@ -1,5 +1,5 @@
 """Synthetic distributions that need no files: 1-D Gaussian mixtures and the 2-D mode-collapse
-benchmarks of ``shared/evaluation.md`` (PacGAN / VEEGAN protocol).
+benchmarks of ``docs/protocols.md`` (PacGAN / VEEGAN protocol).
 
 - ring: `modes` Gaussians with means on a circle of radius `radius` (angles 2 pi i / modes), std
   0.01 by default (radius 2 / std 0.02 is the other published variant);

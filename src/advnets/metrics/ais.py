@@ -1,6 +1,6 @@
 """Log-likelihood by annealed importance sampling, checked by bidirectional Monte Carlo (Wu, Burda,
 Salakhutdinov and Grosse 2017, "On the quantitative analysis of decoder-based generative models";
-``shared/evaluation.md``).
+``docs/protocols.md``).
 
 G becomes a density with a Gaussian observation model, and log p(x) is estimated by annealing from
 the prior to the posterior:

@@ -1,4 +1,4 @@
-"""Feature-space metrics on the shipped MNIST classifier's penultimate features (``shared/evaluation.md``):
+"""Feature-space metrics on the shipped MNIST classifier's penultimate features (``docs/protocols.md``):
 the offline, download-free counterparts of FID, KID and precision/recall, named for what they are.
 
     fid_mnistclf          Frechet distance between Gaussians fitted to the features of G's samples and
@@ -7,6 +7,8 @@ the offline, download-free counterparts of FID, KID and precision/recall, named 
                           mean and standard deviation over random subsets (Binkowski et al. 2018)
     precision, recall     k = 3 nearest-neighbour manifolds (Kynkaanniemi et al. 2019)
     density, coverage     k = 5 (Naeem et al. 2020)
+    class_histogram       the share of G's samples the classifier reads as each class, and its KL to
+    class_kl_uniform      uniform (mode dropping: a generator of ones puts most of its mass on class 1)
 
 Lower fid/kid are better; precision, recall and coverage lie in [0, 1], higher is better (density
 can exceed 1). The Frechet distance and KID are torchmetrics' (given the classifier's features through
@@ -122,13 +124,28 @@ def feature_metrics(real: torch.Tensor, fake: torch.Tensor, seed: int = 0) -> di
             **precision_recall_density_coverage(real, fake)}
 
 
+@torch.no_grad()
+def class_histogram(dataset: str, images: torch.Tensor) -> dict[str, Any]:
+    """Which class the shipped classifier reads each image as: the share of each class [n_classes], and the
+    KL divergence of that histogram from uniform, sum_c p_c log(p_c n_classes) (0: every class equally
+    often; log 10 = 2.30: one class only). Mode dropping shows here first: a generator of ones has p_1 near 1."""
+    model = classifier_for(dataset)
+    predicted = model.predict(images.float())  # [N] class indices
+    n_classes = datasets.get(dataset).n_classes
+    shares = torch.bincount(predicted.cpu(), minlength=n_classes).double() / len(predicted)
+    kept = shares[shares > 0]
+    return {"class_histogram": [round(float(p), 5) for p in shares],
+            "class_kl_uniform": float((kept * torch.log(kept * n_classes)).sum())}
+
+
 def score_features(snap, request: MetricRequest) -> dict[str, Any]:
     require(snap, ("whole-images", "classifier"), "--metric mnistclf-features")
     name = snap.config.data.name
     real = test_features(name, request.data_dir or snap.config.data.dir)
-    fake = classifier_features(name, generate(snap.generator, request.n_samples, seed=request.seed,
-                                              device=request.device))
-    return {"reference": "test", **feature_metrics(real, fake, request.seed), "n_samples": request.n_samples,
+    samples = generate(snap.generator, request.n_samples, seed=request.seed, device=request.device)
+    fake = classifier_features(name, samples)
+    return {"reference": "test", **feature_metrics(real, fake, request.seed), **class_histogram(name, samples),
+            "n_samples": request.n_samples,
             "n_test": len(real), "kid_subsets": KID_SUBSETS, "kid_subset_size": min(KID_SUBSET_SIZE, len(fake)),
             "pr_k": PR_K, "dc_k": DC_K, **classifier_provenance(name)}
 
@@ -139,4 +156,4 @@ METRIC = Metric(
             "features, against the test images (not Inception features: compare only with each other)",
     compute=score_features, needs=("image-data", "classifier"), default_n=10_000, n_counts="samples of G",
     headline=("fid_mnistclf", "FID (MNIST classifier)"),
-    columns=("fid_mnistclf", "kid_mnistclf", "precision", "recall", "density", "coverage"))
+    columns=("fid_mnistclf", "kid_mnistclf", "precision", "recall", "density", "coverage", "class_kl_uniform"))

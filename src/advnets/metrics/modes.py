@@ -1,4 +1,4 @@
-"""Mode collapse on the 2-D mixtures, measured (``shared/evaluation.md``, PacGAN/VEEGAN protocol).
+"""Mode collapse on the 2-D mixtures, measured (``docs/protocols.md``, PacGAN/VEEGAN protocol).
 
 For samples x_1..x_n and the mixture's K mode centres mu_k with standard deviation s:
 

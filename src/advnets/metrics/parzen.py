@@ -1,4 +1,4 @@
-"""Parzen-window log-likelihood, the paper's Table 1 protocol (``shared/paper.md`` section 5).
+"""Parzen-window log-likelihood, the paper's Table 1 protocol (``docs/paper.md`` section 5).
 
 Isotropic Gaussian kernels of width s are placed on n samples mu_j of the model:
 

@@ -1,4 +1,4 @@
-"""Mode coverage on Stacked MNIST (shared/evaluation.md): 26,000 samples, each channel labelled by the
+"""Mode coverage on Stacked MNIST (docs/protocols.md): 26,000 samples, each channel labelled by the
 shipped MNIST classifier, the mode (d1, d2, d3) counted; reported: how many of the 1,000 modes appear
 and KL(mode histogram || uniform over 1,000). Published (DCGAN-sized models): DCGAN 99 / 3.40, ALI
 16 / 5.40, Unrolled GAN 48.7 / 4.32, VEEGAN 150 / 2.95, PacDCGAN2 1000 / 0.06.

@@ -1,4 +1,4 @@
-"""The paper's convolutional networks (``shared/paper.md`` section 4, CIFAR-10 convolutional column).
+"""The paper's convolutional networks (``docs/paper.md`` section 4, CIFAR-10 convolutional column).
 
 G (arch deconv): z [m, 100] -> ReLU 8000 -> sigmoid 8000 -> reshape [80, 10, 10] -> a 5x5 transposed
    convolution with output stride 3 -> [3, 32, 32] (10 - 1) * 3 + 5 = 32, linear (the images are

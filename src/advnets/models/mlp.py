@@ -1,4 +1,4 @@
-"""The paper's fully connected networks (``shared/paper.md`` section 4, MNIST column).
+"""The paper's fully connected networks (``docs/paper.md`` section 4, MNIST column).
 
 G: z [m, 100] -> ReLU 1200 -> ReLU 1200 -> sigmoid 784 -> x [m, 1, 28, 28], weights ~ U(-0.05, 0.05),
    biases 0 except the output's, which starts at logit(mean training pixel).

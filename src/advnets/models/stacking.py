@@ -1,4 +1,4 @@
-"""A deeper G that starts from a trained one: the released code's TFD stage 2 (shared/paper.md section 4).
+"""A deeper G that starts from a trained one: the released code's TFD stage 2 (docs/paper.md section 4).
 
 Stage 1 trains G_1: z -> ReLU 8000 -> sigmoid 8000 -> sigmoid 2304. Stage 2 puts a new block B in
 front of it, B: z -> ReLU 8000 -> sigmoid 100 (bias -2), and trains G_2 = G_1(B(z)) with a fresh D:

@@ -1,6 +1,6 @@
 """Semi-supervised learning from a GAN (the paper's future work 4), on MNIST with few labels.
 
-Protocol (``shared/evaluation.md``): `per_class` labelled images per class (10: 100 labels) drawn at
+Protocol (``docs/protocols.md``): `per_class` labelled images per class (10: 100 labels) drawn at
 random from the training split train[0:50000], the rest of that split unlabelled; test error on the
 10,000 test images; repeated over several label draws, reported as mean +- standard error.
 

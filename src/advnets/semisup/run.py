@@ -23,7 +23,7 @@ from advnets.semisup.linear import linear_probe_error
 from advnets.snapshot import ENCODER_FILE, load_encoder, load_snapshot
 
 METHODS = ("pixels", "d-features", "e-features", "kplus1")
-DATASET = "mnist"  # the protocol's data set (shared/evaluation.md): 10 classes, train[0:50000] + test
+DATASET = "mnist"  # the protocol's data set (docs/protocols.md): 10 classes, train[0:50000] + test
 
 
 def load_data(data_dir: str | None) -> dict[str, torch.Tensor]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 
 from advnets.data.masks import pack_observed, random_masks
-from advnets.losses import discriminator_loss, generator_loss
+from advnets.losses import discriminator_loss, generator_loss, r1_penalty
 from advnets.train.game import Game
 
 STAT_NAMES = ("loss_d", "loss_g", "d_real", "d_fake")  # the statistics vector: D's and G's losses, D(x), D(G(z))
@@ -65,6 +65,22 @@ def generator_condition(game: Game, m: int) -> torch.Tensor | None:
     return None
 
 
+def d_objective(game: Game, x: torch.Tensor, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> tuple[
+        torch.Tensor, torch.Tensor]:
+    """(what D's update descends, D's loss for the statistics): the released loss, with the config's
+    stabilisers when it asks for them (one-sided label smoothing in the loss, R1 added to what is descended)."""
+    loss = game.cfg.loss
+    loss_d = discriminator_loss(real_logits, fake_logits, 1.0 - loss.label_smoothing)
+    if loss.r1_gamma == 0:
+        return loss_d, loss_d
+    return loss_d + 0.5 * loss.r1_gamma * r1_penalty(real_logits, x).mean(), loss_d
+
+
+def real_for_d(game: Game, x: torch.Tensor) -> torch.Tensor:
+    """x as D reads it: a leaf that records its gradient when R1 needs grad_x D(x), else x itself."""
+    return x.detach().requires_grad_(True) if game.cfg.loss.r1_gamma > 0 else x
+
+
 def sample_fakes(game: Game, m: int, c: torch.Tensor | None = None) -> torch.Tensor:
     """G(z) [m, *x_shape] for z ~ p_z (and the condition c, for a conditional G)."""
     z = game.generator.sample_z(m, game.rng)  # [m, z_dim]
@@ -79,15 +95,16 @@ def simultaneous_update(game: Game) -> torch.Tensor:
     """The released code's step: one minibatch, one pass of D over G(z), both nets updated."""
     D, rng = game.discriminator, game.rng
     x, c = real_batch(game)  # [m, *x_shape]; the condition (labels, observed pixels) or None
+    x = real_for_d(game, x)
     with game.autocast():
         fake = sample_fakes(game, len(x), c)  # [m, *x_shape]; a conditional G gets the batch's condition
         real_logits = D(x, rng, c).float()  # [m]
         fake_logits = D(fake, rng, c).float()  # [m]; the same dropped-out pass feeds both losses
-    loss_d = discriminator_loss(real_logits, fake_logits)  # 0.5 [CE(1, D(x)) + CE(0, D(G(z)))]
+    descend_d, loss_d = d_objective(game, x, real_logits, fake_logits)  # 0.5 [CE(1, D(x)) + CE(0, D(G(z)))]
     loss_g = generator_loss(game.cfg.loss.generator, fake_logits)
     game.opt_d.zero_grad(set_to_none=True)
     game.opt_g.zero_grad(set_to_none=True)
-    loss_d.backward(inputs=game.d_params, retain_graph=True)  # grad_theta_d only
+    descend_d.backward(inputs=game.d_params, retain_graph=True)  # grad_theta_d only
     loss_g.backward(inputs=game.g_params)  # grad_theta_g only
     game.apply_update("d")  # each network's lr comes from its own update count
     game.apply_update("g")
@@ -101,13 +118,14 @@ def alternating_update(game: Game) -> torch.Tensor:
     no_loss = torch.zeros((), device=game.data.device)
     for _ in range(k):
         x, c = real_batch(game)  # [m, *x_shape]; the condition (labels, observed pixels) or None
+        x = real_for_d(game, x)
         with torch.no_grad(), game.autocast():
             fake = sample_fakes(game, len(x), c)
         with game.autocast():
             real_logits, fake_logits = D(x, rng, c).float(), D(fake, rng, c).float()
-        loss_d = discriminator_loss(real_logits, fake_logits)
+        descend_d, loss_d = d_objective(game, x, real_logits, fake_logits)
         game.opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
+        descend_d.backward(inputs=game.d_params)
         game.apply_update("d")
         d_sums += _stats(loss_d.detach(), no_loss, real_logits, fake_logits)
     D.train(game.cfg.train.g_sees_dropout)

@@ -1,4 +1,5 @@
-"""Whether a run fits its data and its device, decided before anything is created.
+"""Whether a run fits its data and its device, decided before anything is created; and how many CPU
+threads it trains on.
 
 A minibatch larger than the training split, or networks and activations larger than the device's
 memory, would otherwise fail deep inside PyTorch (an allocation traceback, after the run folder and
@@ -79,3 +80,30 @@ def check_training_fits(cfg: Config, device: torch.device, ranks: Ranks = SINGLE
         raise ConfigError(f"this run needs about {format_bytes(need)} of memory ({shown}) and {device} has "
                           f"{format_bytes(available)} available; make the networks (generator.hidden, "
                           "generator.z_dim, discriminator.hidden) or train.batch_size smaller")
+
+
+# Below this many multiply-adds per update (the 1-D and 2-D presets: about 5 M), OpenMP's threads cost more
+# than they bring: they spin between the many tiny operations, and beside one busy process a tiny step ran
+# 10x slower on 2 threads than on 1 (docs/benchmarks.md). The image networks (1.5 G for the paper's MNIST
+# step) use every core.
+SMALL_UPDATE_MACS = 20_000_000
+
+
+def update_macs(cfg: Config, local_batch: int) -> int:
+    """Multiply-adds of one update's forward passes, roughly: G's and twice D's weights per example (the
+    fully connected layers' count; a convolution reuses its weights, so this undercounts those)."""
+    nets = meta_networks(cfg, datasets.get(cfg.data.name).x_shape)
+    weights = {name: sum(p.numel() for p in net.parameters()) for name, net in nets.items()}
+    return (weights["generator"] + 2 * weights["discriminator"]) * local_batch
+
+
+def choose_threads(cfg: Config, ranks: Ranks = SINGLE, available: int | None = None) -> tuple[int, str]:
+    """The CPU threads a run of `cfg` uses, and why: `threads` when the config sets it; else one for small
+    updates and `available` (PyTorch's own count: the cores, or $OMP_NUM_THREADS) for the rest."""
+    available = available or torch.get_num_threads()
+    if cfg.threads:
+        return cfg.threads, "threads set in the config"
+    macs = update_macs(cfg, cfg.train.batch_size // ranks.world_size)
+    if macs < SMALL_UPDATE_MACS:
+        return 1, f"auto: {macs / 1e6:.1f} M multiply-adds per update, below {SMALL_UPDATE_MACS / 1e6:.0f} M"
+    return available, f"auto: {macs / 1e6:.0f} M multiply-adds per update, every thread PyTorch has"

@@ -8,7 +8,7 @@ the update counts, the data cursor, the learning rates and the momentum are devi
 (advnets.train.game, advnets.data.sources, advnets.train.schedules), and its random numbers come
 from the run's generators, registered with the graph so that each replay draws fresh ones.
 
-How (PyTorch's rules for capture, ``shared/gpu.md``):
+How (PyTorch's rules for capture: fixed addresses, no host synchronisation, registered generators):
 
 1. warm up: a few iterations on a side stream (lazy allocations, cuBLAS workspaces, optimizer
    buffers), from a copy of the game's state that is put back afterwards, so that every real

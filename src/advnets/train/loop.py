@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import shutil
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -28,10 +30,10 @@ from advnets.distributed import SINGLE, Ranks, any_rank, average_, gather_to_mai
 from advnets.errors import CheckpointError, TrainingDiverged, TrainingInterrupted, shell_command
 from advnets.fileio import atomic_write_bytes
 from advnets.progress import Progress
-from advnets.runtime import cpu_has_bf16_units, resolve_device
+from advnets.runtime import cpu_has_bf16_units, environment, resolve_device
 from advnets.snapshot import LATEST_SNAPSHOT
 from advnets.train.algorithm import STAT_NAMES, named_stats
-from advnets.train.budget import check_training_fits
+from advnets.train.budget import check_training_fits, choose_threads
 from advnets.train.checkpoint import (TRAINING_STATE, LogInterval, load_training_state, rank_private_state,
                                       restore_training_state, save_training_state)
 from advnets.train.game import Game, build_game
@@ -39,7 +41,7 @@ from advnets.train.graph import iteration_runner
 from advnets.train.guard import find_nonfinite
 from advnets.train.monitor import Monitor
 from advnets.train.rundir import (CONFIG_FILE, INIT_FROM_FILE, PROBES_FILE, SAMPLES_DIR, STATS_FILE, RunLock, RunLog,
-                                  StatsWriter, read_stats, remove_leftovers, write_config)
+                                  StatsWriter, read_stats, record_session, remove_leftovers, write_config)
 
 
 @dataclass
@@ -128,17 +130,37 @@ def train(cfg: Config, run_dir: Path, resume: bool = False, lock: RunLock | None
     `stop`: the stop signals' request when the caller installed the handlers already (else here)."""
     run_dir = Path(run_dir)
     check_training_fits(cfg, resolve_device(cfg.device), ranks)  # before anything is created
+    created = False
     if lock is None and ranks.is_main:
+        created = not run_dir.exists()
         run_dir.mkdir(parents=True, exist_ok=True)
         lock = RunLock(run_dir)
     requests = contextlib.nullcontext(stop) if stop is not None else stop_requests()
-    with lock or contextlib.nullcontext(), requests as stop:  # a signal while the data loads counts too
-        with process_group(ranks, resolve_device(cfg.device)) as device:
-            return _train(cfg, run_dir, resume, stop, ranks, device)
+    try:
+        with lock or contextlib.nullcontext(), requests as stop:  # a signal while the data loads counts too
+            with process_group(ranks, resolve_device(cfg.device)) as device, cpu_threads(cfg, ranks) as threads:
+                return _train(cfg, run_dir, resume, stop, ranks, device, threads)
+    except BaseException:
+        if created and not (run_dir / TRAINING_STATE).exists():  # made here, and nothing worth keeping in it yet
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+
+
+@contextlib.contextmanager
+def cpu_threads(cfg: Config, ranks: Ranks):
+    """PyTorch's CPU threads for the run (advnets.train.budget.choose_threads), put back afterwards; yields
+    (threads, why)."""
+    before = torch.get_num_threads()
+    threads, why = choose_threads(cfg, ranks, before)
+    torch.set_num_threads(threads)
+    try:
+        yield threads, why
+    finally:
+        torch.set_num_threads(before)
 
 
 def _train(cfg: Config, run_dir: Path, resume: bool, stop: StopRequest, ranks: Ranks,
-           device: torch.device) -> TrainResult:
+           device: torch.device, threads: tuple[int, str]) -> TrainResult:
     main = ranks.is_main  # the one process that writes files and speaks
     log = RunLog(run_dir, quiet=not main)  # what the run says, also kept in log.txt
     if cfg.train.precision == "bf16" and device.type == "cpu" and not cpu_has_bf16_units():
@@ -179,8 +201,21 @@ def _train(cfg: Config, run_dir: Path, resume: bool, stop: StopRequest, ranks: R
         checkpoint(game, run_dir, 0, 0.0, monitor, interval)
     last_row = {}
     where = f"{device}" + (f", rank {ranks.rank} of {ranks.world_size}" if ranks.distributed else "")
+    if device.type == "cpu":
+        where += f", {threads[0]} thread{'s' if threads[0] > 1 else ''} ({threads[1]})"
     log.copy(f"advnets {__version__}: {'resumed at step ' + str(step) if resume else 'started'}: {cfg.name}, "
              f"{t.steps} steps, on {where}")
+    if main:
+        record_session(run_dir, {"event": "start", "step": step, "command": sys.argv, "device": str(device),
+                                 "threads": threads[0], "threads_why": threads[1], "ranks": ranks.world_size,
+                                 **environment()})
+    session_started = time.perf_counter()
+
+    def record_end(how: str) -> None:
+        if main:
+            record_session(run_dir, {"event": "end", "step": step, "how": how, "training_s": round(elapsed, 2),
+                                     "session_s": round(time.perf_counter() - session_started, 2)})
+
     bar = log.progress = Progress(t.steps, cfg.name, "step", initial=step, enabled=t.progress and main,
                                   copy_to=log.copy)
     tick = time.perf_counter()
@@ -228,10 +263,12 @@ def _train(cfg: Config, run_dir: Path, resume: bool, stop: StopRequest, ranks: R
             checkpoint(game, run_dir, step, elapsed, monitor, interval)
         if stopping and step < t.steps:
             bar.close()
+            record_end(f"interrupted by {stop.signal_name}")
             raise TrainingInterrupted(step, run_dir, stop.signal_name, stop.signal_number)
     bar.close()
     if main:
         monitor.close()
+    record_end("finished")
     return TrainResult(run_dir, step, last_row)
 
 

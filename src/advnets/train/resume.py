@@ -19,10 +19,10 @@ from advnets.train.checkpoint import TRAINING_STATE, read_training_header
 from advnets.train.rundir import CONFIG_FILE
 
 # Keys that may differ when a run is resumed: they change how long a run goes or what it writes,
-# not the trajectory of the weights. (`device` and `train.graph` change floating-point rounding at most,
-# not the math.)
+# not the trajectory of the weights. (`device`, `threads` and `train.graph` change floating-point rounding at
+# most, not the math.)
 RESUMABLE_KEYS = frozenset({
-    "device", "data.dir", "data.download", "train.steps", "train.log_every", "train.sample_every",
+    "device", "threads", "data.dir", "data.download", "train.steps", "train.log_every", "train.sample_every",
     "train.checkpoint_every", "train.snapshot_every", "train.progress", "train.valid_every", "train.valid_samples",
     "train.tensorboard", "train.graph", "train.on_nonfinite", "train.max_rollbacks",
 })

@@ -5,6 +5,7 @@ process at a time.
         config.yaml                  the resolved config, written before step 0
         stats.jsonl                  one JSON line per log interval
         log.txt                      what the run printed (warnings, progress lines), time-stamped
+        sessions.jsonl               each training session: command line, versions, CPU and threads, its end
         samples/step-00000500.png    progress images from a fixed latent batch
         network-latest.safetensors   network snapshot for sampling and evaluation
         training-state.safetensors   everything needed to resume exactly
@@ -35,12 +36,13 @@ STATS_FILE = "stats.jsonl"
 PROBES_FILE = "probes.jsonl"  # 1-D runs: the Figure-1 probes (metrics/probe_1d.py)
 INIT_FROM_FILE = "init-from.json"  # generator.init_from: the trained G this run started from
 LOG_FILE = "log.txt"  # what the run printed: warnings, progress lines (time-stamped)
+SESSIONS_FILE = "sessions.jsonl"  # each training session: its command line, versions, machine; how it ended
 SAMPLES_DIR = "samples"
 # The files that training alone writes (by name prefix): their temporary files may be removed by the lock
 # holder, and no other command may replace them (advnets.outputs). Other commands (metrics.jsonl, figures,
 # report.html) write into a run folder only while nobody trains it.
 TRAINING_OUTPUTS = ("network-", "training-state", "config.yaml", "stats.jsonl", "probes.jsonl", "init-from",
-                    "log.txt")
+                    "log.txt", "sessions.jsonl")
 LOCK_RETRY_S = 0.2  # how long acquire() waits out another command's momentary probe of the lock
 
 def is_leftover(entry: Path) -> bool:
@@ -178,6 +180,11 @@ class RunLog:
         else:
             print(text, flush=True)
         self.copy(text)
+
+
+def record_session(run_dir: Path, row: dict[str, Any]) -> None:
+    """One line of sessions.jsonl: a training session's start (command line, versions, machine) or end."""
+    append_line(Path(run_dir) / SESSIONS_FILE, json.dumps({"time": time.strftime("%Y-%m-%d %H:%M:%S"), **row}))
 
 
 class StatsWriter:

@@ -98,3 +98,21 @@ def draw_inpainting(originals: np.ndarray, masks: np.ndarray, completions: np.nd
 def draw_fig3(paths: np.ndarray, out: Path, title: str) -> None:
     """paths [rows, steps, C, H, W] uint8, each row from one latent endpoint to the other (framed)."""
     draw_rows(paths, out, title, framed_columns=(0, paths.shape[1] - 1))
+
+
+def draw_class_histogram(shares: list[float], out: Path, title: str = "") -> None:
+    """A bar per class: the share of the samples the classifier reads as it, beside the uniform share (a
+    generator that drops modes shows tall and missing bars)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 3.6), dpi=110)
+    classes = np.arange(len(shares))
+    ax.bar(classes, 100 * np.asarray(shares), color="tab:blue")
+    ax.axhline(100 / len(shares), color="tab:red", ls="--", lw=1, label=f"uniform ({100 / len(shares):.0f}%)")
+    ax.set_xticks(classes)
+    ax.set_xlabel("class read by the shipped classifier", fontsize=9)
+    ax.set_ylabel("% of the samples", fontsize=9)
+    ax.tick_params(labelsize=9)
+    ax.legend(fontsize=8)
+    ax.set_title(title, fontsize=9)
+    save_figure(fig, out, bbox_inches="tight")
+    plt.close(fig)

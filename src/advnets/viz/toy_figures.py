@@ -39,8 +39,8 @@ def pick_probes(probes: list[dict], steps: list[int] | None = None) -> list[dict
 def draw_fig1(probes: list[dict], out: Path, steps: list[int] | None = None, title: str = "") -> None:
     plt = _pyplot()
     chosen = pick_probes(probes, steps)
-    fig = plt.figure(figsize=(3.2 * len(chosen), 5.6), dpi=110)
-    grid = fig.add_gridspec(2, len(chosen), height_ratios=[3, 1.4], hspace=0.35)
+    fig = plt.figure(figsize=(3.2 * len(chosen), 6.0), dpi=110)
+    grid = fig.add_gridspec(2, len(chosen), height_ratios=[3, 1.4], hspace=0.35, top=0.86)
     for i, probe in enumerate(chosen):
         ax = fig.add_subplot(grid[0, i])
         x = np.asarray(probe["x"])
@@ -63,14 +63,18 @@ def draw_fig1(probes: list[dict], out: Path, steps: list[int] | None = None, tit
         ax.set_ylim(-0.55, 1.1)
         ax.set_xlim(lo, hi)
         ax.set_yticks([0, 0.5, 1])
+        ax.set_xlabel("x", fontsize=8)
+        if i == 0:
+            ax.set_ylabel("density (scaled), D(x)", fontsize=8)
         # The paper's panel (d) is the game at its equilibrium (p_g = p_data, D = 1/2); a run's last probe
         # is that only when it got there, which the panel says rather than implies.
         state = ("" if i < len(chosen) - 1 else
                  "\nnear equilibrium" if probe["jsd"] < 0.01 and probe["sup_gap"] < 0.1 else "\nnot at equilibrium")
         ax.set_title(f"({'abcd'[i]}) step {probe['step']}\nJSD {probe['jsd']:.3f}, "
                      f"sup|D-D*| {probe['sup_gap']:.2f}{state}", fontsize=8)
-        if i == 0:
-            ax.legend(fontsize=7, loc="upper left")
+        if i == 0:  # one legend for the four panels, above them: never over the densities
+            fig.legend(*ax.get_legend_handles_labels(), loc="upper center", ncol=4, fontsize=8,
+                       bbox_to_anchor=(0.5, 1.0), frameon=False)
     ax = fig.add_subplot(grid[1, :])
     steps_all = [p["step"] for p in probes]
     ax.plot(steps_all, [p["jsd"] for p in probes], "-o", ms=3, color="tab:red", label="JSD(p_data || p_g)")
@@ -79,22 +83,39 @@ def draw_fig1(probes: list[dict], out: Path, steps: list[int] | None = None, tit
             label="the same where p_g > 0")
     ax.axhline(np.log(2), color="0.6", lw=0.8, ls=":", label="log 2: the largest JSD")
     ax.set_xlabel("generator updates")
-    ax.legend(fontsize=7)
+    ax.set_ylabel("nats / |D - D*|", fontsize=8)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False)  # beside the lines, not on them
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(title, fontsize=10, y=1.03)
     save_figure(fig, out, bbox_inches="tight")
     plt.close(fig)
 
 
-def draw_modes(samples: np.ndarray, centres: np.ndarray, std: float, out: Path, title: str = "") -> None:
+def draw_modes(samples: np.ndarray, centres: np.ndarray, std: float, out: Path, title: str = "",
+               counts: list[int] | None = None) -> None:
+    """Samples over the mode centres (3-std circles); with `counts` (high-quality samples per mode,
+    metrics.modes), the modes G missed are marked and named, and the title says how many it captured."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5, 5), dpi=110)
+    fig, ax = plt.subplots(figsize=(5.5, 5.8), dpi=110)
     ax.scatter(samples[:, 0], samples[:, 1], s=3, color="tab:green", alpha=0.5, label="G(z)")
-    ax.scatter(centres[:, 0], centres[:, 1], marker="x", s=40, color="tab:red", label="modes")
-    for c in centres:
+    missed = [k for k, n in enumerate(counts or []) if n == 0]
+    kept = [k for k in range(len(centres)) if k not in missed]
+    ax.scatter(centres[kept, 0], centres[kept, 1], marker="x", s=40, color="tab:red", label="modes")
+    for k, c in enumerate(centres):
         ax.add_patch(plt.Circle(tuple(c), 3 * std, fill=False, color="tab:red", lw=0.6, alpha=0.7))
+    if missed:
+        ax.scatter(centres[missed, 0], centres[missed, 1], marker="o", s=160, facecolors="none", edgecolors="black",
+                   lw=1.5, label="missed")
+        for k in missed:
+            ax.annotate(f"missed: mode {k}", centres[k], textcoords="offset points", xytext=(6, 8), fontsize=9)
     ax.set_aspect("equal", adjustable="datalim")
+    ax.set_xlabel("x1", fontsize=9)
+    ax.set_ylabel("x2", fontsize=9)
     ax.legend(fontsize=8, loc="upper right")
+    if counts is not None:
+        where = ", ".join(f"{k} at ({centres[k, 0]:.2f}, {centres[k, 1]:.2f})" for k in missed)
+        title += (f"\n{len(centres) - len(missed)} of {len(centres)} modes captured"
+                  + (f"; missed: mode {where}" if missed else ""))
     ax.set_title(title, fontsize=9)
     save_figure(fig, out, bbox_inches="tight")
     plt.close(fig)
