@@ -101,6 +101,24 @@ CANDIDATES.update({
     "ttur2-r1": ([*ADAM, "optim.g_lr=0.0001", "optim.d_lr=0.0002", "optim.lr=0.0001", "loss.r1_gamma=1.0",
                   "train.ema_decay=0.999"], "two time scales closer (D 2e-4, G 1e-4), R1"),
 })
+# Round 4: the faster rates (the best so far) with the smaller batch, and faster still.
+FAST_R1 = [*ADAM, "optim.g_lr=0.0002", "optim.d_lr=0.0008", "optim.lr=0.0002", "loss.r1_gamma=1.0",
+           "train.ema_decay=0.999"]
+FASTER_R1 = [*ADAM, "optim.g_lr=0.0004", "optim.d_lr=0.0016", "optim.lr=0.0004", "loss.r1_gamma=1.0",
+             "train.ema_decay=0.999"]
+CANDIDATES.update({
+    "ttur-fast-r1-b50": ([*FAST_R1, "train.batch_size=50"], "D 8e-4, G 2e-4, R1, batch 50"),
+    "ttur-faster-r1": (FASTER_R1, "two time scales at four times the rates (D 1.6e-3, G 4e-4), R1"),
+})
+# Round 5: D without dropout (round 3's best recall) with the faster rates, and the rates faster still
+# (round 4: each doubling of both rates helped).
+NO_DROPOUT = ["discriminator.input_keep=1.0", "discriminator.hidden_keep=1.0"]
+CANDIDATES.update({
+    "fast-r1-nodrop": ([*FAST_R1, *NO_DROPOUT], "D 8e-4, G 2e-4, R1, no dropout in D"),
+    "faster-r1-nodrop": ([*FASTER_R1, *NO_DROPOUT], "D 1.6e-3, G 4e-4, R1, no dropout in D"),
+    "fastest-r1": ([*ADAM, "optim.g_lr=0.0008", "optim.d_lr=0.0032", "optim.lr=0.0008", "loss.r1_gamma=1.0",
+                    "train.ema_decay=0.999"], "two time scales at eight times the rates (D 3.2e-3, G 8e-4), R1"),
+})
 
 
 # ----------------------------------------------------------------------------------------------

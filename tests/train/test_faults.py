@@ -460,3 +460,18 @@ def test_a_process_that_exits_after_its_run_ignores_late_signals():
     finally:
         for s in loop.STOP_SIGNALS:
             signals.signal(s, before if s == signals.SIGINT else signals.SIG_DFL)
+
+
+def test_the_library_leaves_no_folder_when_the_data_is_missing(tmp_path):
+    """train() from Python, offline and without MNIST: one error line, and no lock-only folder left behind."""
+    from advnets.config import load_config
+    from advnets.errors import DataError
+
+    cfg = load_config("fast-mnist", [f"data.dir={tmp_path / 'no-data'}", "data.download=false", "train.steps=5"])
+    with pytest.raises(DataError) as err:
+        train(cfg, tmp_path / "py-demo")
+    assert "\n" not in str(err.value) and not (tmp_path / "py-demo").exists()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError):
+        train(load_config("fast-mnist", [f"data.dir={tmp_path / 'empty'}", "data.download=false"]), tmp_path / "p2")
+    assert not (tmp_path / "p2").exists()
