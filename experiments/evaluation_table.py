@@ -47,8 +47,9 @@ N = 10_000
 GENERATOR_LABELS = {
     "shipped": "shipped `pretrained/mnist-paper` (paper-mnist, 360 epochs, averaged)",
     "paper": "`paper-mnist`, the released setup exactly, 40 of its 1,000 epochs (live G, best by validation)",
-    "fast": "`fast-mnist` (the main job's recipe, 10 epochs; its run on 2 threads)",
-    "fast1t": "`fast-mnist`, the same seed trained on 1 thread (another trajectory)",
+    "recipe": "`fast-mnist`, the CPU recipe (docs/reproduction.md; its seed-0 run on 2 threads)",
+    "fast": "the former `fast-mnist` (Adam, no R1, 10 epochs; the main job's run on 2 threads)",
+    "fast1t": "the former `fast-mnist`, the same seed trained on 1 thread (another trajectory)",
     "quick": "`quick-mnist` (3 epochs)",
 }
 ANCHORS = {
@@ -110,20 +111,21 @@ def _save(path: Path, results: dict) -> None:
 DIGITS = {"parzen": 1, "fid_mnistclf": 2, "kid_mnistclf": 2, "precision": 3, "recall": 3, "density": 3, "coverage": 3}
 
 
-def summaries(results: dict, seeds: list[int]) -> Iterator[tuple[str, int, dict[str, str], dict | None]]:
-    """Per row with results: (label, seeds found, a formatted "mean ± SE over seeds" per column, its AIS row)."""
+def summaries(results: dict, seeds: list[int]) -> Iterator[tuple[str, str, int, dict[str, str], dict | None]]:
+    """Per row with results: (name, label, seeds found, a formatted "mean ± SE over seeds" per column, its AIS
+    row)."""
     for name, label in {**GENERATOR_LABELS, **ANCHORS}.items():
         per_seed = [results["sets"][name][str(s)] for s in seeds if str(s) in results["sets"].get(name, {})]
         if per_seed:
             cells = {key: format_mean_se([r[key] for r in per_seed], digits=d) for key, d in DIGITS.items()}
-            yield label, len(per_seed), cells, results["ais"].get(name)
+            yield name, label, len(per_seed), cells, results["ais"].get(name)
 
 
 def table(results: dict, seeds: list[int]) -> str:
     head = ("| row | Parzen (nats) | fid_mnistclf | kid_mnistclf | precision | recall | density | coverage "
             "| AIS (nats) [BDMC gap] |")
     lines = [head, "|---|" + "---:|" * 8]
-    for label, n_seeds, cells, ais_row in summaries(results, seeds):
+    for _, label, n_seeds, cells, ais_row in summaries(results, seeds):
         ais = (f"{ais_row['log_likelihood']:.1f} ± {ais_row['se']:.1f} [{ais_row['bdmc_gap']:.1f}]"
                if ais_row else "—")
         lines.append(f"| {label} ({n_seeds} seeds) | " + " | ".join(cells[k] for k in DIGITS) + f" | {ais} |")
@@ -133,9 +135,11 @@ def table(results: dict, seeds: list[int]) -> str:
 def reference_rows(results: dict, seeds: list[int], machine: str) -> list[dict[str, str]]:
     """The table as advnets.metrics.references rows (formatted cells), for the report and the main job."""
     rows = []
-    for label, n_seeds, cells, ais_row in summaries(results, seeds):
+    for name, label, n_seeds, cells, ais_row in summaries(results, seeds):
+        date = results.get("dates", {}).get(name, "")
         row = {"what": f"{label.replace('`', '')} ({n_seeds} sets of {N:,})", **cells,
-               "source": f"experiments/evaluation_table.py, seeds {seeds[0]}-{seeds[-1]}; {machine}"}
+               "source": f"experiments/evaluation_table.py, seeds {seeds[0]}-{seeds[-1]}; {machine}"
+                         + (f", {date}" if date else "")}
         if ais_row:
             row["ais"] = f"{ais_row['log_likelihood']:.1f} ± {ais_row['se']:.1f}"
         rows.append(row)
@@ -167,6 +171,7 @@ def main() -> None:
                 continue
             started = time.perf_counter()
             done[str(seed)] = {**score_set(data, images_of(seed), seed), "seconds": time.perf_counter() - started}
+            results.setdefault("dates", {}).setdefault(name, time.strftime("%Y-%m-%d"))  # when the row was measured
             _save(args.results, results)
             print(f"{name} seed {seed}: {json.dumps(done[str(seed)])}", flush=True)
     if args.ais:

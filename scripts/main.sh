@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: install, train the paper's MNIST networks on a short CPU preset (fast-mnist: the
-# paper's G and maxout D with Adam, about four minutes on 2 cores, recognisable digits), draw samples,
+# paper's G and maxout D with the CPU recipe of docs/reproduction.md, about four minutes on 2 cores), draw samples,
 # evaluate them with the paper's Parzen protocol, draw Figures 2 and 3 beside those of the shipped
 # generator (the paper's exact recipe, 360 epochs), and write the run's report; then the demos that
 # need no data: the 2-D ring (modes captured, with its figure) and the 1-D run behind Figure 1.
@@ -32,9 +32,12 @@ if advnets train fast-mnist --out "$mnist_run"; then
 import json, sys
 from pathlib import Path
 from advnets.metrics import references
+from advnets.config import load_config
 run = Path(sys.argv[1])
+cfg = load_config(str(run / "config.yaml"))
+epochs = cfg.train.steps * cfg.train.batch_size / 50_000   # MNIST's training split: 50,000 images
 rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
-own = references.run_row(rows, f"this run ({run.name}: fast-mnist, 10 epochs on this CPU, sample seed 0)")
+own = references.run_row(rows, f"this run ({run.name}: {cfg.name}, {epochs:.1f} epochs on this CPU, sample seed 0)")
 print("\nWhere this run stands (MNIST test set; Parzen in nats, higher is better; fid_mnistclf lower is better):")
 for row in [own, *references.reference_rows()]:
     if row.get("parzen") or row.get("fid_mnistclf"):

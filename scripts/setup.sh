@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 started=$SECONDS
 say() { echo "setup: $*"; }
-quiet_pip() {  # pip install, showing what it fetches and installs (and errors), not what it leaves as it is
+quiet_pip() {  # pip install, showing what it fetches and installs (and errors), not what it leaves as it is;
+    # its exit status is pip's (pipefail), so a failed install stops the set-up here
     python -m pip install --disable-pip-version-check "$@" 2>&1 \
-        | grep --line-buffered -E "^(Collecting|Downloading|Installing collected|Successfully installed|ERROR|error)" || true
+        | { grep --line-buffered -E "^(Collecting|Downloading|Installing collected|Successfully installed|ERROR|error)" || true; }
 }
 if [ ! -x .venv/bin/python ]; then
     say "creating .venv with $("$PYTHON" --version 2>&1)"

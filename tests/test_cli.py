@@ -1,5 +1,8 @@
+import os
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -321,3 +324,38 @@ def test_python_dash_m_advnets_is_the_same_command_line():
     bad = subprocess.run([sys.executable, "-m", "advnets", "train", "no-such-preset"], capture_output=True, text=True,
                          timeout=120)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+def test_the_command_line_shortens_openmp_spinning_unless_the_user_chose(monkeypatch):
+    """GOMP_SPINCOUNT before PyTorch loads (long-spinning threads fight other processes for the cores); a
+    wait policy or spin count the user set is kept."""
+    from advnets import cli
+
+    for user_set in ({}, {"OMP_WAIT_POLICY": "ACTIVE"}, {"GOMP_SPINCOUNT": "INFINITY"}):
+        monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+        monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
+        for key, value in user_set.items():
+            monkeypatch.setenv(key, value)
+        cli.shorten_openmp_spinning()
+        expected = user_set.get("GOMP_SPINCOUNT", None if user_set else cli.SHORT_OPENMP_SPIN)
+        assert os.environ.get("GOMP_SPINCOUNT") == expected and os.environ.get("OMP_WAIT_POLICY") == \
+            user_set.get("OMP_WAIT_POLICY")
+
+
+def test_the_console_script_sets_the_spin_count_before_pytorch_loads():
+    """`python -m advnets` (what the console script runs) has the spin count in its environment when torch is
+    first imported."""
+    code = ("import os, sys, runpy, builtins\n"
+            "sys.argv = ['advnets', 'train', 'toy-1d', '--out', sys.argv[1], '--set', 'train.steps=1']\n"
+            "real = builtins.__import__\n"
+            "def spy(name, *a, **k):\n"
+            "    if name == 'torch' and 'torch' not in sys.modules:\n"
+            "        print('spin count at torch import:', os.environ.get('GOMP_SPINCOUNT'))\n"
+            "    return real(name, *a, **k)\n"
+            "builtins.__import__ = spy\n"
+            "runpy.run_module('advnets', run_name='__main__')\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    with tempfile.TemporaryDirectory() as tmp:
+        out = subprocess.run([sys.executable, "-c", code, str(Path(tmp) / "run")], capture_output=True, text=True,
+                             env=env)
+    assert "spin count at torch import: 3000" in out.stdout, out.stdout + out.stderr

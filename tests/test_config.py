@@ -173,3 +173,27 @@ def test_error_messages_show_a_value_shortened():
     with pytest.raises(ConfigError) as err:
         load_config("toy-ring", ["train.steps=" + "x" * 100_000])
     assert len(str(err.value)) < 200
+
+
+def test_fast_mnist_names_everything_it_changes_from_the_paper():
+    """The main job's CPU recipe keeps the paper's model family; every training choice it changes from
+    paper-mnist is a config key written in the preset's comment as not the paper's."""
+    from advnets.config import changed_keys, preset_path
+
+    fast, paper = load_config("fast-mnist"), load_config("paper-mnist")
+    assert to_dict(fast)["generator"] == to_dict(paper)["generator"]  # the paper's G, uniform z
+    schedule = {"name", "train.steps", "train.log_every", "train.valid_every", "train.sample_every",
+                "train.checkpoint_every", "train.snapshot_every", "train.valid_samples", "optim.lr"}
+    comment = " ".join(line for line in preset_path("fast-mnist").read_text().splitlines() if line.startswith("#"))
+    words = {  # key changed -> what the comment must say about it
+        "optim.name": "Adam", "optim.betas": "betas 0.5 / 0.999", "optim.lr_decay": "no decay",
+        "optim.momentum": "momentum SGD", "optim.final_momentum": "momentum SGD", "optim.momentum_saturate": "momentum SGD",
+        "optim.g_lr": "G's 4e-4", "optim.d_lr": "D's rate 1.6e-3", "loss.r1_gamma": "R1 penalty on D, gamma 1",
+        "discriminator.input_keep": "no dropout in D", "discriminator.hidden_keep": "no dropout in D",
+        "train.ema_decay": "moving average of G's weights (decay 0.999)", "train.batch_size": "batch",
+    }
+    changed = [k for k in changed_keys(paper, fast) if k not in schedule]
+    assert changed, "fast-mnist should differ from paper-mnist"
+    for key in changed:
+        assert key in words, f"fast-mnist changes {key}: name it in the preset's comment and in this test"
+        assert words[key] in comment, f"fast-mnist changes {key}; its comment does not say {words[key]!r}"

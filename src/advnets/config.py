@@ -226,7 +226,7 @@ class Config:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     # CPU threads of the run's PyTorch ops; 0 or "auto": one thread where an update is small work (the 1-D and
     # 2-D presets), all of them for the image networks (advnets.train.budget.choose_threads; written to log.txt).
-    # Results depend on it in their last bits (the order of a sum's terms), as they depend on the CPU.
+    # Results can depend on it in their last bits (the order of a sum's terms), as they can on the CPU.
     threads: int = field(default=0, metadata={"auto": 0})
     data: DataConfig = field(default_factory=DataConfig)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
