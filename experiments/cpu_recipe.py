@@ -102,11 +102,18 @@ CANDIDATES.update({
     "ttur2-r1": ([*ADAM, "optim.g_lr=0.0001", "optim.d_lr=0.0002", "optim.lr=0.0001", "loss.r1_gamma=1.0",
                   "train.ema_decay=0.999"], "two time scales closer (D 2e-4, G 1e-4), R1"),
 })
+
+
+def ttur_r1(d_lr: str, g_lr: str) -> list[str]:
+    """Adam at two time scales (D's rate `d_lr`, G's `g_lr`), R1 (gamma 1) on D, G averaged (0.999)."""
+    return [*ADAM, f"optim.g_lr={g_lr}", f"optim.d_lr={d_lr}", f"optim.lr={g_lr}", "loss.r1_gamma=1.0",
+            "train.ema_decay=0.999"]
+
+
 # Round 4: the faster rates (the best so far) with the smaller batch, and faster still.
-FAST_R1 = [*ADAM, "optim.g_lr=0.0002", "optim.d_lr=0.0008", "optim.lr=0.0002", "loss.r1_gamma=1.0",
-           "train.ema_decay=0.999"]
-FASTER_R1 = [*ADAM, "optim.g_lr=0.0004", "optim.d_lr=0.0016", "optim.lr=0.0004", "loss.r1_gamma=1.0",
-             "train.ema_decay=0.999"]
+FAST_R1 = ttur_r1("0.0008", "0.0002")
+FASTER_R1 = ttur_r1("0.0016", "0.0004")
+FASTEST_R1 = ttur_r1("0.0032", "0.0008")
 CANDIDATES.update({
     "ttur-fast-r1-b50": ([*FAST_R1, "train.batch_size=50"], "D 8e-4, G 2e-4, R1, batch 50"),
     "ttur-faster-r1": (FASTER_R1, "two time scales at four times the rates (D 1.6e-3, G 4e-4), R1"),
@@ -114,8 +121,6 @@ CANDIDATES.update({
 # Round 5: D without dropout (round 3's best recall) with the faster rates, and the rates faster still
 # (round 4: each doubling of both rates helped).
 NO_DROPOUT = ["discriminator.input_keep=1.0", "discriminator.hidden_keep=1.0"]
-FASTEST_R1 = [*ADAM, "optim.g_lr=0.0008", "optim.d_lr=0.0032", "optim.lr=0.0008", "loss.r1_gamma=1.0",
-              "train.ema_decay=0.999"]
 CANDIDATES.update({
     "fast-r1-nodrop": ([*FAST_R1, *NO_DROPOUT], "D 8e-4, G 2e-4, R1, no dropout in D"),
     "faster-r1-nodrop": ([*FASTER_R1, *NO_DROPOUT], "D 1.6e-3, G 4e-4, R1, no dropout in D"),
@@ -127,10 +132,8 @@ CANDIDATES.update({
 })
 # Round 7: doubling again (D 6.4e-3, G 1.6e-3), and G's rate closer to D's (half instead of a quarter).
 CANDIDATES.update({
-    "x16-r1-nodrop": ([*ADAM, "optim.g_lr=0.0016", "optim.d_lr=0.0064", "optim.lr=0.0016", "loss.r1_gamma=1.0",
-                       "train.ema_decay=0.999", *NO_DROPOUT], "D 6.4e-3, G 1.6e-3, R1, no dropout in D"),
-    "fastest-g2-r1-nodrop": ([*ADAM, "optim.g_lr=0.0016", "optim.d_lr=0.0032", "optim.lr=0.0016",
-                              "loss.r1_gamma=1.0", "train.ema_decay=0.999", *NO_DROPOUT],
+    "x16-r1-nodrop": ([*ttur_r1("0.0064", "0.0016"), *NO_DROPOUT], "D 6.4e-3, G 1.6e-3, R1, no dropout in D"),
+    "fastest-g2-r1-nodrop": ([*ttur_r1("0.0032", "0.0016"), *NO_DROPOUT],
                              "D 3.2e-3, G 1.6e-3 (half D's), R1, no dropout in D"),
 })
 

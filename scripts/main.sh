@@ -32,12 +32,10 @@ if advnets train fast-mnist --out "$mnist_run"; then
 import json, sys
 from pathlib import Path
 from advnets.metrics import references
-from advnets.config import load_config
 run = Path(sys.argv[1])
-cfg = load_config(str(run / "config.yaml"))
-epochs = cfg.train.steps * cfg.train.batch_size / 50_000   # MNIST's training split: 50,000 images
+last = json.loads((run / "stats.jsonl").read_text().splitlines()[-1])   # the run's last statistics row
 rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
-own = references.run_row(rows, f"this run ({run.name}: {cfg.name}, {epochs:.1f} epochs on this CPU, sample seed 0)")
+own = references.run_row(rows, f"this run ({run.name}: fast-mnist, {last['epoch']:.1f} epochs on this CPU, sample seed 0)")
 print("\nWhere this run stands (MNIST test set; Parzen in nats, higher is better; fid_mnistclf lower is better):")
 for row in [own, *references.reference_rows()]:
     if row.get("parzen") or row.get("fid_mnistclf"):
