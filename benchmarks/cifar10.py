@@ -61,8 +61,8 @@ def sync(device: torch.device) -> None:
 def measure(preset: str, data_dir: str, device: torch.device, steps: int) -> dict:
     cfg = load_config(preset, [f"data.dir={data_dir}", "data.download=false", f"device={device}"])
     game = build_game(cfg, device)
-    params_g = sum(p.numel() for p in game.generator.parameters())
-    params_d = sum(p.numel() for p in game.discriminator.parameters())
+    params_g = sum(p.numel() for p in game.g.net.parameters())
+    params_d = sum(p.numel() for p in game.d.net.parameters())
     with FlopCounterMode(display=False) as counter:
         train_iteration(game)
     flops = counter.get_total_flops()

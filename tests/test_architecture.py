@@ -13,7 +13,7 @@ PACKAGE = REPO / "src" / "advnets"
 # Lowest first. A module belongs to the layer of the longest prefix that names it.
 LAYERS = [
     ("foundation", ["advnets", "advnets.errors", "advnets.fileio", "advnets.outputs", "advnets.tensorfile", "advnets.progress", "advnets.batching",
-                    "advnets.runtime", "advnets.distributed", "advnets.theory", "advnets.losses", "advnets.viz",
+                    "advnets.runtime", "advnets.mirrored", "advnets.distributed", "advnets.theory", "advnets.losses", "advnets.viz",
                     "advnets.conv_shapes"]),
     ("data", ["advnets.data"]),
     ("config", ["advnets.config"]),
@@ -114,3 +114,28 @@ def test_the_architecture_map_names_every_module():
     missing = [str(p.relative_to(PACKAGE)) for p in sorted(PACKAGE.rglob("*.py"))
                if p.name != "__init__.py" and str(p.relative_to(PACKAGE)) not in text]
     assert not missing, f"docs/architecture.md does not name: {', '.join(missing)}"
+
+
+def _functions(path: Path):
+    return [n for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+
+def test_no_function_of_the_training_core_is_longer_than_60_lines():
+    long = [f"{p.name}:{f.name} ({f.end_lineno - f.lineno + 1} lines)" for p in sorted((PACKAGE / "train").glob("*.py"))
+            for f in _functions(p) if f.end_lineno - f.lineno + 1 > 60]
+    assert not long, ", ".join(long)
+
+
+def test_the_training_loop_reads_in_under_50_lines():
+    loop = next(f for f in _functions(PACKAGE / "train" / "loop.py") if f.name == "iterate")
+    assert loop.end_lineno - loop.lineno + 1 < 50
+
+
+def test_the_step_and_the_data_sources_never_read_the_config():
+    """The step gets the values it needs (train/rules.py), not the config: no `.cfg` in the modules a training
+    iteration runs."""
+    reads = [f"{name}:{node.lineno}" for name in ("train/algorithm.py", "train/game.py", "train/player.py",
+                                                  "data/sources.py")
+             for node in ast.walk(ast.parse((PACKAGE / name).read_text()))
+             if isinstance(node, ast.Attribute) and node.attr == "cfg"]
+    assert not reads, ", ".join(reads)

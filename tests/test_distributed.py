@@ -87,13 +87,13 @@ WORKER = textwrap.dedent("""
     ranks = ranks_from_environment()
     with process_group(ranks, torch.device("cpu")):
         game = build_game(cfg, torch.device("cpu"), ranks=ranks)
-        z = game.generator.sample_z(cfg.train.batch_size, torch.Generator().manual_seed(123))  # the global noise
-        m = game.local_batch_size
-        game.generator.sample_z = lambda n, generator=None, device=None: z[ranks.rank * m : (ranks.rank + 1) * m]
+        z = game.g.net.sample_z(cfg.train.batch_size, torch.Generator().manual_seed(123))  # the global noise
+        m = game.rules.local_batch_size
+        game.g.net.sample_z = lambda n, generator=None, device=None: z[ranks.rank * m : (ranks.rank + 1) * m]
         simultaneous_update(game)
         if ranks.is_main:
-            state = {**{"g." + k: v for k, v in game.generator.state_dict().items()},
-                     **{"d." + k: v for k, v in game.discriminator.state_dict().items()}}
+            state = {**{"g." + k: v for k, v in game.g.net.state_dict().items()},
+                     **{"d." + k: v for k, v in game.d.net.state_dict().items()}}
             save_tensors(out, state, {"ranks": ranks.world_size})
 """)
 

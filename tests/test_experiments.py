@@ -32,7 +32,8 @@ def test_every_candidate_keeps_the_papers_model_family(recipe):
         assert cfg.generator.arch == paper.generator.arch and cfg.discriminator.arch == paper.discriminator.arch, name
         assert cfg.discriminator.pieces == paper.discriminator.pieces, name  # maxout
         loss, paper_loss = flatten(to_dict(cfg.loss)), flatten(to_dict(paper.loss))
-        assert {k for k in loss if loss[k] != paper_loss[k]} <= {"r1_gamma", "label_smoothing"}, name  # stabilisers only
+        stabilisers = {"r1_gamma", "label_smoothing", "instance_noise", "instance_noise_steps"}
+        assert {k for k in loss if loss[k] != paper_loss[k]} <= stabilisers, name  # stabilisers only
 
 
 def test_the_tables_rank_by_the_validation_fid_and_confirm_only_complete_candidates(recipe, capsys):

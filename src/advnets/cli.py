@@ -7,6 +7,7 @@ User errors (bad config values, missing or corrupt files, existing outputs) prin
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import errno
 import itertools
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Callable, NoReturn
 
 from advnets import __version__
-from advnets.errors import (AdvnetsError, CheckpointError, ConfigError, TrainingDiverged, TrainingInterrupted,
+from advnets.errors import (AdvnetsError, ConfigError, TrainingDiverged, TrainingInterrupted,
                             describe_os_error, shell_command)
 from advnets.figures import FIGURES
 
@@ -532,7 +533,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         load_config(args.config, list(args.set), static=True)
     from advnets.distributed import RankLost
-    from advnets.train.loop import stop_requests
+    from advnets.train.stopping import stop_requests
 
     # Stop signals are caught from here on, before any run folder is claimed or locked: a signal that
     # arrives while the run starts stops it after its first iteration, saved (never a silent death or a
@@ -565,10 +566,9 @@ def where_the_run_stands(run_dir: Path) -> str:
 def _train_command(args: argparse.Namespace, stop) -> int:
     started = time.perf_counter()
     from advnets.config import to_yaml
-    from advnets.train import train
-    from advnets.train.checkpoint import TRAINING_STATE, read_training_header
     from advnets.distributed import ranks_from_environment
-    from advnets.train.rundir import RunLock, claim_run_dir
+    from advnets.train import train
+    from advnets.train.rundir import RunClaim
 
     ranks = ranks_from_environment()  # torchrun's RANK / WORLD_SIZE / LOCAL_RANK; one process without them
     if ranks.distributed:
@@ -576,62 +576,35 @@ def _train_command(args: argparse.Namespace, stop) -> int:
             raise ConfigError("under torchrun, name the run folder with --out (every rank must agree on it)")
         if not ranks.is_main:
             sys.stdout = open(os.devnull, "w")  # rank 0 prints for all; errors still reach stderr
-    if args.resume is not None and not args.dry_run:
-        run_dir = Path(args.resume)
-        if not run_dir.is_dir():
-            raise CheckpointError(f"{run_dir} is not a run directory (it does not exist); nothing to resume")
-        # before reading its state: no other process trains it meanwhile (rank 0 holds it for all ranks)
-        lock = RunLock(run_dir).acquire() if ranks.is_main else None
-    else:
-        lock = None
-    try:
+    resuming = args.resume is not None and not args.dry_run
+    # A run to resume is locked before its state is read (rank 0 holds it for all ranks)
+    held = RunClaim.existing(args.resume) if resuming and ranks.is_main else None
+    with held or contextlib.nullcontext():
         cfg, header = resolve_train_config(args)
         if args.dry_run:
             print(to_yaml(cfg), end="")
             return 0
         check_before_training(cfg, ranks)  # the device, the data and the memory: their errors come first
-        if args.resume is not None:
-            resume, created = header is not None, False
-            if header is None:
-                print(f"note: {run_dir} stopped before its first checkpoint; training it again from step 0 "
-                      "with its config.yaml")
-            elif header["step"] >= cfg.train.steps:
-                print(f"{run_dir} is already at step {header['step']} >= train.steps={cfg.train.steps}; "
-                      "raise train.steps to continue")
-                return 0
-        elif ranks.is_main:
-            (run_dir, lock), resume, created = claim_run_dir(args.out, cfg.name, args.runs_root), False, True
-        else:
-            run_dir, resume, created = Path(args.out), False, False
-        if args.verbose:
-            print(to_yaml(cfg), end="")
-        t = cfg.train
-        print(f"{'resuming' if resume else 'training'} {cfg.name}: {t.steps} steps of batch {t.batch_size} on "
-              f"{cfg.data.name}, seed {cfg.seed} -> {run_dir} (config.yaml; the whole config: --verbose)", flush=True)
-        try:
-            result = train(cfg, run_dir, resume=resume, lock=lock, ranks=ranks, stop=stop)
-        except (AdvnetsError, OSError, MemoryError, RuntimeError) as e:
-            out_of_memory = isinstance(e, MemoryError) or is_out_of_memory(e)
-            if isinstance(e, RuntimeError) and not out_of_memory:
-                raise  # a programming error: its traceback is what a bug report needs
-            saved = (run_dir / TRAINING_STATE).is_file()
-            if created and not saved:
-                shutil.rmtree(run_dir, ignore_errors=True)  # made for this run, which failed before its first checkpoint
-            if out_of_memory:  # what the budget check (advnets.train.budget) did not foresee
-                what = f"out of memory ({str(e).splitlines()[0][:120] if str(e) else 'MemoryError'})"
-                if not saved:
-                    raise AdvnetsError(f"{what}; nothing was kept: make the networks or train.batch_size smaller, "
-                                       "or free memory") from None
-                e = OSError(errno.ENOMEM, what)
-            if isinstance(e, OSError) and saved:
-                step = read_training_header(run_dir)["step"]
-                raise AdvnetsError(f"{describe_os_error(e)}; the run stopped, its last checkpoint (step {step}) is "
-                                   f"intact: continue it with {shell_command('advnets', 'train', '--resume', run_dir)}"
-                                   ) from None
-            raise
-    finally:
-        if lock is not None:
-            lock.release()
+        if resuming and header is not None and header["step"] >= cfg.train.steps:
+            print(f"{args.resume} is already at step {header['step']} >= train.steps={cfg.train.steps}; "
+                  "raise train.steps to continue")
+            return 0
+        if resuming and header is None:
+            print(f"note: {args.resume} stopped before its first checkpoint; training it again from step 0 "
+                  "with its config.yaml")
+        claim = held or (RunClaim.new(args.out, cfg.name, args.runs_root) if not resuming and ranks.is_main else None)
+        run_dir = claim.path if claim is not None else Path(args.resume or args.out)
+        with claim or contextlib.nullcontext():
+            if args.verbose:
+                print(to_yaml(cfg), end="")
+            t = cfg.train
+            print(f"{'resuming' if header is not None else 'training'} {cfg.name}: {t.steps} steps of batch "
+                  f"{t.batch_size} on {cfg.data.name}, seed {cfg.seed} -> {run_dir} (config.yaml; the whole config: "
+                  "--verbose)", flush=True)
+            try:
+                result = train(cfg, run_dir, resume=header is not None, claim=claim, ranks=ranks, stop=stop)
+            except (AdvnetsError, OSError, MemoryError, RuntimeError) as e:
+                raise training_failure(e, run_dir) from None
     s = result.last_stats
     if s:
         training = float(s.get("wall_s") or 0.0)  # the run's training time, over all its sessions
@@ -648,6 +621,28 @@ def _train_command(args: argparse.Namespace, stop) -> int:
                   "(network-best-live.safetensors)")
     print(f"samples: {shell_command('advnets', 'sample', run_dir, '--n', '100', '--out', 'samples.png')}")
     return 0
+
+
+def training_failure(e: BaseException, run_dir: Path) -> BaseException:
+    """What to raise for a training run that failed with `e`: a programming error as it is (its traceback is
+    what a bug report needs); running out of memory or disk, one line saying what was kept and how to go on."""
+    from advnets.train.checkpoint import TRAINING_STATE, read_training_header
+
+    out_of_memory = isinstance(e, MemoryError) or is_out_of_memory(e)
+    if isinstance(e, RuntimeError) and not out_of_memory:
+        return e
+    saved = (run_dir / TRAINING_STATE).is_file()
+    if out_of_memory:  # what the budget check (advnets.train.budget) did not foresee
+        what = f"out of memory ({str(e).splitlines()[0][:120] if str(e) else 'MemoryError'})"
+        if not saved:
+            return AdvnetsError(f"{what}; nothing was kept: make the networks or train.batch_size smaller, "
+                                "or free memory")
+        e = OSError(errno.ENOMEM, what)
+    if isinstance(e, OSError) and saved:
+        step = read_training_header(run_dir)["step"]
+        return AdvnetsError(f"{describe_os_error(e)}; the run stopped, its last checkpoint (step {step}) is intact: "
+                            f"continue it with {shell_command('advnets', 'train', '--resume', run_dir)}")
+    return e
 
 
 def is_out_of_memory(e: BaseException) -> bool:

@@ -131,6 +131,9 @@ class DiscriminatorConfig:
     input_keep: float = 0.8  # dropout keep probability on the pixels
     hidden_keep: float = 0.5  # ... and on the input of every later layer
     max_col_norm: Optional[float] = None  # as generator.max_col_norm (pylearn2's max_col_norm)
+    # Not the paper's: every weight divided by its largest singular value, estimated by one power
+    # iteration per training pass (spectral normalisation, Miyato et al. 2018)
+    spectral_norm: bool = False
 
 
 @dataclass
@@ -141,6 +144,11 @@ class LossConfig:
     # Stabilisers the field uses, not the paper's (0: off, as in the paper):
     label_smoothing: float = 0.0  # one-sided: D's target on data is 1 - label_smoothing (Salimans et al. 2016)
     r1_gamma: float = 0.0  # R1: D's loss + r1_gamma/2 * E_x |grad_x logit D(x)|^2 on data (Mescheder et al. 2018)
+    # Instance noise: D reads x + sigma_t * N(0, I), real and generated alike, with
+    # sigma_t = instance_noise * max(0, 1 - t / T) after t iterations, T = instance_noise_steps or train.steps
+    # (Sønderby et al. 2017; Arjovsky & Bottou 2017)
+    instance_noise: float = 0.0
+    instance_noise_steps: Optional[int] = None
 
 
 @dataclass
@@ -402,6 +410,11 @@ def validate(cfg: Config) -> None:
         need(lr is None or lr > 0, key, "> 0")
     need(0 <= cfg.loss.label_smoothing < 0.5, "loss.label_smoothing", "in [0, 0.5) (0: none, as the paper)")
     need(cfg.loss.r1_gamma >= 0, "loss.r1_gamma", ">= 0 (0: no penalty, as the paper)")
+    need(cfg.loss.instance_noise >= 0, "loss.instance_noise", ">= 0 (0: none, as the paper)")
+    need(cfg.loss.instance_noise_steps is None or cfg.loss.instance_noise_steps >= 1, "loss.instance_noise_steps",
+         ">= 1 (or null: annealed over train.steps)")
+    need(not (dis.spectral_norm and dis.max_col_norm is not None), "discriminator.spectral_norm",
+         "false when discriminator.max_col_norm is set (two constraints on the same weights: choose one)")
     need(o.lr_decay >= 1, "optim.lr_decay", ">= 1 (1 means no decay)")
     need(o.lr_min >= 0, "optim.lr_min", ">= 0")
     need(o.lr_anneal >= 1, "optim.lr_anneal", ">= 1 (1 means no annealing)")

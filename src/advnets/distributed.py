@@ -13,7 +13,7 @@ simultaneous update takes D's and G's gradients from *one* dropped-out pass of D
 backward passes over that graph (``backward(inputs=...)`` for each network). DDP reduces in hooks
 fired by one backward per forward and cannot express that; so each network's gradients are averaged
 explicitly, one flattened all-reduce per network update, just before its optimizer step
-(``Game.apply_update``). Every rank then applies the same averaged gradient to the same weights, and
+(:meth:`Collectives.reduce_gradients`, which advnets.train.player's update calls). Every rank then applies the same averaged gradient to the same weights, and
 the weights stay identical without ever being broadcast after the start.
 """
 
@@ -193,3 +193,34 @@ def gather_to_main(tensor: torch.Tensor, ranks: Ranks) -> list[torch.Tensor] | N
     with collective(ranks):
         dist.all_gather(parts, local)
     return [p.to(tensor.device) for p in parts] if ranks.is_main else None
+
+
+class Collectives:
+    """Every collective a training run makes, in one place (the seam between the run and its ranks). For
+    one process each is what it would be without peers: gradients and statistics stay as they are, a
+    flag is its own answer, a gather is the tensor alone."""
+
+    def __init__(self, ranks: Ranks, device: torch.device):
+        self.ranks, self.device = ranks, device
+
+    def reduce_gradients(self, params: list[torch.Tensor]) -> None:
+        """Each parameter's gradient replaced by its mean over the ranks: the global minibatch's gradient (a
+        parameter without one counts as a zero gradient)."""
+        if not self.ranks.distributed:
+            return
+        for p in params:
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
+        average_([p.grad for p in params], self.ranks)
+
+    def mean_(self, tensors: list[torch.Tensor]) -> None:
+        """Each tensor replaced by its mean over the ranks, in place."""
+        average_(tensors, self.ranks)
+
+    def any(self, flag: bool) -> bool:
+        """Whether `flag` is true on any rank (every rank gets the same answer)."""
+        return any_rank(flag, self.ranks, self.device)
+
+    def gather_to_main(self, tensor: torch.Tensor) -> list[torch.Tensor] | None:
+        """Every rank's `tensor`, as a list on rank 0; None on the others."""
+        return gather_to_main(tensor, self.ranks)

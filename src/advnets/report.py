@@ -202,7 +202,7 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, data_dir: s
         parts.append(_table(metrics, used))
     else:
         parts.append("<p>None yet: <code>advnets evaluate RUN_DIR --metric ...</code> adds them.</p>")
-    if config.get("data", {}).get("name") == "mnist":
+    if datasets.get(config.get("data", {}).get("name", "mnist")).has_references:
         parts.append(_standing(metrics))
     with tempfile.TemporaryDirectory() as tmp:
         averaged = float(config.get("train", {}).get("ema_decay", 0) or 0) > 0

@@ -90,7 +90,7 @@ def test_stage_2_starts_from_the_stage_1_generator(tmp_path):
 
     trained = load_snapshot(stage1.run_dir).generator
     game = build_game(stage2_cfg, torch.device("cpu"))
-    new, old = game.generator, trained
+    new, old = game.g.net, trained
     for a, b in zip([new.hidden[4], new.hidden[6], new.out], [old.hidden[0], old.hidden[2], old.out]):
         assert torch.equal(a.weight, b.weight) and torch.equal(a.bias, b.bias)
     assert new.hidden[2].bias.eq(-2.0).all()  # the new sigmoid-100 layer starts at bias -2

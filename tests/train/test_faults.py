@@ -88,7 +88,7 @@ def test_the_guard_names_what_is_not_finite(tiny_ring):
     assert find_nonfinite(game, sums) == []
     sums[2] = float("inf")
     with torch.no_grad():
-        next(game.generator.parameters())[0, 0] = float("nan")
+        next(game.g.net.parameters())[0, 0] = float("nan")
     assert find_nonfinite(game, sums) == ["d_real", "G's weights"]
 
 
@@ -373,13 +373,13 @@ def test_a_repeated_signal_at_once_is_one_stop_and_a_later_one_aborts(monkeypatc
     import os
     import signal as signals
 
-    from advnets.train import loop
+    from advnets.train import stopping
 
-    with loop.stop_requests() as stop:
+    with stopping.stop_requests() as stop:
         os.kill(os.getpid(), signals.SIGUSR1)
         os.kill(os.getpid(), signals.SIGUSR1)  # the launcher's echo, within REPEAT_GRACE_S
         assert stop.is_set() and stop.signal_name == "SIGUSR1"
-        monkeypatch.setattr(loop, "REPEAT_GRACE_S", 0.0)
+        monkeypatch.setattr(stopping, "REPEAT_GRACE_S", 0.0)
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), signals.SIGUSR1)
             time.sleep(0.1)  # (a handler runs between bytecodes)
@@ -447,18 +447,18 @@ def test_a_process_that_exits_after_its_run_ignores_late_signals():
     Ctrl-C during the exit printed an atexit traceback); a library caller gets its own handlers back."""
     import signal as signals
 
-    from advnets.train import loop
+    from advnets.train import stopping
 
     before = signals.getsignal(signals.SIGINT)
     try:
-        with loop.stop_requests():
+        with stopping.stop_requests():
             pass
         assert signals.getsignal(signals.SIGINT) is before
-        with loop.stop_requests(restore=False):
+        with stopping.stop_requests(restore=False):
             pass
-        assert all(signals.getsignal(s) == signals.SIG_IGN for s in loop.STOP_SIGNALS)
+        assert all(signals.getsignal(s) == signals.SIG_IGN for s in stopping.STOP_SIGNALS)
     finally:
-        for s in loop.STOP_SIGNALS:
+        for s in stopping.STOP_SIGNALS:
             signals.signal(s, before if s == signals.SIGINT else signals.SIG_DFL)
 
 

@@ -56,16 +56,16 @@ def test_the_iteration_reads_no_tensor_on_the_host(request, make, extra):
     with no_host_reads():
         for _ in range(3):
             train_iteration(game)
-    assert (game.d_count.item(), game.g_count.item(), game.data.cursor.item()) == \
-        (game.d_updates, game.g_updates, game.data.batches_drawn)  # the host's copies kept pace
+    assert (game.d.updates.tensor.item(), game.g.updates.tensor.item(), game.data.drawn.tensor.item()) == \
+        (game.d.updates.value, game.g.updates.value, game.data.drawn.value)  # the host's copies kept pace
 
 
 def _state(game):
-    tensors = {f"g{i}": p.detach().clone() for i, p in enumerate(game.generator.state_dict().values())}
-    tensors.update({f"d{i}": p.detach().clone() for i, p in enumerate(game.discriminator.state_dict().values())})
+    tensors = {f"g{i}": p.detach().clone() for i, p in enumerate(game.g.net.state_dict().values())}
+    tensors.update({f"d{i}": p.detach().clone() for i, p in enumerate(game.d.net.state_dict().values())})
     if game.average is not None:
         tensors.update({f"a{i}": p.detach().clone() for i, p in enumerate(game.average.model.state_dict().values())})
-    return tensors, game.rng.get_state(), (game.d_updates, game.g_updates, game.data.batches_drawn)
+    return tensors, game.rng.get_state(), (game.d.updates.value, game.g.updates.value, game.data.drawn.value)
 
 
 @pytest.mark.parametrize("make, extra", [CONFIGS[1], CONFIGS[5], CONFIGS[6], CONFIGS[8]])
@@ -178,10 +178,10 @@ def test_a_rollback_and_a_restore_keep_every_tensor_the_iteration_reads_in_place
     for _ in range(3):
         train_iteration(game)
     interval = LogInterval(torch.zeros(4))
-    save_training_state(game, tmp_path, 3, 0.0, interval=interval)
+    save_training_state(game, cfg, tmp_path, 3, 0.0, interval=interval)
     saved_values = {k: v.clone() for k, v in graph_tensors(game).items()}
     before = _storages(game)
-    assert any(k.startswith("opt_d.") for k in before) and "data.cursor" in before
+    assert any(k.startswith("opt_d.") for k in before) and "data.drawn" in before
     for _ in range(2):
         train_iteration(game)
     restore_training_state(game, *load_training_state(tmp_path), interval)
@@ -190,8 +190,8 @@ def test_a_rollback_and_a_restore_keep_every_tensor_the_iteration_reads_in_place
     for _ in range(2):
         train_iteration(game)
     with torch.no_grad():
-        next(game.discriminator.parameters()).fill_(float("nan"))
-    step, _ = recover_from_nonfinite(game, tmp_path, 5, ["D's weights"], interval, None, say=lambda text: None)
+        next(game.d.net.parameters()).fill_(float("nan"))
+    step, _ = recover_from_nonfinite(game, cfg.train, tmp_path, 5, ["D's weights"], interval, None, say=lambda text: None)
     assert step == 3 and game.rollbacks == 1 and _storages(game) == before
     GameState(game, interval.sums).restore()  # the warm-up's undo
     assert _storages(game) == before

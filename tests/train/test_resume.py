@@ -19,6 +19,8 @@ def _weights(run_dir):
     ("tiny_mnist", ["data.conditional=true", "train.schedule=alternating", "train.k=2"]),  # p(x | c)
     ("tiny_mnist", ["train.ema_decay=0.9", "train.valid_every=5", "train.valid_samples=200"]),  # G's average
     ("tiny_mnist", ["data.inpainting=true", "train.valid_every=0", "train.schedule=alternating", "train.k=2"]),
+    # stabilisers: spectral normalisation's power-iteration vectors and instance noise's annealing
+    ("tiny_mnist", ["discriminator.spectral_norm=true", "loss.instance_noise=0.2", "loss.instance_noise_steps=15"]),
 ])
 def test_resume_equals_uninterrupted(request, tmp_path, make, extra):
     make = request.getfixturevalue(make)

@@ -200,11 +200,12 @@ def load_idx_split(name: str, split: str, data_dir: str | None = None, download:
     return images[rows], labels[rows]
 
 
-def _spec(dataset: IdxDataset, classifier: str | None = None) -> DatasetSpec:
+def _spec(dataset: IdxDataset, classifier: str | None = None, has_references: bool = False) -> DatasetSpec:
     return DatasetSpec(
         name=dataset.name, title=dataset.title, kind=IMAGE, x_shape=(1, 28, 28), n_classes=10, splits=SPLITS,
         read_split=lambda split, data_dir, download: load_idx_split(dataset.name, split, data_dir, download),
-        checksums={f.filename: f.sha256 for f in dataset.files.values()}, classifier=classifier)
+        checksums={f.filename: f.sha256 for f in dataset.files.values()}, classifier=classifier,
+        has_references=has_references)
 
 
-DATASETS = (_spec(MNIST, classifier="mnist-classifier.safetensors"), _spec(FASHION_MNIST))
+DATASETS = (_spec(MNIST, classifier="mnist-classifier.safetensors", has_references=True), _spec(FASHION_MNIST))

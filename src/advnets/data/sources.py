@@ -5,8 +5,8 @@ Its whole state is small (a counter, maybe a generator state), so resuming is ex
 run trains on is decided where the game is assembled (``advnets.train.game.build_source``).
 
 Drawing a batch needs no host synchronisation: the count of batches drawn lives on the device
-(``cursor``, which the step reads) and, advanced in step by the same code, on the host
-(``batches_drawn``, which bookkeeping reads), so that a step captured as a CUDA graph can replay it.
+and on the host (``drawn``, a :class:`advnets.mirrored.Mirrored`: the step reads the device copy,
+bookkeeping the host's), so that a step captured as a CUDA graph can replay it.
 The only host work, giving a training set its next epoch's order, happens in :meth:`DataSource.prepare`,
 between steps.
 """
@@ -21,6 +21,7 @@ import torch
 from advnets import runtime
 from advnets.data import toy
 from advnets.errors import ConfigError
+from advnets.mirrored import Mirrored
 
 SYNTHETIC_EPOCH = 50_000  # examples per nominal "epoch" of an infinite synthetic source (as MNIST)
 
@@ -36,27 +37,12 @@ class DataSource(ABC):
 
     def __init__(self, device: torch.device):
         self.device = device
-        self.cursor = torch.zeros((), dtype=torch.int64, device=device)  # batches drawn, on the device
-        self._drawn = 0  # the same count on the host
-
-    @property
-    def batches_drawn(self) -> int:
-        return self._drawn
-
-    @batches_drawn.setter
-    def batches_drawn(self, n: int) -> None:
-        self._drawn = int(n)
-        self.cursor.fill_(int(n))
-
-    def count_on_host(self, batches: int) -> None:
-        """Move the host's count on by batches the device has drawn (a replayed CUDA graph's)."""
-        self._drawn += batches
+        self.drawn = Mirrored(0, device)  # batches drawn: the step reads the device copy, bookkeeping the host's
 
     def _advance(self) -> torch.Tensor:
         """The index of the batch drawn now (a device tensor), moving both counts on."""
-        index = self.cursor.clone()
-        self.cursor.add_(1)
-        self._drawn += 1
+        index = self.drawn.tensor.clone()
+        self.drawn.advance()
         return index
 
     @abstractmethod
@@ -83,17 +69,17 @@ class DataSource(ABC):
     @property
     def epoch(self) -> int:
         """1-based number of the epoch the next batch belongs to."""
-        return self._drawn // self.batches_per_epoch + 1
+        return self.drawn.value // self.batches_per_epoch + 1
 
     def epoch_tensor(self) -> torch.Tensor:
         """The same on the device (int64 0-d), for the schedules inside a step."""
-        return self.cursor // self.batches_per_epoch + 1
+        return self.drawn.tensor // self.batches_per_epoch + 1
 
     def state_dict(self) -> dict[str, Any]:
-        return {"batches_drawn": self._drawn}
+        return {"batches_drawn": self.drawn.value}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.batches_drawn = int(state["batches_drawn"])
+        self.drawn.set(int(state["batches_drawn"]))
 
 
 class TensorSource(DataSource):
@@ -136,8 +122,8 @@ class TensorSource(DataSource):
         return torch.randperm(len(self.pixels), generator=runtime.stream("data-order", self.seed, index=epoch))
 
     def prepare(self, batches: int) -> bool:
-        first = self._drawn // self.batches_per_epoch
-        last = (self._drawn + batches - 1) // self.batches_per_epoch
+        first = self.drawn.value // self.batches_per_epoch
+        last = (self.drawn.value + batches - 1) // self.batches_per_epoch
         if last - first > 1:
             return False  # more than two epochs in one go: the buffer holds two
         if self._first_host is not None and self._first_host <= first and last <= self._first_host + 1:

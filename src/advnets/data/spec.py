@@ -33,6 +33,8 @@ class DatasetSpec:
     read_split: Callable[[str, str | None, bool], tuple[np.ndarray, np.ndarray]] | None = None
     checksums: dict[str, str] = field(default_factory=dict)  # file name -> SHA-256 checked before use
     classifier: str | None = None  # the shipped classifier that labels its images (advnets/weights/)
+    # the published and measured generators a run's report stands it beside (advnets.metrics.references)
+    has_references: bool = False
     # synthetic data: the run's data config -> the distribution (modes, radius, std, means, ...)
     mixture: Callable[[Any], GaussianMixture] | None = None
 

@@ -37,7 +37,19 @@ def build_generator(cfg: Config, x_shape: tuple[int, ...], data_mean: torch.Tens
 
 
 def build_discriminator(cfg: Config, x_shape: tuple[int, ...]) -> nn.Module:
-    return DISCRIMINATORS[cfg.discriminator.arch](cfg.discriminator, x_shape, condition_for(cfg, x_shape))
+    """D for ``cfg.discriminator``; with discriminator.spectral_norm, every weight spectrally normalised."""
+    D = DISCRIMINATORS[cfg.discriminator.arch](cfg.discriminator, x_shape, condition_for(cfg, x_shape))
+    return spectrally_normalised(D) if cfg.discriminator.spectral_norm else D
+
+
+def spectrally_normalised(module: nn.Module) -> nn.Module:
+    """`module` with the weight W of every linear and convolutional layer replaced by W / sigma(W), sigma
+    its largest singular value, estimated by one power iteration per training-mode pass (Miyato et al.
+    2018; PyTorch's parametrisation: the estimate's vectors are buffers, saved with the weights)."""
+    for layer in list(module.modules()):
+        if isinstance(layer, (nn.Linear, nn.Conv2d)):
+            nn.utils.parametrizations.spectral_norm(layer)
+    return module
 
 
 def build_encoder(cfg: Config, x_shape: tuple[int, ...]) -> Encoder:

@@ -45,12 +45,12 @@ def _stats(loss_d, loss_g, real_logits, fake_logits) -> torch.Tensor:
 def real_batch(game: Game) -> tuple[torch.Tensor, torch.Tensor | None]:
     """x ~ p_data [m, *x_shape], with its condition c when the model has one: the class labels
     [m] (data.conditional), or the batch with random pixels hidden, [x * mask, mask] (data.inpainting)."""
-    d = game.cfg.data
-    if d.conditional:
+    condition = game.rules.condition
+    if condition == "class":
         return game.data.next_labelled_batch()
     x = game.data.next_batch()
-    if d.inpainting:
-        masks = random_masks(len(x), x.shape[-2:], d.masks, game.rng, x.device)  # [m, 1, H, W]
+    if condition == "mask":
+        masks = random_masks(len(x), x.shape[-2:], game.rules.masks, game.rng, x.device)  # [m, 1, H, W]
         return x, pack_observed(x, masks)
     return x, None
 
@@ -58,9 +58,9 @@ def real_batch(game: Game) -> tuple[torch.Tensor, torch.Tensor | None]:
 def generator_condition(game: Game, m: int) -> torch.Tensor | None:
     """The condition of G's samples in its own update (alternating schedule): uniform class
     labels [m], or real images with random pixels hidden; None for an unconditional model."""
-    if game.cfg.data.conditional:
+    if game.rules.condition == "class":
         return torch.randint(0, game.data.n_classes, (m,), generator=game.rng, device=game.data.device)
-    if game.cfg.data.inpainting:
+    if game.rules.condition == "mask":
         return real_batch(game)[1]
     return None
 
@@ -69,22 +69,37 @@ def d_objective(game: Game, x: torch.Tensor, real_logits: torch.Tensor, fake_log
         torch.Tensor, torch.Tensor]:
     """(what D's update descends, D's loss for the statistics): the released loss, with the config's
     stabilisers when it asks for them (one-sided label smoothing in the loss, R1 added to what is descended)."""
-    loss = game.cfg.loss
-    loss_d = discriminator_loss(real_logits, fake_logits, 1.0 - loss.label_smoothing)
-    if loss.r1_gamma == 0:
+    rules = game.rules
+    loss_d = discriminator_loss(real_logits, fake_logits, 1.0 - rules.label_smoothing)
+    if rules.r1_gamma == 0:
         return loss_d, loss_d
-    return loss_d + 0.5 * loss.r1_gamma * r1_penalty(real_logits, x).mean(), loss_d
+    return loss_d + 0.5 * rules.r1_gamma * r1_penalty(real_logits, x).mean(), loss_d
 
 
 def real_for_d(game: Game, x: torch.Tensor) -> torch.Tensor:
     """x as D reads it: a leaf that records its gradient when R1 needs grad_x D(x), else x itself."""
-    return x.detach().requires_grad_(True) if game.cfg.loss.r1_gamma > 0 else x
+    return x.detach().requires_grad_(True) if game.rules.r1_gamma > 0 else x
+
+
+def d_logits(game: Game, x: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+    """logit D(x) [m] in float32, D reading x through instance noise when the config asks for it."""
+    return game.d.net(with_instance_noise(game, x), game.rng, c).float()
+
+
+def with_instance_noise(game: Game, x: torch.Tensor) -> torch.Tensor:
+    """x + sigma_t * N(0, I) under loss.instance_noise, sigma_t = sigma * max(0, 1 - t / T) after t iterations
+    (read from G's update count on the device: no host synchronisation); x itself otherwise."""
+    rules = game.rules
+    if rules.instance_noise == 0:
+        return x
+    sigma = rules.instance_noise * (1 - game.g.updates.tensor / rules.instance_noise_steps).clamp(min=0)  # []
+    return x + sigma.to(x.dtype) * torch.randn(x.shape, generator=game.rng, device=x.device, dtype=x.dtype)
 
 
 def sample_fakes(game: Game, m: int, c: torch.Tensor | None = None) -> torch.Tensor:
     """G(z) [m, *x_shape] for z ~ p_z (and the condition c, for a conditional G)."""
-    z = game.generator.sample_z(m, game.rng)  # [m, z_dim]
-    return game.generator(z, c)
+    z = game.g.net.sample_z(m, game.rng)  # [m, z_dim]
+    return game.g.net(z, c)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -93,27 +108,27 @@ def sample_fakes(game: Game, m: int, c: torch.Tensor | None = None) -> torch.Ten
 
 def simultaneous_update(game: Game) -> torch.Tensor:
     """The released code's step: one minibatch, one pass of D over G(z), both nets updated."""
-    D, rng = game.discriminator, game.rng
     x, c = real_batch(game)  # [m, *x_shape]; the condition (labels, observed pixels) or None
     x = real_for_d(game, x)
     with game.autocast():
         fake = sample_fakes(game, len(x), c)  # [m, *x_shape]; a conditional G gets the batch's condition
-        real_logits = D(x, rng, c).float()  # [m]
-        fake_logits = D(fake, rng, c).float()  # [m]; the same dropped-out pass feeds both losses
+        real_logits = d_logits(game, x, c)  # [m]
+        fake_logits = d_logits(game, fake, c)  # [m]; the same dropped-out pass feeds both losses
     descend_d, loss_d = d_objective(game, x, real_logits, fake_logits)  # 0.5 [CE(1, D(x)) + CE(0, D(G(z)))]
-    loss_g = generator_loss(game.cfg.loss.generator, fake_logits)
-    game.opt_d.zero_grad(set_to_none=True)
-    game.opt_g.zero_grad(set_to_none=True)
-    descend_d.backward(inputs=game.d_params, retain_graph=True)  # grad_theta_d only
-    loss_g.backward(inputs=game.g_params)  # grad_theta_g only
-    game.apply_update("d")  # each network's lr comes from its own update count
-    game.apply_update("g")
+    loss_g = generator_loss(game.rules.generator_loss, fake_logits)
+    d, g = game.d, game.g
+    d.opt.zero_grad(set_to_none=True)
+    g.opt.zero_grad(set_to_none=True)
+    descend_d.backward(inputs=d.params, retain_graph=True)  # grad_theta_d only
+    loss_g.backward(inputs=g.params)  # grad_theta_g only
+    game.update(d)  # each network's lr comes from its own update count
+    game.update(g)
     return _stats(loss_d, loss_g, real_logits, fake_logits)
 
 
 def alternating_update(game: Game) -> torch.Tensor:
     """Algorithm 1 as printed: k discriminator updates, then one generator update."""
-    D, rng, k = game.discriminator, game.rng, game.cfg.train.k
+    d, g, k = game.d, game.g, game.rules.k
     d_sums = torch.zeros(len(STAT_NAMES), device=game.data.device)  # D's statistics summed over its k updates
     no_loss = torch.zeros((), device=game.data.device)
     for _ in range(k):
@@ -122,21 +137,22 @@ def alternating_update(game: Game) -> torch.Tensor:
         with torch.no_grad(), game.autocast():
             fake = sample_fakes(game, len(x), c)
         with game.autocast():
-            real_logits, fake_logits = D(x, rng, c).float(), D(fake, rng, c).float()
+            real_logits, fake_logits = d_logits(game, x, c), d_logits(game, fake, c)
         descend_d, loss_d = d_objective(game, x, real_logits, fake_logits)
-        game.opt_d.zero_grad(set_to_none=True)
-        descend_d.backward(inputs=game.d_params)
-        game.apply_update("d")
+        d.opt.zero_grad(set_to_none=True)
+        descend_d.backward(inputs=d.params)
+        game.update(d)
         d_sums += _stats(loss_d.detach(), no_loss, real_logits, fake_logits)
-    D.train(game.cfg.train.g_sees_dropout)
-    c = generator_condition(game, game.local_batch_size)  # (this rank's share of the minibatch)
+    d.net.train(game.rules.g_sees_dropout)
+    m = game.rules.local_batch_size  # (this rank's share of the minibatch)
+    c = generator_condition(game, m)
     with game.autocast():
-        fake_logits = D(sample_fakes(game, game.local_batch_size, c), rng, c).float()
-    D.train(True)
-    loss_g = generator_loss(game.cfg.loss.generator, fake_logits)
-    game.opt_g.zero_grad(set_to_none=True)
-    loss_g.backward(inputs=game.g_params)
-    game.apply_update("g")
+        fake_logits = d_logits(game, sample_fakes(game, m, c), c)
+    d.net.train(True)
+    loss_g = generator_loss(game.rules.generator_loss, fake_logits)
+    g.opt.zero_grad(set_to_none=True)
+    loss_g.backward(inputs=g.params)
+    game.update(g)
     means = d_sums / k  # D's statistics: the means over its k updates; G's: its one update
     means[STAT["loss_g"]] = loss_g.detach()
     return means
@@ -147,4 +163,4 @@ SCHEDULES = {"simultaneous": simultaneous_update, "alternating": alternating_upd
 
 def train_iteration(game: Game) -> torch.Tensor:
     """One iteration of Algorithm 1 in the configured schedule; returns the statistics vector."""
-    return SCHEDULES[game.cfg.train.schedule](game)
+    return SCHEDULES[game.rules.schedule](game)

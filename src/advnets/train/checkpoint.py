@@ -18,17 +18,17 @@ import torch
 from tqdm import tqdm
 
 from advnets import __version__, runtime
-from advnets.config import to_dict
+from advnets.config import Config, to_dict
 from advnets.errors import CheckpointError
 from advnets.snapshot import (LATEST_SNAPSHOT, STATE_FORMAT, check_header_values, load_network_file, load_networks,
                               network_tensors, numbered_snapshot, save_snapshot)
 from advnets.tensorfile import read_header, save_tensors, strip_prefix, with_prefix
 from advnets.train.optim import plain_param_groups, takes_tensor_rates
+from advnets.train.rundir import TRAINING_STATE
 
 if TYPE_CHECKING:  # annotations only
     from advnets.train.game import Game
 
-TRAINING_STATE = "training-state.safetensors"
 
 
 def pack_optimizer(prefix: str, opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -109,24 +109,25 @@ def rank_private_state(game: "Game") -> dict[str, torch.Tensor]:
 
 def pack_training_state(game: "Game", step: int, elapsed: float = 0.0, monitor_state: dict | None = None,
                         interval: LogInterval | None = None,
-                        other_ranks: list[dict[str, torch.Tensor]] | None = None
+                        other_ranks: list[dict[str, torch.Tensor]] | None = None, cfg: Config | None = None
                         ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """The training state of `game` at `step`: its tensors (the game's own, not copies) and a JSON header.
-    A distributed run's rank 0 adds ranks 1.. 's private states (`other_ranks`) as "rank{r}/..." tensors."""
-    cfg, G, D = game.cfg, game.generator, game.discriminator
-    t_d, h_d = pack_optimizer("opt_d", game.opt_d)
-    t_g, h_g = pack_optimizer("opt_g", game.opt_g)
+    """The training state of `game` at `step`: its tensors (the game's own, not copies) and a JSON header
+    (with the run's config `cfg`, for a file). A distributed run's rank 0 adds ranks 1.. 's private states
+    (`other_ranks`) as "rank{r}/..." tensors."""
+    G, D = game.g.net, game.d.net
+    t_d, h_d = pack_optimizer("opt_d", game.d.opt)
+    t_g, h_g = pack_optimizer("opt_g", game.g.opt)
     t_e, h_e = pack_optimizer("opt_e", game.encoder.opt) if game.encoder is not None else ({}, None)
     data_state = game.data.state_dict()
     data_tensors = with_prefix("data", {k: v for k, v in data_state.items() if isinstance(v, torch.Tensor)})
     header = {
         "format": STATE_FORMAT, "advnets_version": __version__,
-        "config": to_dict(cfg), "step": step, "x_shape": list(G.x_shape), "elapsed_s": elapsed,
-        "d_updates": game.d_updates, "g_updates": game.g_updates, "rng_device": game.rng.device.type,
+        "config": to_dict(cfg) if cfg is not None else None, "step": step, "x_shape": list(G.x_shape), "elapsed_s": elapsed,
+        "d_updates": game.d.updates.value, "g_updates": game.g.updates.value, "rng_device": game.rng.device.type,
         "opt_d": h_d, "opt_g": h_g, "opt_e": h_e,
         "data": {k: v for k, v in data_state.items() if not isinstance(v, torch.Tensor)},
         "monitor": monitor_state or {},
-        "lr_scale": game.lr_scale_value, "rollbacks": game.rollbacks,
+        "lr_scale": game.lr_factor.value, "rollbacks": game.rollbacks,
         "log_steps": interval.steps if interval else 0, "log_seconds": interval.seconds if interval else 0.0,
         "world_size": game.ranks.world_size,
     }
@@ -141,18 +142,38 @@ def pack_training_state(game: "Game", step: int, elapsed: float = 0.0, monitor_s
     return tensors, header
 
 
-def save_training_state(game: "Game", run_dir: Path, step: int, elapsed: float, monitor_state: dict | None = None,
-                        interval: LogInterval | None = None,
+def save_training_state(game: "Game", cfg: Config, run_dir: Path, step: int, elapsed: float,
+                        monitor_state: dict | None = None, interval: LogInterval | None = None,
                         other_ranks: list[dict[str, torch.Tensor]] | None = None) -> None:
-    """Write the network snapshot(s) and the training state of `game` at `step` (all atomically; the
-    training state last, so that it never names a step whose snapshot is missing)."""
-    cfg, G, D = game.cfg, game.generator, game.discriminator
+    """Write the network snapshot(s) and the training state of `game` (trained on `cfg`) at `step` (all
+    atomically; the training state last, so that it never names a step whose snapshot is missing)."""
+    G, D = game.g.net, game.d.net
     average, encoder = game.average_model, game.encoder_model
     save_snapshot(run_dir / LATEST_SNAPSHOT, G, D, cfg, step, average, encoder=encoder)
     if step and cfg.train.snapshot_every and step % cfg.train.snapshot_every == 0:
         save_snapshot(run_dir / numbered_snapshot(step), G, D, cfg, step, average, encoder=encoder)
     save_tensors(run_dir / TRAINING_STATE, *pack_training_state(game, step, elapsed, monitor_state, interval,
-                                                                other_ranks))
+                                                                other_ranks, cfg))
+
+
+def checkpoint(game: "Game", cfg: Config, run_dir: Path, step: int, elapsed: float, monitor_state: dict | None,
+               interval: LogInterval) -> None:
+    """Save the training state at `step`. Under torchrun every rank calls this (the ranks' private states are
+    gathered on rank 0: a collective) and rank 0 alone writes."""
+    others = gather_rank_states(game)
+    if game.ranks.is_main:
+        save_training_state(game, cfg, run_dir, step, elapsed, monitor_state, interval, others)
+
+
+def gather_rank_states(game: "Game") -> list[dict[str, torch.Tensor]]:
+    """Ranks 1.. 's private states (their random generators), on rank 0; [] elsewhere and for one process."""
+    if not game.ranks.distributed:
+        return []
+    private = rank_private_state(game)
+    gathered = {name: game.collectives.gather_to_main(value) for name, value in private.items()}
+    if not game.ranks.is_main:
+        return []
+    return [{name: parts[rank] for name, parts in gathered.items()} for rank in range(1, game.ranks.world_size)]
 
 
 def restore_training_state(game: "Game", tensors: dict[str, torch.Tensor], header: dict,
@@ -218,15 +239,15 @@ def _restore(game: "Game", tensors: dict[str, torch.Tensor], header: dict, inter
     if game.ranks.rank:  # rank r of a distributed run continues its own noise (and synthetic data)
         tensors = {**tensors, **{name.split("/", 1)[1]: value for name, value in tensors.items()
                                  if name.startswith(f"rank{game.ranks.rank}/")}}
-    check_network_tensors({"generator": game.generator, "discriminator": game.discriminator,
+    check_network_tensors({"generator": game.g.net, "discriminator": game.d.net,
                            "generator_ema": game.average_model, "encoder": game.encoder_model}, tensors)
-    check_optimizer_tensors("opt_d", game.opt_d, tensors)
-    check_optimizer_tensors("opt_g", game.opt_g, tensors)
+    check_optimizer_tensors("opt_d", game.d.opt, tensors)
+    check_optimizer_tensors("opt_g", game.g.opt, tensors)
     if game.encoder is not None:
         check_optimizer_tensors("opt_e", game.encoder.opt, tensors)
-    load_networks(game.generator, game.discriminator, tensors, game.average_model, game.encoder_model)
-    unpack_optimizer("opt_d", game.opt_d, tensors, header["opt_d"])
-    unpack_optimizer("opt_g", game.opt_g, tensors, header["opt_g"])
+    load_networks(game.g.net, game.d.net, tensors, game.average_model, game.encoder_model)
+    unpack_optimizer("opt_d", game.d.opt, tensors, header["opt_d"])
+    unpack_optimizer("opt_g", game.g.opt, tensors, header["opt_g"])
     if game.encoder is not None:
         unpack_optimizer("opt_e", game.encoder.opt, tensors, header["opt_e"])
     game.data.load_state_dict({**header["data"], **strip_prefix("data", tensors)})
@@ -236,10 +257,10 @@ def _restore(game: "Game", tensors: dict[str, torch.Tensor], header: dict, inter
         if game.encoder is not None:
             game.encoder.rng.set_state(tensors["encoder_rng"])
     else:  # a CUDA generator state cannot seed a CPU generator: continue, but not bit-identically
-        game.rng.manual_seed(runtime.stream_seed("game-moved", game.cfg.seed, header["step"]))
+        game.rng.manual_seed(runtime.stream_seed("game-moved", header["config"]["seed"], header["step"]))
         tqdm.write(f"note: resumed on {game.rng.device.type} a run saved on {header['rng_device']}; "
                    "noise and dropout now differ from an uninterrupted run")
-    game.set_lr_scale(float(header.get("lr_scale", 1.0)))  # states of 0.1.0 have neither: 1 and 0
+    game.lr_factor.set(float(header.get("lr_scale", 1.0)))  # states of 0.1.0 have neither: 1 and 0
     game.rollbacks = int(header.get("rollbacks", 0))
     if interval is not None:
         if "log_sums" in tensors:

@@ -1,10 +1,9 @@
 """The game's state, and how a config becomes one.
 
-:class:`Game` holds everything one training iteration touches (networks, optimizers, data source,
-random generator, the optional moving average of G and joint inference network, update counters)
-and applies one network's update (:meth:`Game.apply_update`: its scheduled rate and momentum, the
-optimizer step, the weight-norm constraint, the counters, then what follows a G update). The order of
-the updates is Algorithm 1's (advnets.train.algorithm); the rates are advnets.train.schedules'.
+:class:`Game` holds everything one training iteration touches: the two players ``d`` and ``g``
+(network, optimizer, schedule and update count each: advnets.train.player), the data source, the
+random stream, the step's rules (advnets.train.rules), the optional moving average of G and joint
+inference network. The order of the updates is Algorithm 1's (advnets.train.algorithm).
 
 :func:`build_game` assembles a fresh game from a config: the training source its data set's spec
 asks for, the networks initialised from the run's "init" stream (advnets.runtime), G started from a
@@ -20,126 +19,61 @@ from torch import nn
 
 from advnets import runtime
 from advnets.config import Config
-from advnets.distributed import SINGLE, Ranks, average_, check_batch_size
+from advnets.distributed import SINGLE, Collectives, Ranks, check_batch_size
 from advnets.data import preprocess as preprocessing
 from advnets.data import registry as datasets
 from advnets.data.sources import DataSource, MixtureSource, TensorSource
 from advnets.errors import ConfigError
 from advnets.fileio import file_sha256
 from advnets.models import build_discriminator, build_generator
-from advnets.models.mlp import constrain_column_norms_
 from advnets.models.stacking import stack_onto
+from advnets.mirrored import Mirrored
 from advnets.snapshot import load_snapshot, resolve_snapshot_path
 from advnets.train import schedules
 from advnets.train.ema import GeneratorAverage
 from advnets.train.joint_encoder import JointEncoder
-from advnets.train.optim import build_optimizer, takes_tensor_rates
+from advnets.train.optim import build_optimizer
+from advnets.train.player import Player
+from advnets.train.rules import StepRules
 
 
 class Game:
-    """Everything one training iteration touches. Networks never own their optimizers.
+    """Everything one training iteration touches: the two players (``d``, ``g``: network, optimizer,
+    update count; advnets.train.player), the data source, the "game" random stream, the step's rules,
+    the learning-rate factor, and what follows G (its moving average, the joint inference network)."""
 
-    The update counts live twice, advanced by the same code: on the device (``d_count``, ``g_count``:
-    what the schedules inside a step read, without a host synchronisation) and on the host
-    (``d_updates``, ``g_updates``: what logs and checkpoints read)."""
-
-    def __init__(self, cfg: Config, generator: nn.Module, discriminator: nn.Module, opt_d: torch.optim.Optimizer,
-                 opt_g: torch.optim.Optimizer, data: DataSource, rng: torch.Generator,
+    def __init__(self, rules: StepRules, d: Player, g: Player, data: DataSource, rng: torch.Generator,
                  average: GeneratorAverage | None = None, encoder: JointEncoder | None = None,
-                 initialised_from: dict | None = None, ranks: Ranks = SINGLE):
-        self.cfg, self.generator, self.discriminator = cfg, generator, discriminator
-        self.opt_d, self.opt_g, self.data = opt_d, opt_g, data
+                 initialised_from: dict | None = None, collectives: Collectives | None = None):
+        self.rules = rules  # what the step needs to know of the config (advnets.train.algorithm)
+        self.d, self.g, self.data = d, g, data
         self.rng = rng  # the "game" stream: noise, dropout masks, training masks; saved with the training state
         self.average = average  # train.ema_decay > 0: the moving average of G's weights
         self.encoder = encoder  # inference.joint: E: x -> z trained alongside
         self.initialised_from = initialised_from  # generator.init_from: where G's last layers came from
-        self.ranks = ranks  # under torch.distributed: this process's rank; its gradients are averaged over all
-        self.local_batch_size = check_batch_size(cfg.train.batch_size, ranks)  # this rank's share of a minibatch
-        self.d_params = list(discriminator.parameters())
-        self.g_params = list(generator.parameters())
-        self.d_count = torch.zeros((), dtype=torch.int64, device=data.device)
-        self.g_count = torch.zeros((), dtype=torch.int64, device=data.device)
-        self._d_updates = self._g_updates = 0
+        # under torch.distributed: the ranks' collectives (gradients, statistics, stop agreement, gathering)
+        self.collectives = collectives or Collectives(SINGLE, data.device)
+        self.ranks = self.collectives.ranks  # this process's rank, and how many there are
         # Every learning rate is the schedule's times this factor: 1 unless train.on_nonfinite=rollback
-        # halved it after a divergence (on the device, like the counts, for a captured graph to read).
-        self.lr_scale = torch.ones((), dtype=torch.float64, device=data.device)
-        self._lr_scale = 1.0
+        # halved it after a divergence (on the device too, for a captured graph to read).
+        self.lr_factor = Mirrored(1.0, data.device, torch.float64)
         self.rollbacks = 0  # how many times this run went back to a checkpoint after a divergence
+        if average is not None:
+            g.followers.append(lambda: average.update(g.net, g.updates.tensor))
+        if encoder is not None:
+            g.followers.append(lambda: encoder.update(g.net))
 
-    def set_lr_scale(self, value: float) -> None:
-        self.lr_scale.fill_(value)
-        self._lr_scale = float(value)
-
-    @property
-    def lr_scale_value(self) -> float:
-        return self._lr_scale
-
-    @property
-    def d_updates(self) -> int:
-        return self._d_updates
-
-    @property
-    def g_updates(self) -> int:
-        return self._g_updates
+    def update(self, player: Player) -> None:
+        """One optimizer step of `player` (game.d or game.g) from its gradients (Player.update)."""
+        player.update(self.lr_factor, self.data)
 
     def set_update_counts(self, d_updates: int, g_updates: int) -> None:
         """Both copies of both counts (a restored training state)."""
-        self._d_updates, self._g_updates = int(d_updates), int(g_updates)
-        self.d_count.fill_(self._d_updates)
-        self.g_count.fill_(self._g_updates)
-
-    def count_on_host(self, d_updates: int, g_updates: int) -> None:
-        """Move the host's counts on by updates the device has made (a replayed CUDA graph's)."""
-        self._d_updates += d_updates
-        self._g_updates += g_updates
-
-    def current_lr(self, network: str) -> float:
-        """The rate of `network`'s next update ("d" or "g"), for the logs."""
-        return float(schedules.network_learning_rate(self.cfg.optim, network, self.d_updates, self.g_updates)
-                     * self._lr_scale)
+        self.d.updates.set(d_updates)
+        self.g.updates.set(g_updates)
 
     def current_momentum(self) -> float:
-        return float(schedules.momentum(self.cfg.optim, self.data.epoch))
-
-    def _rates(self, network: str, opt: torch.optim.Optimizer) -> tuple[torch.Tensor | float, torch.Tensor | float]:
-        """(lr, momentum) of `network`'s next update: device tensors from the device counts where the
-        optimizer takes them (no host synchronisation), else numbers from the host counts."""
-        o = self.cfg.optim
-        if takes_tensor_rates(opt):
-            return (schedules.network_learning_rate(o, network, self.d_count, self.g_count) * self.lr_scale,
-                    schedules.momentum(o, self.data.epoch_tensor()))
-        return self.current_lr(network), self.current_momentum()
-
-    def apply_update(self, network: str) -> None:
-        """Step `network`'s optimizer ("d" or "g") with its scheduled lr and momentum, then apply
-        the network's weight-norm constraint if it has one, and count the update. After a G update,
-        G's moving average and the joint E (when kept) follow."""
-        opt = self.opt_d if network == "d" else self.opt_g
-        if self.ranks.distributed:  # the global minibatch's gradient: the mean of the ranks' (distributed.py)
-            params = self.d_params if network == "d" else self.g_params
-            for p in params:
-                if p.grad is None:
-                    p.grad = torch.zeros_like(p)
-            average_([p.grad for p in params], self.ranks)
-        lr, mu = self._rates(network, opt)
-        for group in opt.param_groups:
-            group["lr"] = lr
-            if "momentum" in group:
-                group["momentum"] = mu
-        opt.step()
-        max_norm = (self.cfg.discriminator if network == "d" else self.cfg.generator).max_col_norm
-        if max_norm is not None:
-            constrain_column_norms_(self.discriminator if network == "d" else self.generator, max_norm)
-        if network == "d":
-            self.d_count.add_(1)
-            self._d_updates += 1
-        else:
-            self.g_count.add_(1)
-            self._g_updates += 1
-            if self.average is not None:
-                self.average.update(self.generator, self.g_count)
-            if self.encoder is not None:
-                self.encoder.update(self.generator)
+        return float(schedules.momentum(self.g.schedule, self.data.epoch))
 
     @property
     def average_model(self) -> nn.Module | None:
@@ -156,8 +90,7 @@ class Game:
         where the iteration may be captured as a graph, the weights' casts are not cached (a cached cast
         would not be redone at a replay); the values are the same either way."""
         device = self.data.device.type
-        return torch.autocast(device, dtype=torch.bfloat16, enabled=self.cfg.train.precision == "bf16",
-                              cache_enabled=device != "cuda")
+        return torch.autocast(device, dtype=torch.bfloat16, enabled=self.rules.bf16, cache_enabled=device != "cuda")
 
     def generators(self) -> list[torch.Generator]:
         """Every random generator a training iteration draws from (a captured step registers them)."""
@@ -213,15 +146,20 @@ def build_game(cfg: Config, device: torch.device, fresh: bool = True, ranks: Ran
         D = build_discriminator(cfg, data.x_shape)
     initialised_from = initialise_from(G, cfg.generator.init_from) if fresh and cfg.generator.init_from else None
     G, D = G.to(device).train(), D.to(device).train()
-    o = cfg.optim
-    opt_d = build_optimizer(o, D.parameters(), o.d_lr or o.lr)
-    opt_g = build_optimizer(o, G.parameters(), o.g_lr or o.lr)
+    collectives = Collectives(ranks, device)
+    o, reduce = cfg.optim, collectives.reduce_gradients
+    d_lr, g_lr = o.d_lr or o.lr, o.g_lr or o.lr
+    d = Player("D", D, build_optimizer(o, D.parameters(), d_lr), o, d_lr, cfg.discriminator.max_col_norm, reduce)
+    g = Player("G", G, build_optimizer(o, G.parameters(), g_lr), o, g_lr, cfg.generator.max_col_norm, reduce)
+    if o.lr_decay_clock == "iterations":
+        d.clock = g.updates  # both rates decay per generator update
     rng = runtime.stream("game", cfg.seed, device, index=ranks.rank)
     average = GeneratorAverage(G, cfg.train.ema_decay) if cfg.train.ema_decay > 0 else None
     encoder = None
     if cfg.inference.joint:
         encoder = JointEncoder(G, cfg.inference.hidden, cfg.inference.lr, cfg.train.batch_size, cfg.seed)
-    return Game(cfg, G, D, opt_d, opt_g, data, rng, average, encoder, initialised_from=initialised_from, ranks=ranks)
+    rules = StepRules.from_config(cfg, check_batch_size(cfg.train.batch_size, ranks))
+    return Game(rules, d, g, data, rng, average, encoder, initialised_from=initialised_from, collectives=collectives)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -20,6 +20,22 @@ How (PyTorch's rules for capture: fixed addresses, no host synchronisation, regi
 
 Where the graph cannot serve a config, :func:`graph_blocker` says why in one line, and the run goes
 eagerly (``train.graph: auto``) or is refused (``on``).
+
+Everything a captured iteration requires, where it is met, and how it is enforced:
+
+- no host reads inside the iteration: counts and the rate factor are device copies (advnets.mirrored), the
+  rates and momentum are computed from them (train/player.py, train/schedules.py) -- tests/train/test_graph.py
+  runs every schedule with host reads made to fail;
+- rates as tensors: the optimizer must take them (our momentum SGD; torch's Adam takes Python numbers) --
+  graph_blocker;
+- fixed storages: whatever puts a state back (resume, rollback, the warm-up's undo) writes into the tensors of
+  :func:`graph_tensors` in place (train/checkpoint.py) -- tests/train/test_graph.py checks every storage;
+- registered random generators: every stream the iteration draws from (``Game.generators``) is registered;
+- data ready in advance: the next epoch's order is host work, done by ``DataSource.prepare`` between replays
+  (at most two epochs held) -- refused at capture when one iteration needs more;
+- no cached casts under bf16 autocast (``Game.autocast``), which a replay would not redo;
+- no joint inference network (its Adam reads Python rates) and no torchrun (the all-reduce is not captured
+  yet) -- graph_blocker and the loop's graph_mode.
 """
 
 from __future__ import annotations
@@ -47,8 +63,10 @@ def graph_blocker(game: Game) -> str | None:
         return f"the run is on {game.data.device.type}, and CUDA graphs need a CUDA device"
     if not hasattr(torch.cuda.CUDAGraph, "register_generator_state"):
         return f"PyTorch {torch.__version__} cannot register the run's random generators with a graph (2.4 or later can)"
-    if not (takes_tensor_rates(game.opt_d) and takes_tensor_rates(game.opt_g)):
-        return f"optim.name={game.cfg.optim.name}: its learning rate is a Python number, baked into a graph (momentum-sgd reads tensors)"
+    for player in (game.d, game.g):
+        if not takes_tensor_rates(player.opt):
+            return (f"{player.name}'s optimizer ({type(player.opt).__name__}) takes its learning rate as a Python "
+                    "number, which a graph would bake in (optim.name=momentum-sgd reads tensors)")
     if game.encoder is not None:
         return "inference.joint: the joint inference network's Adam takes a Python learning rate"
     return None
@@ -60,14 +78,15 @@ def graph_tensors(game: Game) -> dict[str, torch.Tensor]:
     source's device state. A graph replays on these very storages, so whatever puts a state back (a
     resume, a rollback, the warm-up's undo) must write into them in place (tests/train/test_graph.py)."""
     named: dict[str, torch.Tensor] = {}
-    for prefix, module in (("generator", game.generator), ("discriminator", game.discriminator),
+    for prefix, module in (("generator", game.g.net), ("discriminator", game.d.net),
                            ("generator_ema", game.average_model)):
         if module is not None:
             named.update({f"{prefix}.{k}": v for k, v in module.state_dict(keep_vars=True).items()})
-    for prefix, opt in (("opt_d", game.opt_d), ("opt_g", game.opt_g)):
+    for prefix, opt in (("opt_d", game.d.opt), ("opt_g", game.g.opt)):
         for i, state in enumerate(opt.state.values()):
             named.update({f"{prefix}.{i}.{k}": v for k, v in state.items() if isinstance(v, torch.Tensor)})
-    named.update({"d_count": game.d_count, "g_count": game.g_count, "lr_scale": game.lr_scale})
+    named.update({"d_updates": game.d.updates.tensor, "g_updates": game.g.updates.tensor,
+                  "lr_factor": game.lr_factor.tensor, "data.drawn": game.data.drawn.tensor})
     named.update({f"data.{k}": v for k, v in vars(game.data).items() if isinstance(v, torch.Tensor)})
     return named
 
@@ -85,7 +104,7 @@ class GameState:
     @torch.no_grad()
     def restore(self) -> None:
         restore_training_state(self.game, self.tensors, self.header)
-        for opt in (self.game.opt_d, self.game.opt_g):
+        for opt in (self.game.d.opt, self.game.g.opt):
             if takes_tensor_rates(opt):
                 opt.init_state()  # a state from before the first update has no velocity yet: a zero one
         self.sums.copy_(self.sums_copy)
@@ -116,7 +135,7 @@ class CapturedIteration:
             raise GraphUnavailable(reason)
         self.game = game
         saved = GameState(game, sums)
-        drawn_before = game.data.batches_drawn
+        drawn_before = game.data.drawn.value
         try:
             self._capture(game, sums, warmup, saved, drawn_before)
         except GraphUnavailable:
@@ -134,7 +153,7 @@ class CapturedIteration:
                 sums += train_iteration(game)
         torch.cuda.current_stream().wait_stream(side)
         torch.cuda.synchronize(game.data.device)
-        self.batches = (game.data.batches_drawn - drawn_before) // warmup  # batches one iteration draws
+        self.batches = (game.data.drawn.value - drawn_before) // warmup  # batches one iteration draws
         saved.restore()
         if not game.data.prepare(self.batches):
             raise GraphUnavailable(f"one iteration draws {self.batches} batches, more than the data source "
@@ -142,30 +161,31 @@ class CapturedIteration:
         self.graph = torch.cuda.CUDAGraph()
         for generator in game.generators():
             self.graph.register_generator_state(generator)
-        for opt in (game.opt_d, game.opt_g):
+        for opt in (game.d.opt, game.g.opt):
             opt.zero_grad(set_to_none=True)  # backward allocates the gradients in the graph's memory
         try:
             with torch.cuda.graph(self.graph):
                 sums += train_iteration(game)
         finally:
             # Capturing ran the Python but no kernel: the host's counts moved on, the device's did not.
-            self.d_updates, self.g_updates = game.d_updates - saved.counts[0], game.g_updates - saved.counts[1]
+            self.d_updates, self.g_updates = game.d.updates.value - saved.counts[0], game.g.updates.value - saved.counts[1]
             game.set_update_counts(*saved.counts)
-            game.data.batches_drawn = drawn_before
+            game.data.drawn.set(drawn_before)
 
     @staticmethod
     def _give_back(game: Game, saved: GameState, drawn_before: int) -> None:
         """After a failed warm-up or capture: fresh generators, then the state from before (as a resume)."""
         game.replace_generators()
-        game.data.batches_drawn = drawn_before
+        game.data.drawn.set(drawn_before)
         saved.restore()
 
     def __call__(self) -> None:
         game = self.game
         game.data.prepare(self.batches)  # host work: the next epoch's order, before the replay needs it
         self.graph.replay()
-        game.count_on_host(self.d_updates, self.g_updates)  # what the replay added on the device
-        game.data.count_on_host(self.batches)
+        game.d.updates.replayed(self.d_updates)  # what the replay added on the device
+        game.g.updates.replayed(self.g_updates)
+        game.data.drawn.replayed(self.batches)
 
 
 def iteration_runner(game: Game, sums: torch.Tensor, mode: str, say: Callable[[str], None]) -> Callable[[], None]:

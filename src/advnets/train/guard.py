@@ -25,8 +25,8 @@ def _optimizer_tensors(opt: torch.optim.Optimizer) -> list[torch.Tensor]:
 def checked_tensors(game: Game) -> dict[str, list[torch.Tensor]]:
     """What a checkpoint holds, by the name a message gives it."""
     groups = {
-        "D's weights": list(game.discriminator.parameters()) + _optimizer_tensors(game.opt_d),
-        "G's weights": list(game.generator.parameters()) + _optimizer_tensors(game.opt_g),
+        "D's weights": list(game.d.net.parameters()) + _optimizer_tensors(game.d.opt),
+        "G's weights": list(game.g.net.parameters()) + _optimizer_tensors(game.g.opt),
     }
     if game.average is not None:
         groups["G's moving average"] = list(game.average.model.parameters())

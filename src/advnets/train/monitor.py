@@ -17,6 +17,7 @@ import torch
 from tqdm import tqdm
 
 from advnets import runtime
+from advnets.config import Config
 from advnets.data import preprocess as preprocessing
 from advnets.data.masks import named_masks, pack_observed
 from advnets.data.sources import MixtureSource
@@ -38,7 +39,7 @@ PROGRESS_MASKS = ("left-half", "right-half", "top-half", "bottom-half", "center"
 def fixed_observed(game: Game, n: int) -> torch.Tensor | None:
     """An inpainting model's fixed progress inputs: n reference images [x * mask, mask], the
     PROGRESS_MASKS in turn (random:0.5 drawn from the image's index)."""
-    if not game.cfg.data.inpainting:
+    if game.rules.condition != "mask":
         return None
     x = game.data.reference_batch(n)  # [n, C, H, W]
     names = PROGRESS_MASKS
@@ -59,12 +60,12 @@ def open_tensorboard(run_dir: Path):
 class Monitor:
     """Per-interval statistics, validation and progress images of one run (see the module docstring)."""
 
-    def __init__(self, game: Game, run_dir: Path, rows: list[dict] | None = None, saved: dict | None = None,
-                 say: Callable[[str], None] = tqdm.write):
-        cfg, device = game.cfg, game.data.device
-        self.game, self.run_dir, self.say = game, run_dir, say
+    def __init__(self, game: Game, cfg: Config, run_dir: Path, rows: list[dict] | None = None,
+                 saved: dict | None = None, say: Callable[[str], None] = tqdm.write):
+        device = game.data.device
+        self.game, self.cfg, self.run_dir, self.say = game, cfg, run_dir, say
         self.writer = StatsWriter(run_dir)
-        self.z_fixed = game.generator.sample_z(cfg.train.grid_size, runtime.stream("fixed-batch", cfg.seed),
+        self.z_fixed = game.g.net.sample_z(cfg.train.grid_size, runtime.stream("fixed-batch", cfg.seed),
                                                "cpu").to(device)  # [grid_size, z_dim]
         self.real_spread = mean_pairwise_distance(game.data.reference_batch(cfg.train.grid_size))
         self.observed = fixed_observed(game, cfg.train.grid_size)  # inpainting: what the grid completes
@@ -100,7 +101,7 @@ class Monitor:
         """G's samples [n, *x_shape] (CPU) of the fixed latent batch; balanced labels if class-conditional;
         completions of the fixed observed images if an inpainting model. `sampled`: from the generator
         that `advnets sample` reads (G's moving average when the run keeps one), else the live G."""
-        generator = self.game.average.model if sampled and self.game.average is not None else self.game.generator
+        generator = self.game.average.model if sampled and self.game.average is not None else self.game.g.net
         return generate(generator, len(self.z_fixed), z=self.z_fixed, observed=self.observed)
 
     def validate(self, step: int) -> dict:
@@ -108,12 +109,12 @@ class Monitor:
         game, row = self.game, {}
         for track in self.tracks:
             live = track == "_live"
-            generator = game.generator if live or game.average is None else game.average.model
+            generator = game.g.net if live or game.average is None else game.average.model
             score, sigma = self.validator(generator)
             if self.best[track][0] is None or score > self.best[track][0]:
                 self.best[track] = (score, step)
                 name = BEST_LIVE_SNAPSHOT if live else BEST_SNAPSHOT
-                save_snapshot(self.run_dir / name, game.generator, game.discriminator, game.cfg, step,
+                save_snapshot(self.run_dir / name, game.g.net, game.d.net, self.cfg, step,
                               None if live else game.average_model, encoder=game.encoder_model)
             row.update({f"parzen_valid{track}": score, f"parzen_sigma{track}": sigma,
                         f"best_valid{track}": self.best[track][0], f"best_step{track}": self.best[track][1]})
@@ -126,13 +127,14 @@ class Monitor:
         value = diversity(self.fixed_batch_samples(), self.real_spread)
         collapsed = self.collapse.collapsed(value, means["d_real"], means["d_fake"])
         row = {
-            "step": step, "epoch": round(game.data.batches_drawn / game.data.batches_per_epoch, 4),
+            "step": step, "epoch": round(game.data.drawn.value / game.data.batches_per_epoch, 4),
             **means,
-            "lr": game.current_lr("d"), "lr_g": game.current_lr("g"), "momentum": game.current_momentum(),
+            "lr": game.d.rate(game.lr_factor), "lr_g": game.g.rate(game.lr_factor),
+            "momentum": game.current_momentum(),
             "diversity": value, "collapsed": collapsed,
             "steps_per_s": steps / seconds, "wall_s": round(elapsed, 3),
         }
-        if self.validator is not None and step % game.cfg.train.valid_every == 0:  # same steps however the run is split
+        if self.validator is not None and step % self.cfg.train.valid_every == 0:  # same steps however the run is split
             row.update(self.validate(step))
         self.writer.write(row)
         if self.tensorboard is not None:
@@ -153,15 +155,15 @@ class Monitor:
         game = self.game
         path = self.run_dir / "samples" / f"step-{step:08d}.png"
         which = " (moving average of G)" if game.average is not None else ""
-        save_progress_image(self.fixed_batch_samples(sampled=True), path, title=f"{game.cfg.name} step {step}{which}",
-                            preprocessing=preprocessing.for_data(game.cfg.data))
+        save_progress_image(self.fixed_batch_samples(sampled=True), path, title=f"{self.cfg.name} step {step}{which}",
+                            preprocessing=preprocessing.for_data(self.cfg.data))
         if self.tensorboard is not None:
             import numpy as np
             from PIL import Image
 
             self.tensorboard.add_image("samples", np.asarray(Image.open(path).convert("RGB")), step, dataformats="HWC")
         if self.probes is not None:
-            self.probes.write(probe_1d(game.generator, game.discriminator, game.data.mixture, step))
+            self.probes.write(probe_1d(game.g.net, game.d.net, game.data.mixture, step))
 
     def close(self) -> None:
         if self.tensorboard is not None:

@@ -21,6 +21,7 @@ import errno
 import json
 import os
 import re
+import shutil
 import socket
 import time
 from pathlib import Path
@@ -38,6 +39,7 @@ INIT_FROM_FILE = "init-from.json"  # generator.init_from: the trained G this run
 LOG_FILE = "log.txt"  # what the run printed: warnings, progress lines (time-stamped)
 SESSIONS_FILE = "sessions.jsonl"  # each training session: its command line, versions, machine; how it ended
 SAMPLES_DIR = "samples"
+TRAINING_STATE = "training-state.safetensors"  # everything needed to resume (advnets.train.checkpoint)
 # The files that training alone writes (by name prefix): their temporary files may be removed by the lock
 # holder, and no other command may replace them (advnets.outputs). Other commands (metrics.jsonl, figures,
 # report.html) write into a run folder only while nobody trains it.
@@ -128,6 +130,58 @@ def claim_run_dir(out: str | Path | None, name: str, root: str | Path = "runs") 
         raise CheckpointError(f"{path} already exists and is not empty; choose a new --out (or {hint})")
     remove_temporaries(path, TRAINING_OUTPUTS)
     return path, lock
+
+
+class RunClaim:
+    """A run folder this process trains in: locked while it does, and removed again when it was made for
+    this run and holds no training state when the run ends (a start that failed before its first checkpoint
+    leaves nothing behind). Ranks 1.. of a distributed run hold no claim: rank 0 holds it for all."""
+
+    def __init__(self, path: Path, lock: RunLock | None, created: bool):
+        self.path, self.lock, self.created = Path(path), lock, created
+
+    @classmethod
+    def new(cls, out: str | Path | None, name: str, root: str | Path = "runs") -> "RunClaim":
+        """A new run's folder: `out` (made, or taken over from an interrupted start), else the next numbered
+        folder under `root` (claim_run_dir)."""
+        path, lock = claim_run_dir(out, name, root)
+        return cls(path, lock, created=True)
+
+    @classmethod
+    def existing(cls, run_dir: str | Path) -> "RunClaim":
+        """A run to resume, locked before its state is read (so that no other process trains it meanwhile)."""
+        path = Path(run_dir)
+        if not path.is_dir():
+            raise CheckpointError(f"{path} is not a run directory (it does not exist); nothing to resume")
+        return cls(path, RunLock(path).acquire(), created=False)
+
+    @classmethod
+    def folder(cls, run_dir: str | Path) -> "RunClaim":
+        """`run_dir` as the library's train() is given it: made when missing (and then removed again if the
+        run fails before its first checkpoint), locked either way."""
+        path = Path(run_dir)
+        claim = cls(path, None, created=not path.exists())
+        path.mkdir(parents=True, exist_ok=True)
+        try:
+            claim.lock = RunLock(path).acquire()
+        except BaseException:
+            claim.close()
+            raise
+        return claim
+
+    def close(self) -> None:
+        """Give the folder up: removed when made for this run and it holds no training state; unlocked."""
+        if self.created and not (self.path / TRAINING_STATE).exists():
+            shutil.rmtree(self.path, ignore_errors=True)
+            self.created = False
+        if self.lock is not None:
+            self.lock.release()
+
+    def __enter__(self) -> "RunClaim":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def create_run_dir(out: str | Path | None, name: str, root: str | Path = "runs") -> Path:
