@@ -6,6 +6,7 @@ and when another process holds a core they wait for it: the 1-D preset ran 10x s
 beside one busy process. The image networks' updates are large enough to use every core.
 
     python benchmarks/threads.py --data-dir ../shared/data            # the tables, about 8 minutes on 2 cores
+    python benchmarks/threads.py --data-dir ../shared/data --waits 3  # the main job's preset: wait policies only
 
 The busy process is another PyTorch program multiplying 512 x 512 matrices on its default threads (what a
 second training run looks like to the machine). Each cell is the wall time of `advnets train` (start-up
@@ -76,11 +77,36 @@ def machine(situation: str):
             busy.wait()
 
 
+# How long a waiting OpenMP thread spins before it sleeps, for the main job's preset (--waits)
+WAITS = {"GOMP_SPINCOUNT=3000 (advnets)": {}, "GOMP_SPINCOUNT=300": {"GOMP_SPINCOUNT": "300"},
+         "OMP_WAIT_POLICY=PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE"}}
+
+
+def compare_waits(repeats: int, data_dir: str | None) -> None:
+    """fast-mnist (300 updates, 2 threads) under each of WAITS, idle and beside the busy program; the policies
+    interleaved `repeats` times, so that the machine's drifts fall on each alike."""
+    overrides = ["train.steps=300", "train.valid_every=0"]
+    print(f"| fast-mnist, 300 updates, 2 threads | machine | {' | '.join(WAITS)} |")
+    print(f"|---|---|{'---|' * len(WAITS)}")
+    for situation in SITUATIONS:
+        with machine(situation):
+            seconds = {name: [] for name in WAITS}
+            for _ in range(repeats):
+                for name, env in WAITS.items():
+                    seconds[name].append(train_seconds("fast-mnist", overrides, "2", data_dir, CONSOLE, env)[0])
+        cells = " | ".join(" / ".join(f"{s:.1f}" for s in seconds[name]) + " s" for name in WAITS)
+        print(f"| each repeat | {situation} | {cells} |", flush=True)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", default=os.environ.get("ADVNETS_DATA"))
     p.add_argument("--json", help="also write the rows here")
+    p.add_argument("--waits", type=int, metavar="REPEATS", help="only the wait policies, for the main job's preset")
     args = p.parse_args()
+    if args.waits:
+        compare_waits(args.waits, args.data_dir)
+        return
     import torch
 
     cores = torch.get_num_threads()

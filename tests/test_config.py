@@ -122,7 +122,8 @@ def test_renamed_keys_still_load_under_their_new_names():
 def test_data_set_choices_come_from_the_registry():
     with pytest.raises(ConfigError, match="data.name: str 'cifar' is not one of mnist, fashion-mnist, tfd, ring, grid"):
         load_config("paper-mnist", ["data.name=cifar"])
-    with pytest.raises(ConfigError, match=r"data.conditional: must be false unless the data set has class labels \(mnist, fashion-mnist, cifar10\)"):
+    with pytest.raises(ConfigError, match=r"data.conditional: must be false unless the data set has class labels \(mnist, fashion-mnist, cifar10, or "
+                       r"images in one sub-folder per class\)"):
         load_config("toy-ring", ["data.conditional=true"])
 
 

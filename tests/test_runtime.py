@@ -12,6 +12,7 @@ def test_the_streams_are_the_documented_functions_of_the_seed():
         [7, 7, 8, 9, 10, 7 * 1_000_003 + 7, 12345]
     assert runtime.stream_seed("data-order", seed, index=3) == 7 * 1_000_003 + 3
     assert runtime.stream_seed("game-moved", seed, index=500) == 507
+    assert runtime.stream_seed("data-split", 0) == 54321  # called with data.split_seed, not the run's seed
     for name in runtime.STREAMS:  # each one is named in the module's table
         assert f"\n    {name} " in runtime.__doc__
 

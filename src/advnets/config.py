@@ -44,11 +44,34 @@ def _data_set_names() -> tuple[str, ...]:
 
 
 @dataclass
+class FoundImages:
+    """What advnets read for data.name=images (written by advnets at the start of training, into config.yaml
+    and every snapshot; not a setting): the SHA-256 key of the files (paths, sizes, times) or array file and
+    of the settings, how many files, the images' shape [C, H, W], the class names (sub-folders)."""
+
+    sha256: str = ""
+    files: int = 0
+    x_shape: list[int] = field(default_factory=list)
+    classes: list[str] = field(default_factory=list)
+
+
+@dataclass
 class DataConfig:
     """Which distribution p_data is, and where its files live."""
 
     name: str = field(default="mnist", metadata={"choices": _data_set_names})  # advnets.data.registry
     dir: Optional[str] = None  # else env ADVNETS_DATA, else the user cache directory
+    # name images (data/images.py): your own images, a folder of image files (its first-level sub-folders the
+    # classes) or one .npy / .npz uint8 array; each centre-cropped to a square and resized to size x size with
+    # resize_filter (null: as stored, all one size); channels 1 (grey, Pillow's luma) or 3 (RGB), null: as
+    # stored; split into train / valid / test by split_fractions, drawn from split_seed (the same for every run)
+    path: Optional[str] = None
+    size: Optional[int] = None
+    resize_filter: str = _choice("lanczos", "bicubic", "bilinear", "box", "hamming", "nearest")
+    channels: Optional[int] = None
+    split_fractions: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])
+    split_seed: int = 0
+    found: Optional[FoundImages] = None  # written by advnets when it reads your images (see FoundImages)
     download: bool = True  # fetch missing files from the official mirrors (checksums checked)
     # The space G and D model (data/preprocess.py): none, pixels in [0, 1]; gcn, each image's mean
     # removed and its norm set to gcn_scale (the released CIFAR-10 code's, scale 55)
@@ -350,12 +373,23 @@ def _show(value: Any) -> str:
     return f"{type(value).__name__} {_SHORT.repr(value)}"
 
 
+def _need(ok: bool, key: str, what: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key}: must be {what}")
+
+
+def check_against_data(cfg: Config, spec: Any) -> None:
+    """What depends on the data set's content, once it is known (your images: when they are read): class labels
+    for a conditional model, and the convolutional networks' sizes against the images'."""
+    _need(not cfg.data.conditional or spec.n_classes > 0, "data.conditional",
+          f"false unless the data set has class labels ({spec.title} has none: put the images in one sub-folder "
+          "per class, or give an .npz its 'labels')")
+    _validate_conv(cfg, spec, _need)
+
+
 def validate(cfg: Config) -> None:
     """Range checks that types alone cannot express."""
-
-    def need(ok: bool, key: str, what: str) -> None:
-        if not ok:
-            raise ConfigError(f"{key}: must be {what}")
+    need = _need
 
     d, g, dis, o, t = cfg.data, cfg.generator, cfg.discriminator, cfg.optim, cfg.train
     need(cfg.seed >= 0, "seed", ">= 0")
@@ -365,9 +399,18 @@ def validate(cfg: Config) -> None:
     from advnets.data import registry
     from advnets.data.masks import FAMILIES
 
-    spec = registry.get(d.name)
-    need(not d.conditional or spec.n_classes > 0, "data.conditional",
-         f"false unless the data set has class labels ({', '.join(registry.names(labelled=True))})")
+    spec = registry.get(d.name)  # (a data set the config decides, your images, is checked when it is read)
+    need(d.path is not None or spec.from_config is None, "data.path",
+         "the folder (or .npy / .npz file) of your images, for data.name=images")
+    need(d.size is None or 1 <= d.size <= 4096, "data.size", "a side in pixels, 1 to 4096 (or null: as stored)")
+    need(d.channels in (None, 1, 3), "data.channels", "1 (grey), 3 (RGB) or null (as stored)")
+    need(len(d.split_fractions) == 3 and all(f >= 0 for f in d.split_fractions) and d.split_fractions[0] > 0
+         and abs(sum(d.split_fractions) - 1) < 1e-9, "data.split_fractions",
+         "three shares (train, valid, test), each >= 0, train > 0, summing to 1")
+    need(d.split_seed >= 0, "data.split_seed", ">= 0")
+    need(not d.conditional or spec.n_classes > 0 or spec.from_config is not None, "data.conditional",
+         f"false unless the data set has class labels ({', '.join(registry.names(labelled=True))}, or images "
+         "in one sub-folder per class)")
     image_data = ", ".join(registry.names(kind=registry.IMAGE))
     need(not d.inpainting or spec.is_image, "data.inpainting",
          f"false unless the data set is one of images ({image_data})")
@@ -462,7 +505,7 @@ def _validate_conv(cfg: Config, spec: Any, need: Any) -> None:
         need(bool(g.hidden) and g.hidden[-1] == math.prod(g.feature_shape), "generator.hidden",
              f"a list whose last width is {math.prod(g.feature_shape)} (generator.feature_shape's size)")
         need(g.kernel >= 1 and g.stride >= 1, "generator.kernel", ">= 1 (and generator.stride >= 1)")
-        problem = conv.deconv_problem(g.feature_shape, g.kernel, g.stride, spec.x_shape)
+        problem = spec.x_shape and conv.deconv_problem(g.feature_shape, g.kernel, g.stride, spec.x_shape)
         if problem:
             raise ConfigError(f"generator.feature_shape: {problem}")
         need(g.init_from is None, "generator.init_from", "null with arch deconv (stacking is for MLP generators)")
@@ -474,6 +517,8 @@ def _validate_conv(cfg: Config, spec: Any, need: Any) -> None:
             need(min(layer.channels, layer.pieces, layer.kernel, layer.pool) >= 1 and layer.pad >= 0, key,
                  "positive channels, pieces, kernel and pool, and pad >= 0")
             need(layer.pool_stride is None or layer.pool_stride >= 1, f"{key}.pool_stride", ">= 1 (or null)")
+        if not spec.x_shape:  # your images: checked when they are read (check_against_data)
+            return
         need(dis.pad_to is None or dis.pad_to >= max(spec.x_shape[1:]), "discriminator.pad_to",
              f"at least the image size {spec.x_shape[1]}x{spec.x_shape[2]} (or null)")
         problem = conv.conv_stack_problem(dis.conv, spec.x_shape, dis.pad_to)

@@ -40,7 +40,7 @@ def _run_dir(source: str | Path, kind: str) -> Path:
 def _spec(snap):
     from advnets.data import registry as datasets
 
-    return datasets.get(snap.config.data.name)
+    return datasets.for_config(snap.config.data)
 
 
 def _image_snapshot(source: str | Path, kind: str, variant: str = "auto"):
@@ -111,8 +111,10 @@ def fig3(source, out: Path, rows: int = 5, steps: int = 10, seed: int = 0, spher
     G = snap.generator
     ends = G.sample_z(2 * rows, torch.Generator().manual_seed(seed), "cpu").reshape(rows, 2, -1)  # [rows, 2, z]
     z = torch.stack([interpolate(a, b, steps, spherical) for a, b in ends])  # [rows, steps, z_dim]
+    # a class-conditional G: row i keeps class i (mod the number of classes) along its interpolation
+    labels = (torch.arange(rows) % G.n_classes).repeat_interleave(steps) if G.n_classes else None  # [rows * steps]
     with torch.no_grad():
-        x = G(z.reshape(rows * steps, -1))
+        x = G(z.reshape(rows * steps, -1), labels) if labels is not None else G(z.reshape(rows * steps, -1))
     kind = "spherical" if spherical else "linear"
     draw_fig3(_shown(snap, x).reshape(rows, steps, *x.shape[1:]), out,
               title=f"{_label(snap)}: {kind} interpolation in z, seed {seed} (framed: endpoints)")

@@ -96,6 +96,7 @@ def _figure_kinds(data: dict) -> list[str]:
 # data keys that only some kinds of data sets read
 TOY_DATA_KEYS = ("modes", "radius", "std", "means", "stds", "mixture_weights")
 IMAGE_DATA_KEYS = ("dir", "download", "conditional", "inpainting", "masks")
+OWN_IMAGES_KEYS = ("path", "size", "resize_filter", "channels", "split_fractions", "split_seed", "found")
 
 
 def applicable_config(config: dict) -> dict:
@@ -106,6 +107,8 @@ def applicable_config(config: dict) -> dict:
     data = dict(config.get("data", {}))
     image = datasets.get(data.get("name", "mnist")).is_image
     for key in TOY_DATA_KEYS if image else IMAGE_DATA_KEYS:
+        data.pop(key, None)
+    for key in () if data.get("name") == "images" else OWN_IMAGES_KEYS:
         data.pop(key, None)
     if image and not data.get("inpainting"):
         data.pop("masks", None)

@@ -22,6 +22,8 @@ in the training state, or moved onto a device without disturbing the others. The
     data-stream   seed * 1_000_003 + 7         training device   the examples of a synthetic data set
                   (+ rank * 2^32)                                 (each rank of a distributed run its own)
     reference     12345 (every run alike)      CPU / device      the fixed real batch diversity compares with
+    data-split    data.split_seed + 54321      CPU               your images' train / valid / test split
+                  (not the run's seed)                            (data.name images: the same in every run)
     game-moved    seed + step                  training device   the game stream after a resume on another
                                                                   kind of device (a CUDA generator's state
                                                                   cannot seed a CPU one: not bit-identical)
@@ -64,6 +66,7 @@ STREAMS: dict[str, Stream] = {
     "data-order": Stream(lambda seed, epoch: seed * 1_000_003 + epoch, "each epoch's permutation"),
     "data-stream": Stream(lambda seed, rank: seed * 1_000_003 + 7 + rank * RANK_OFFSET, "a synthetic data set's examples"),
     "reference": Stream(lambda seed, _: 12345, "the fixed real batch (the same in every run)"),
+    "data-split": Stream(lambda seed, _: seed + 54321, "your images' train / valid / test split (data.split_seed)"),
     "game-moved": Stream(lambda seed, step: seed + step, "the game stream after a change of device"),
 }
 

@@ -114,7 +114,8 @@ def check_header_values(header: dict[str, Any], path: Path) -> None:
     try:
         from advnets.data import registry
 
-        expected = list(registry.get(name).x_shape) if isinstance(name, str) else None
+        # (your images, data.name images: their shape is the run's, not the data set's)
+        expected = (list(registry.get(name).x_shape) or None) if isinstance(name, str) else None
     except AdvnetsError:
         expected = None  # an unknown data set: building the networks from the config says so
     if not isinstance(x_shape, list) or (expected is not None and x_shape != expected):

@@ -15,11 +15,12 @@ from tests.conftest import TINY
 
 def test_built_in_data_sets():
     assert registry.names() == ("mnist", "fashion-mnist", "tfd", "ring", "grid", "gaussian-1d", "stacked-mnist",
-                                "cifar10")
-    assert registry.names(kind=IMAGE) == ("mnist", "fashion-mnist", "tfd", "stacked-mnist", "cifar10")
+                                "cifar10", "images")
+    assert registry.names(kind=IMAGE) == ("mnist", "fashion-mnist", "tfd", "stacked-mnist", "cifar10", "images")
     assert registry.names(kind=TOY) == ("ring", "grid", "gaussian-1d")
     assert registry.names(labelled=True) == ("mnist", "fashion-mnist", "cifar10")
-    assert [registry.get(n).classifier is not None for n in registry.names()] == [True] + [False] * 7
+    assert [registry.get(n).classifier is not None for n in registry.names()] == [True] + [False] * 8
+    assert registry.get("images").from_config is not None  # your images: the spec comes from the data config
     assert len(registry.get("mnist").checksums) == 4 and registry.get("tfd").checksums == {}
     with pytest.raises(ConfigError, match="unknown data set 'cifar' .known: mnist, "):
         registry.get("cifar")

@@ -65,5 +65,5 @@ def load_images(data: Any, split: str, data_dir: str | None = None,
                 dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
     """One split of the data set `data` (a run's ``cfg.data``) in the model's space, [N, C, H, W] of
     `dtype`, and its labels int64 [N]; `data_dir` overrides data.dir."""
-    images, labels = registry.get(data.name).load_images(split, data_dir or data.dir, data.download, dtype=dtype)
+    images, labels = registry.for_config(data).load_images(split, data_dir or data.dir, data.download, dtype=dtype)
     return for_data(data)(images), labels

@@ -8,13 +8,15 @@ loader), plus its line in ``_BUILT_IN`` below; nothing else names data sets.
 
 from __future__ import annotations
 
-from advnets.data import cifar10, mnist, stacked, tfd, toy
+from typing import Any
+
+from advnets.data import cifar10, images, mnist, stacked, tfd, toy
 from advnets.data.spec import IMAGE, TOY, DatasetSpec
 from advnets.errors import ConfigError
 
-__all__ = ["IMAGE", "TOY", "DatasetSpec", "get", "names", "register"]
+__all__ = ["IMAGE", "TOY", "DatasetSpec", "for_config", "get", "names", "register"]
 
-_BUILT_IN = (*mnist.DATASETS, *tfd.DATASETS, *toy.DATASETS, *stacked.DATASETS, *cifar10.DATASETS)
+_BUILT_IN = (*mnist.DATASETS, *tfd.DATASETS, *toy.DATASETS, *stacked.DATASETS, *cifar10.DATASETS, *images.DATASETS)
 _REGISTRY: dict[str, DatasetSpec] = {}
 
 
@@ -36,6 +38,13 @@ def get(name: str) -> DatasetSpec:
         return _REGISTRY[name]
     except KeyError:
         raise ConfigError(f"unknown data set '{name}' (known: {', '.join(_REGISTRY)})") from None
+
+
+def for_config(data: Any) -> DatasetSpec:
+    """The data set a data config describes: its name's spec, or, for a data set whose content the config
+    decides (data.name images), the spec made from the config (its files read, or found in the cache)."""
+    spec = get(data.name)
+    return spec.from_config(data) if spec.from_config is not None else spec
 
 
 def names(kind: str | None = None, labelled: bool = False) -> tuple[str, ...]:

@@ -35,6 +35,10 @@ class DatasetSpec:
     classifier: str | None = None  # the shipped classifier that labels its images (advnets/weights/)
     # the published and measured generators a run's report stands it beside (advnets.metrics.references)
     has_references: bool = False
+    # a data set whose content the data config decides (data.name images: data.path, size, channels): the
+    # concrete spec for a config (registry.for_config); what it was made from (files, SHA-256) in `source`
+    from_config: Callable[[Any], "DatasetSpec"] | None = None
+    source: dict[str, Any] | None = None
     # synthetic data: the run's data config -> the distribution (modes, radius, std, means, ...)
     mixture: Callable[[Any], GaussianMixture] | None = None
 

@@ -56,7 +56,7 @@ class Metric:
 
 
 def _spec(snap: "Snapshot") -> datasets.DatasetSpec:
-    return datasets.get(snap.config.data.name)
+    return datasets.for_config(snap.config.data)
 
 
 def _trained_on(snap: "Snapshot") -> str:

@@ -61,7 +61,7 @@ def condition_for(cfg: Config, x_shape: tuple[int, ...]) -> Condition:
     """What G and D are given besides z and x: class labels (data.conditional), observed pixels
     and their mask (data.inpainting), or nothing."""
     if cfg.data.conditional:
-        return Condition("class", n_classes=registry.get(cfg.data.name).n_classes)
+        return Condition("class", n_classes=registry.for_config(cfg.data).n_classes)
     if cfg.data.inpainting:
         return Condition("mask", x_shape=tuple(x_shape))
     return NO_CONDITION

@@ -35,6 +35,9 @@ OPTIMIZER_BUFFERS = {"momentum-sgd": 1, "adam": 2}  # per parameter
 def training_split_size(cfg: Config) -> int | None:
     """Examples in the training split of an image data set (read from its files once per process: the
     command line checks before it creates the run folder, train() again); None for synthetic data."""
+    if datasets.get(cfg.data.name).from_config is not None:  # your images (their decoded array is cached)
+        images, _ = datasets.for_config(cfg.data).load_pixels("train", cfg.data.dir, cfg.data.download)
+        return len(images)
     return _split_size(cfg.data.name, cfg.data.dir, cfg.data.download)
 
 
@@ -49,7 +52,7 @@ def _split_size(name: str, data_dir: str | None, download: bool) -> int | None:
 
 def footprint(cfg: Config, n_train: int | None, local_batch: int) -> dict[str, int]:
     """Bytes one process of a run of `cfg` keeps, by part (see the module docstring)."""
-    x_shape = datasets.get(cfg.data.name).x_shape
+    x_shape = datasets.for_config(cfg.data).x_shape
     nets = meta_networks(cfg, x_shape)
     weights = sum(tensor_bytes(net) for net in nets.values())
     trained = sum(tensor_bytes(net) for name, net in nets.items() if name != "generator_ema")
@@ -67,7 +70,7 @@ def check_training_fits(cfg: Config, device: torch.device, ranks: Ranks = SINGLE
     t = cfg.train
     if n_train is not None and t.batch_size > n_train:
         raise ConfigError(f"train.batch_size {t.batch_size} exceeds the {n_train} examples of "
-                          f"{datasets.get(cfg.data.name).title}'s training split; choose at most {n_train}")
+                          f"{datasets.for_config(cfg.data).title}'s training split; choose at most {n_train}")
     parts = footprint(cfg, n_train, t.batch_size // ranks.world_size)
     available = available_memory(device)
     if available is None:

@@ -12,13 +12,14 @@ trained G when the config says so (generator.init_from), optimizers, and the "ga
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import torch
 from torch import nn
 
 from advnets import runtime
-from advnets.config import Config
+from advnets.config import Config, FoundImages, check_against_data
 from advnets.distributed import SINGLE, Collectives, Ranks, check_batch_size
 from advnets.data import preprocess as preprocessing
 from advnets.data import registry as datasets
@@ -113,10 +114,22 @@ def _fresh_copy(generator: torch.Generator) -> torch.Generator:
     return fresh
 
 
+def with_data_found(cfg: Config) -> Config:
+    """`cfg` with what its data set is, once its content is known: for your images (data.name images), what was
+    read (data.found: key, files, shape, classes), which config.yaml and every snapshot then carry, checked
+    against the networks (conditional labels, convolution sizes). Other configs as they are."""
+    spec = datasets.for_config(cfg.data)
+    if spec.source is None:
+        return cfg
+    check_against_data(cfg, spec)
+    found = FoundImages(**spec.source)
+    return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, found=found))
+
+
 def build_source(cfg: Config, device: torch.device, ranks: Ranks = SINGLE) -> DataSource:
     """The training source named by ``cfg.data`` (for file data sets: the paper's train split); under
     torch.distributed, this rank's share of each global minibatch."""
-    spec = datasets.get(cfg.data.name)
+    spec = datasets.for_config(cfg.data)
     share = (ranks.rank, ranks.world_size)
     if spec.is_image:
         images, labels = spec.load_pixels("train", cfg.data.dir, cfg.data.download)  # MNIST: [50000, 1, 28, 28]

@@ -24,7 +24,7 @@ from tqdm import tqdm
 from advnets import __version__
 from advnets.config import Config, TrainConfig
 from advnets.distributed import SINGLE, Ranks, process_group
-from advnets.errors import CheckpointError, TrainingDiverged, TrainingInterrupted, shell_command
+from advnets.errors import CheckpointError, ConfigError, TrainingDiverged, TrainingInterrupted, shell_command
 from advnets.fileio import atomic_write_bytes
 from advnets.progress import Progress
 from advnets.runtime import cpu_has_bf16_units, environment, resolve_device
@@ -33,7 +33,7 @@ from advnets.train.algorithm import STAT_NAMES, named_stats
 from advnets.train.budget import check_training_fits, choose_threads
 from advnets.train.checkpoint import (TRAINING_STATE, LogInterval, checkpoint, load_training_state,
                                       restore_training_state)
-from advnets.train.game import Game, build_game
+from advnets.train.game import Game, build_game, with_data_found
 from advnets.train.graph import iteration_runner
 from advnets.train.guard import find_nonfinite
 from advnets.train.monitor import Monitor
@@ -56,6 +56,7 @@ def train(cfg: Config, run_dir: Path, resume: bool = False, claim: RunClaim | No
     checkpoint). Under torchrun (`ranks`: advnets.distributed), every rank calls this; rank 0 alone holds
     the folder and writes. `stop`: the stop signals' request when the caller installed the handlers already."""
     run_dir = Path(run_dir)
+    cfg = with_data_found(cfg)  # your images: what was read, for config.yaml and every snapshot
     check_training_fits(cfg, resolve_device(cfg.device), ranks)  # before anything is created
     own = claim is None and ranks.is_main
     folder = RunClaim.folder(run_dir) if own else contextlib.nullcontext()
@@ -127,6 +128,7 @@ class Session:
         self.step, elapsed, monitor_state = 0, 0.0, {}
         if resume:
             tensors, header = load_training_state(run_dir)
+            check_same_images(cfg, header)
             self.step, elapsed = restore_training_state(game, tensors, header, self.interval, run_dir / TRAINING_STATE)
             monitor_state = header.get("monitor", {})
         self.monitor = self._start_files(monitor_state) if self.main else None
@@ -235,6 +237,16 @@ class Session:
             self.monitor.close()
         self._record_end(step, "finished")
         return TrainResult(self.run_dir, step, self.last_row)
+
+
+def check_same_images(cfg: Config, header: dict) -> None:
+    """A run on your images resumes only on the images it was trained on (data.found's key)."""
+    saved = ((header.get("config") or {}).get("data") or {}).get("found") or {}
+    found = cfg.data.found
+    if saved.get("sha256") and found is not None and found.sha256 != saved["sha256"]:
+        raise ConfigError(f"the images at {cfg.data.path} are not those this run was trained on ({saved.get('files')} "
+                          f"files then, {found.files} now, or their sizes or times changed): put them back, or train "
+                          "a new run on them")
 
 
 def graph_mode(cfg: Config, ranks: Ranks, device: torch.device, say) -> str:
