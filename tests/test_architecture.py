@@ -13,7 +13,7 @@ PACKAGE = REPO / "src" / "advnets"
 # Lowest first. A module belongs to the layer of the longest prefix that names it.
 LAYERS = [
     ("foundation", ["advnets", "advnets.errors", "advnets.fileio", "advnets.outputs", "advnets.tensorfile", "advnets.progress", "advnets.batching",
-                    "advnets.runtime", "advnets.mirrored", "advnets.distributed", "advnets.theory", "advnets.losses", "advnets.viz",
+                    "advnets.runtime", "advnets.plugins", "advnets.mirrored", "advnets.distributed", "advnets.theory", "advnets.losses", "advnets.viz",
                     "advnets.conv_shapes"]),
     ("data", ["advnets.data"]),
     ("config", ["advnets.config"]),

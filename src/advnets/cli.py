@@ -278,6 +278,8 @@ def _evaluate_arguments(p: argparse.ArgumentParser) -> None:
                    "(default 5; theirs 10)")
     p.add_argument("--variance", type=positive_float, metavar="S2", help="ais: the observation model's variance "
                    "s^2 (default: chosen on validation images)")
+    p.add_argument("--features", metavar="NAME", help="features: the registered feature network "
+                   "(advnets.register_features; mnistclf: the shipped MNIST classifier's)")
     p.add_argument("--data-dir", metavar="DIR", help="data directory (default: the run's data.dir, "
                    "$ADVNETS_DATA, the user cache)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu)")
@@ -733,7 +735,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     snap = load_snapshot(args.source, device, args.generator)
     request = MetricRequest(n_samples=args.n_samples, seed=args.seed, data_dir=args.data_dir, device=device,
                             baseline=args.baseline, mask=args.mask, ais_steps=args.ais_steps, chains=args.chains,
-                            leapfrog=args.leapfrog, variance=args.variance)
+                            leapfrog=args.leapfrog, variance=args.variance, features=args.features)
     if args.seeds is not None:
         row = metrics.evaluate_over_seeds(args.metric, snap, request, args.seeds)
     else:

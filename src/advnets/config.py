@@ -43,6 +43,15 @@ def _data_set_names() -> tuple[str, ...]:
     return registry.names()
 
 
+def _arches(network: str) -> tuple[str, ...]:
+    """generator.arch's / discriminator.arch's choices: the built-in networks and the registered ones."""
+    from advnets import plugins
+
+    if network == "generator":
+        return (*plugins.BUILT_IN_GENERATORS, *plugins.generators())
+    return (*plugins.BUILT_IN_DISCRIMINATORS, *plugins.discriminators())
+
+
 @dataclass
 class FoundImages:
     """What advnets read for data.name=images (written by advnets at the start of training, into config.yaml
@@ -99,7 +108,7 @@ class GeneratorConfig:
     """G: z -> x, an MLP (paper: ReLU 1200, ReLU 1200, sigmoid 784), or the same fully connected layers
     followed by a transposed convolution (arch deconv: the CIFAR-10 convolutional model, models/conv.py)."""
 
-    arch: str = _choice("mlp", "deconv")
+    arch: str = field(default="mlp", metadata={"choices": lambda: _arches("generator")})  # or a plugin's
     z_dim: int = 100
     z_prior: str = _choice("uniform", "gaussian")  # uniform is U(-sqrt3, sqrt3): unit variance
     hidden: list[int] = field(default_factory=lambda: [1200, 1200])
@@ -144,7 +153,8 @@ class DiscriminatorConfig:
     """D: x -> logit of P(x is data); maxout layers with dropout on each layer's input, after the
     convolutional maxout layers of `conv` for arch conv-maxout (models/conv.py)."""
 
-    arch: str = _choice("maxout", "mlp", "conv-maxout")  # mlp: plain linear + `activation` layers
+    # mlp: plain linear + `activation` layers; or a registered network's name (advnets.plugins)
+    arch: str = field(default="maxout", metadata={"choices": lambda: _arches("discriminator")})
     conv: list[ConvLayerConfig] = field(default_factory=list)  # arch conv-maxout: its conv layers, in order
     pad_to: Optional[int] = None  # arch conv-maxout: images zero-padded (centred) to pad_to x pad_to first
     hidden: list[int] = field(default_factory=lambda: [240, 240])
@@ -496,7 +506,8 @@ def _validate_conv(cfg: Config, spec: Any, need: Any) -> None:
     from advnets import conv_shapes as conv
 
     g, dis = cfg.generator, cfg.discriminator
-    need(g.arch == "mlp" or spec.is_image, "generator.arch", "mlp for synthetic data (deconv makes images)")
+    need(g.arch != "deconv" or spec.is_image, "generator.arch",
+         "mlp or a registered network for synthetic data (deconv makes images)")
     need(dis.arch != "conv-maxout" or spec.is_image, "discriminator.arch",
          "maxout or mlp for synthetic data (conv-maxout reads images)")
     if g.arch == "deconv":

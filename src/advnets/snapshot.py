@@ -33,7 +33,7 @@ from typing import Any, Callable
 
 import torch
 
-from advnets import __version__
+from advnets import __version__, plugins
 from advnets.config import Config, from_dict, to_dict
 from advnets.errors import AdvnetsError, CheckpointError, shell_command
 from advnets.fileio import file_sha256
@@ -98,8 +98,35 @@ def save_snapshot(path: Path, generator: torch.nn.Module, discriminator: torch.n
                   encoder: torch.nn.Module | None = None) -> None:
     tensors = network_tensors(generator, discriminator, average, encoder)
     header = {"format": SNAPSHOT_FORMAT, "advnets_version": __version__, "config": to_dict(cfg),
-              "step": step, "x_shape": list(generator.x_shape), **(extra or {})}
+              "step": step, "x_shape": list(generator.x_shape), **plugin_provenance(cfg), **(extra or {})}
     save_tensors(path, tensors, header)
+
+
+def plugin_provenance(cfg: Config) -> dict[str, Any]:
+    """For a snapshot's header: where its registered networks came from (advnets.plugins), {} for built-in ones."""
+    found = {kind: plugins.provenance(kind, arch) for kind, arch in (("generator", cfg.generator.arch),
+                                                                      ("discriminator", cfg.discriminator.arch))}
+    found = {kind: where for kind, where in found.items() if where is not None}
+    return {"plugins": found} if found else {}
+
+
+def check_plugins_registered(header: dict[str, Any], path: Path) -> None:
+    """A snapshot of registered networks loads only where they are registered: which package to install,
+    otherwise (nothing named in the file is imported)."""
+    config = header.get("config") if isinstance(header.get("config"), dict) else {}
+    recorded = header.get("plugins") if isinstance(header.get("plugins"), dict) else {}
+    for kind, known, built_in in (("generator", plugins.generators, plugins.BUILT_IN_GENERATORS),
+                                  ("discriminator", plugins.discriminators, plugins.BUILT_IN_DISCRIMINATORS)):
+        arch = (config.get(kind) or {}).get("arch") if isinstance(config.get(kind), dict) else None
+        if not isinstance(arch, str) or arch in built_in or arch in known():
+            continue
+        where = recorded.get(kind) if isinstance(recorded.get(kind), dict) else {}
+        package = where.get("distribution")
+        source = (f"the package {package} {where.get('version', '')}".rstrip() if package
+                  else f"the module {where.get('module')}" if where.get("module") else "a plugin")
+        raise CheckpointError(f"{path} holds a {kind} of arch {arch!r}, registered by {source}, which is not "
+                              f"registered here: {'pip install ' + package if package else 'import it'} (or call "
+                              f"advnets.register_{kind}({arch!r}, ...)) before loading it")
 
 
 def check_header_values(header: dict[str, Any], path: Path) -> None:
@@ -146,6 +173,7 @@ def file_ceiling(path: Path) -> Callable[[dict[str, Any]], tuple[int, str] | Non
         if kind not in (SNAPSHOT_FORMAT, STATE_FORMAT):
             return None
         check_header_values(header, path)
+        check_plugins_registered(header, path)
         try:
             nets = meta_networks(from_dict(Config, header["config"]), tuple(header["x_shape"]))
         except (AdvnetsError, KeyError, TypeError, ValueError, RuntimeError) as e:
@@ -210,6 +238,7 @@ def load_snapshot(run_or_file: str | os.PathLike, device: torch.device | str = "
     if chosen not in stored:
         missing = "moving average of G (its run had train.ema_decay=0)" if chosen == "ema" else "live G"
         raise CheckpointError(f"{path} holds no {missing}; use --generator {next(iter(stored))} or auto")
+    check_plugins_registered(header, path)
     try:
         cfg = from_dict(Config, header["config"])
         x_shape = tuple(header["x_shape"])

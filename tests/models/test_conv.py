@@ -111,7 +111,7 @@ def test_conv_mnist_preset_keeps_the_centre_of_gs_32x32_and_pads_for_d(data_dir)
     (["discriminator.conv=[{channels: 8, kernel: 3, colour: 2}]"], r"unknown config key 'discriminator.conv\[0\].colour'"),
     (["discriminator.conv=[]"], r"discriminator.conv: must be at least one layer"),
     (["discriminator.pad_to=30"], r"discriminator.pad_to: must be at least the image size 32x32"),
-    (["data.name=ring", "data.preprocess=none"], r"generator.arch: must be mlp for synthetic data"),
+    (["data.name=ring", "data.preprocess=none"], r"generator.arch: must be mlp or a registered network for synthetic data"),
     (["discriminator.arch=maxout"], r"discriminator.conv: must be empty"),
     (["generator.output=sigmoid"], r"generator.output: must be linear with data.preprocess gcn"),
 ])

@@ -32,8 +32,19 @@ for _spec in _BUILT_IN:
     register(_spec)
 
 
+def _include_plugins() -> None:
+    """The data sets registered through advnets.plugins (register_dataset, entry points), once each."""
+    from advnets import plugins
+
+    for spec in plugins.datasets():
+        if spec.name not in _REGISTRY:
+            register(spec)
+
+
 def get(name: str) -> DatasetSpec:
     """The spec of data set `name`; one error line naming the known ones otherwise."""
+    if name not in _REGISTRY:
+        _include_plugins()
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -49,5 +60,6 @@ def for_config(data: Any) -> DatasetSpec:
 
 def names(kind: str | None = None, labelled: bool = False) -> tuple[str, ...]:
     """Registered names, in registration order; only those of `kind`, or only those with class labels."""
+    _include_plugins()
     return tuple(s.name for s in _REGISTRY.values()
                  if (kind is None or s.kind == kind) and (not labelled or s.n_classes > 0))

@@ -20,8 +20,8 @@ from typing import Any
 from advnets.errors import ConfigError
 from advnets.fileio import append_line
 from advnets.outputs import check_output
-from advnets.metrics import (ais, classes, classifier_features, inference, inpainting, modes, optimal_d, parzen,
-                             stacked_modes)
+from advnets.metrics import (ais, classes, classifier_features, features, inference, inpainting, modes, optimal_d,
+                             parzen, stacked_modes)
 from advnets.metrics.spec import OPTIONAL_FIELDS, Metric, MetricRequest, require
 from advnets.metrics.summary import mean_and_se
 from advnets.snapshot import Snapshot, provenance
@@ -31,7 +31,7 @@ __all__ = ["HEADLINES", "METRICS_FILE", "Metric", "MetricRequest", "append_metri
 
 METRICS_FILE = "metrics.jsonl"
 _BUILT_IN = (parzen.METRIC, modes.METRIC, classes.METRIC, inpainting.METRIC, inference.METRIC, optimal_d.METRIC,
-             classifier_features.METRIC, stacked_modes.METRIC, ais.METRIC)
+             classifier_features.METRIC, features.METRIC, stacked_modes.METRIC, ais.METRIC)
 _REGISTRY: dict[str, Metric] = {}
 HEADLINES: dict[str, tuple[str, str]] = {}  # metric name -> (row key, label) of its headline number
 

@@ -37,9 +37,10 @@ class MetricRequest:
     chains: int | None = None  # ais: chains per image
     leapfrog: int | None = None  # ais: leapfrog steps per HMC transition
     variance: float | None = None  # ais: the observation variance s^2 (default: chosen on validation)
+    features: str | None = None  # features: the registered feature network (advnets.plugins.register_features)
 
 # MetricRequest fields only some metrics read; a metric names those it reads in Metric.options.
-OPTIONAL_FIELDS = ("baseline", "mask", "ais_steps", "chains", "leapfrog", "variance")
+OPTIONAL_FIELDS = ("baseline", "mask", "ais_steps", "chains", "leapfrog", "variance", "features")
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class Metric:
     options: tuple[str, ...] = ()  # the OPTIONAL_FIELDS it reads
 
 
-def _spec(snap: "Snapshot") -> datasets.DatasetSpec:
+def data_spec(snap: "Snapshot") -> datasets.DatasetSpec:
     return datasets.for_config(snap.config.data)
 
 
@@ -64,14 +65,14 @@ def _trained_on(snap: "Snapshot") -> str:
 
 
 def _image_data(snap: "Snapshot", what: str) -> None:
-    if not _spec(snap).is_image:
+    if not data_spec(snap).is_image:
         raise ConfigError(f"{what} needs an image data set ({', '.join(datasets.names(kind=datasets.IMAGE))}); "
                           f"{_trained_on(snap)}")
 
 
 def _toy_of_dim(dim: int) -> Callable[["Snapshot", str], None]:
     def need(snap: "Snapshot", what: str) -> None:
-        spec = _spec(snap)
+        spec = data_spec(snap)
         if spec.is_image or spec.dim != dim:
             runs = [s for s in datasets.names(kind=datasets.TOY) if datasets.get(s).dim == dim]
             raise ConfigError(f"{what} needs a run on a {dim}-D mixture ({', '.join(runs)}); {_trained_on(snap)}")
@@ -88,7 +89,7 @@ def _condition(kind: str, refusal: str) -> Callable[["Snapshot", str], None]:
 
 
 def _classifier(snap: "Snapshot", what: str) -> None:
-    if _spec(snap).classifier is None:
+    if data_spec(snap).classifier is None:
         have = [n for n in datasets.names() if datasets.get(n).classifier]
         raise ConfigError(f"{what} labels images with a shipped classifier, which only {', '.join(have)} has; "
                           f"{_trained_on(snap)}")

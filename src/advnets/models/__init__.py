@@ -22,6 +22,7 @@ from advnets.models.conditions import NO_CONDITION, Condition
 from advnets.models.conv import ConvDiscriminator, DeconvGenerator
 from advnets.models.encoder import Encoder
 from advnets.models.mlp import MLPDiscriminator, MLPGenerator, sample_prior
+from advnets.models.plugin import build_plugin_discriminator, build_plugin_generator
 
 __all__ = ["Condition", "ConvDiscriminator", "DeconvGenerator", "Encoder", "MLPDiscriminator", "MLPGenerator",
            "build_discriminator", "build_encoder", "build_generator", "condition_for", "sample_prior"]
@@ -32,13 +33,19 @@ DISCRIMINATORS = {"maxout": MLPDiscriminator, "mlp": MLPDiscriminator,
 
 
 def build_generator(cfg: Config, x_shape: tuple[int, ...], data_mean: torch.Tensor | None = None) -> nn.Module:
-    """G for ``cfg.generator``; `data_mean` [*x_shape] sets a sigmoid output's starting bias."""
+    """G for ``cfg.generator`` (a built-in arch, or a registered one: advnets.plugins); `data_mean` [*x_shape]
+    sets a sigmoid output's starting bias."""
+    if cfg.generator.arch not in GENERATORS:
+        return build_plugin_generator(cfg, x_shape, condition_for(cfg, x_shape))
     return GENERATORS[cfg.generator.arch](cfg.generator, x_shape, data_mean, condition_for(cfg, x_shape))
 
 
 def build_discriminator(cfg: Config, x_shape: tuple[int, ...]) -> nn.Module:
     """D for ``cfg.discriminator``; with discriminator.spectral_norm, every weight spectrally normalised."""
-    D = DISCRIMINATORS[cfg.discriminator.arch](cfg.discriminator, x_shape, condition_for(cfg, x_shape))
+    if cfg.discriminator.arch not in DISCRIMINATORS:
+        D = build_plugin_discriminator(cfg, x_shape, condition_for(cfg, x_shape))
+    else:
+        D = DISCRIMINATORS[cfg.discriminator.arch](cfg.discriminator, x_shape, condition_for(cfg, x_shape))
     return spectrally_normalised(D) if cfg.discriminator.spectral_norm else D
 
 

@@ -95,7 +95,7 @@ SMALL_UPDATE_MACS = 20_000_000
 def update_macs(cfg: Config, local_batch: int) -> int:
     """Multiply-adds of one update's forward passes, roughly: G's and twice D's weights per example (the
     fully connected layers' count; a convolution reuses its weights, so this undercounts those)."""
-    nets = meta_networks(cfg, datasets.get(cfg.data.name).x_shape)
+    nets = meta_networks(cfg, datasets.for_config(cfg.data).x_shape)
     weights = {name: sum(p.numel() for p in net.parameters()) for name, net in nets.items()}
     return (weights["generator"] + 2 * weights["discriminator"]) * local_batch
 
