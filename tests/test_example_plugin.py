@@ -5,6 +5,7 @@ as an .npz train too."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -20,9 +21,10 @@ from tests.image_files import write_shapes
 def installed(tmp_path_factory):
     """The example package pip-installed into a folder of its own (offline: the build backend is the
     environment's setuptools); an environment whose Python finds it and advnets."""
-    site = tmp_path_factory.mktemp("site")
+    site, source = tmp_path_factory.mktemp("site"), tmp_path_factory.mktemp("source") / "plugin"
+    shutil.copytree(REPO / "examples" / "plugin", source)  # (a build writes beside its sources: not in the repository)
     done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-build-isolation", "--no-deps",
-                           "--disable-pip-version-check", "--target", str(site), str(REPO / "examples" / "plugin")],
+                           "--disable-pip-version-check", "--target", str(site), str(source)],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     cache = tmp_path_factory.mktemp("cache")
