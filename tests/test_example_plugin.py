@@ -63,3 +63,5 @@ def test_the_example_plugin_from_the_command_line(installed, tmp_path):
     assert "shapes-random-conv" in (full / "report.html").read_text()
     advnets(installed, "train", "paper-mnist", "--out", tmp_path / "npz", "--set", *settings[2:], "data.name=images",
             f"data.path={npz}", "train.steps=20")  # the same images as one array, classes from its labels
+    listed = advnets(installed, "presets")  # what the installed plugin brings, listed with the presets
+    assert "generator.arch shapes-conv" in listed and "advnets-shapes-plugin 0.1.0" in listed
