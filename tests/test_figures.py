@@ -76,3 +76,27 @@ def test_image_figures_refuse_synthetic_runs(tmp_path):
                  "train.checkpoint_every=4", "train.sample_every=4", "train.progress=false", "device=cpu"]) == 0
     with pytest.raises(ConfigError, match="needs an image model"):
         figures.draw("fig2", run, tmp_path / "f.png")
+
+
+@pytest.mark.parametrize("preset, kind", [("toy-1d", "fig1"), ("toy-ring", "modes")])
+def test_figures_over_training_as_animated_gifs(tmp_path, capsys, preset, kind):
+    """fig1 --animate: Figure 1's panel at every probe; modes --animate: the ring's progress plots; one frame
+    each, in step order, in the run's report too. Asked of another figure or a .png, one line."""
+    from PIL import Image
+
+    run = tmp_path / "run"
+    assert main(["train", preset, "--out", str(run), "--set", "train.steps=60", "train.sample_every=20",
+                 "train.log_every=20", "train.progress=false"]) == 0
+    out = tmp_path / f"{kind}.gif"
+    assert main(["figure", kind, str(run), "--animate", "--out", str(out)]) == 0
+    with Image.open(out) as gif:
+        assert gif.format == "GIF" and gif.n_frames == 3  # steps 20, 40, 60
+    assert main(["report", str(run)]) == 0 and "data:image/gif;base64," in (run / "report.html").read_text()
+    capsys.readouterr()
+    for argv, message in ((["fig2", str(run), "--animate", "--out", str(tmp_path / "x.gif")], "only fig1 and modes"),
+                          ([kind, str(run), "--animate", "--out", str(tmp_path / "x.png")], "must end in .gif"),
+                          ([kind, str(run), "--out", str(tmp_path / "y.gif")], "--out must end in .png")):
+        assert main(["figure", *argv]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1
+        assert not (tmp_path / "x.gif").exists() and not (tmp_path / "y.gif").exists()

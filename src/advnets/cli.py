@@ -295,9 +295,12 @@ def _figure_arguments(p: argparse.ArgumentParser) -> None:
                         "model's completions of test images (--rows images, --cols completions; the mask and "
                         "more options: advnets inpaint)")
     p.add_argument("source", metavar="RUN_DIR_OR_SNAPSHOT", help="a run directory (fig1 and curves need one) or a snapshot")
-    p.add_argument("--out", type=output_file(".png"), required=True, metavar="FILE.png", help="output image")
+    p.add_argument("--out", type=output_file(".png", ".gif"), required=True, metavar="FILE.png",
+                   help="output image (FILE.gif with --animate)")
     p.add_argument("--seed", type=int, default=0, help="sample seed (default 0; printed on the figure)")
     p.add_argument("--steps", type=int, nargs=4, metavar="STEP", help="fig1: the probes for panels (a)-(d)")
+    p.add_argument("--animate", action="store_true", help="fig1, modes: the figure over training, one frame per "
+                   "probe or progress plot, as an animated GIF (--out FILE.gif)")
     p.add_argument("--rows", type=positive_int, help="fig2, fig3: rows (default 5)")
     p.add_argument("--cols", type=positive_int, help="fig2: samples per row before the neighbour column (default 4); "
                    "classes: samples per class (default 10)")
@@ -760,6 +763,15 @@ def cmd_figure(args: argparse.Namespace) -> int:
     from advnets import figures
 
     refuse_to_overwrite(args.out, args.force)
+    if args.animate:
+        if args.kind not in figures.ANIMATIONS:
+            raise ConfigError(f"--animate: only {' and '.join(figures.ANIMATIONS)} are drawn over training, not {args.kind}")
+        if args.out.suffix != ".gif":
+            raise ConfigError(f"--animate writes an animated GIF: --out must end in .gif (got {args.out.name})")
+        print(f"wrote {args.out} ({figures.draw(args.kind, args.source, args.out, animate=True)})")
+        return 0
+    if args.out.suffix != ".png":
+        raise ConfigError(f"--out must end in .png (got {args.out.name}; .gif is for --animate)")
     variant = {"variant": args.generator}
     options = {
         "fig1": {"steps": args.steps},

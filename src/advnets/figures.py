@@ -195,13 +195,54 @@ def inpaint(source, out: Path, mask: str = "right-half", rows: int = 8, completi
     return f"{rows} test images x {completions} completions, mask {mask}"
 
 
-def draw(kind: str, source, out: Path, **options) -> str:
-    """Draw figure `kind` from `source` into `out` (atomically); returns a one-line summary."""
+def fig1_animation(source, out: Path) -> str:
+    """Figure 1's panel at every probe of a 1-D run (probes.jsonl), one frame each, labelled with its step, over
+    the JSD and |D - D*| curves so far."""
+    import tempfile
+
+    from advnets.train.rundir import PROBES_FILE, read_stats
+    from advnets.viz.grid import save_gif
+    from advnets.viz.toy_figures import draw_fig1
+
+    run = _run_dir(source, "fig1")
+    probes = read_stats(run, PROBES_FILE)
+    if not probes:
+        raise ConfigError(f"{run} holds no {PROBES_FILE}: fig1 --animate needs the run directory of a 1-D run "
+                          "(e.g. advnets train toy-1d)")
+    with tempfile.TemporaryDirectory() as tmp:
+        frames = []
+        for i, probe in enumerate(probes):
+            frames.append(Path(tmp) / f"{i:05d}.png")
+            draw_fig1(probes[: i + 1], frames[-1], [probe["step"]], title=f"{run.name}, step {probe['step']}")
+        save_gif(frames, out)
+    return f"{len(frames)} frames, steps {probes[0]['step']} to {probes[-1]['step']}"
+
+
+def modes_animation(source, out: Path) -> str:
+    """A 2-D run's samples over training: its progress plots (samples/step-*.png, G's fixed latent batch at
+    every train.sample_every), one frame each, each titled with its step."""
+    from advnets.viz.grid import save_gif
+
+    run = _run_dir(source, "modes")
+    frames = sorted((run / "samples").glob("step-*.png"))
+    if not frames:
+        raise ConfigError(f"{run} holds no progress plots (samples/step-*.png): modes --animate needs the run "
+                          "directory of a 2-D run (e.g. advnets train toy-ring)")
+    save_gif(frames, out)
+    return f"{len(frames)} frames"
+
+
+ANIMATIONS = {"fig1": fig1_animation, "modes": modes_animation}  # advnets figure KIND --animate
+
+
+def draw(kind: str, source, out: Path, animate: bool = False, **options) -> str:
+    """Draw figure `kind` from `source` into `out` (atomically; with `animate`, the figure over training as an
+    animated GIF); returns a one-line summary."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp.png")
+    tmp = out.with_name(f".{out.name}.tmp{'.gif' if animate else '.png'}")
     try:
-        summary = FIGURES[kind](source, tmp, **options)
+        summary = ANIMATIONS[kind](source, tmp) if animate else FIGURES[kind](source, tmp, **options)
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)

@@ -49,7 +49,8 @@ window.addEventListener("load", function () {
 def _img(path: Path, alt: str, width: int | None = None) -> str:
     data = base64.b64encode(path.read_bytes()).decode()
     size = f' style="width: {width}px; image-rendering: pixelated"' if width else ""
-    return f'<img alt="{html.escape(alt)}"{size} src="data:image/png;base64,{data}">'
+    kind = "gif" if path.suffix == ".gif" else "png"
+    return f'<img alt="{html.escape(alt)}"{size} src="data:image/{kind};base64,{data}">'
 
 
 def _table(rows: list[dict], keys: list[str]) -> str:
@@ -226,6 +227,10 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, data_dir: s
             try:
                 figures.draw(kind.removesuffix("-live"), run, target, **options)
                 parts.append(_img(target, kind))
+                if kind in figures.ANIMATIONS:  # the same over training, one frame per probe or progress plot
+                    moving = target.with_suffix(".gif")
+                    figures.draw(kind, run, moving, animate=True)
+                    parts.append(f"<p>Over training:</p>{_img(moving, f'{kind} over training')}")
             except AdvnetsError as e:
                 parts.append(f'<p class="note">not drawn: {html.escape(str(e))}</p>')
         grids = sorted((run / "samples").glob("step-*.png"))

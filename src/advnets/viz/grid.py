@@ -39,6 +39,20 @@ def save_figure(fig, out: str | Path, **options) -> None:
         fig.savefig(tmp, format=Path(out).suffix[1:] or "png", **options)
 
 
+def save_gif(frames: list[Path], out: str | Path, frame_ms: int = 400) -> None:
+    """PNG frames as one looping animated GIF, atomically; frames of other sizes are centred on a white canvas
+    of the largest."""
+    pictures = [Image.open(f).convert("RGB") for f in frames]
+    width, height = max(p.width for p in pictures), max(p.height for p in pictures)
+    canvas = []
+    for picture in pictures:
+        frame = Image.new("RGB", (width, height), "white")
+        frame.paste(picture, ((width - picture.width) // 2, (height - picture.height) // 2))
+        canvas.append(frame.quantize(colors=255))
+    with atomic_output(out) as tmp:
+        canvas[0].save(tmp, format="GIF", save_all=True, append_images=canvas[1:], duration=frame_ms, loop=0)
+
+
 def save_image(image: np.ndarray, path: str | Path) -> None:
     """One uint8 image [C, H, W] (C = 1 or 3) as a PNG of its own size, atomically."""
     pixels = image.transpose(1, 2, 0)
