@@ -14,7 +14,7 @@ from advnets.metrics.spec import NEEDS, Metric
 
 def test_built_in_metrics_declare_what_they_need_and_show():
     assert registry.names() == ("parzen", "modes", "classes", "inpainting", "inference", "optimal-d",
-                                "mnistclf-features", "stacked-modes", "ais")
+                                "mnistclf-features", "features", "stacked-modes", "ais")
     for name in registry.names():
         metric = registry.get(name)
         assert set(metric.needs) <= set(NEEDS) and metric.default_n >= 1 and metric.summary
