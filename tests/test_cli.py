@@ -277,7 +277,7 @@ def test_inpainting_commands_refuse_the_wrong_model_or_mask(trained, tmp_path, d
 @pytest.mark.parametrize("argv, message", [
     (["sample", "RUN", "--n", "ten", "--out", "x.npy"], "--n must be a whole number, got 'ten'"),
     (["figure", "fig2", "RUN", "--rows", "0", "--out", "x.png"], "--rows must be >= 1, got 0"),
-    (["figure", "fig2", "RUN", "--out", "x.jpg"], "--out must end in .png (got x.jpg)"),
+    (["figure", "fig2", "RUN", "--out", "x.jpg"], "--out must end in .png or .gif (got x.jpg)"),
     (["infer", "RUN", "--lr", "-1"], "--lr must be > 0, got -1"),
     (["inpaint", "RUN", "--first", "-2", "--out", "x.png"], "--first must be >= 0, got -2"),
     (["evaluate", "RUN", "--metric", "parzen", "--mask", "corner"], "--mask: 'corner' is not one of"),

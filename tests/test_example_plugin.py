@@ -41,11 +41,11 @@ def test_the_example_plugin_from_the_command_line(installed, tmp_path):
     folder, npz = write_shapes(tmp_path, per_class=60, size=32)
     settings = ["data.name=images", f"data.path={folder}", "data.conditional=true", "generator.arch=shapes-conv",
                 "discriminator.arch=shapes-conv", "optim.name=adam", "optim.lr=0.0002", "train.batch_size=48",
-                "train.valid_samples=48", "train.log_every=50", "train.checkpoint_every=100", "train.progress=false"]
+                "train.valid_samples=48", "train.log_every=25", "train.checkpoint_every=50", "train.progress=false"]
     full, split = tmp_path / "full", tmp_path / "split"
-    advnets(installed, "train", "paper-mnist", "--out", full, "--set", *settings, "train.steps=200")
-    advnets(installed, "train", "paper-mnist", "--out", split, "--set", *settings, "train.steps=100")
-    advnets(installed, "train", "--resume", split, "--set", "train.steps=200")
+    advnets(installed, "train", "paper-mnist", "--out", full, "--set", *settings, "train.steps=100")
+    advnets(installed, "train", "paper-mnist", "--out", split, "--set", *settings, "train.steps=50")
+    advnets(installed, "train", "--resume", split, "--set", "train.steps=100")
     a, _ = load_tensors(full / "training-state.safetensors")  # (this process has not the plugin: the raw tensors)
     b, _ = load_tensors(split / "training-state.safetensors")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)  # resumed exactly
