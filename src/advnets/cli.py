@@ -584,6 +584,7 @@ def _train_command(args: argparse.Namespace, stop) -> int:
     from advnets.config import to_yaml
     from advnets.distributed import ranks_from_environment
     from advnets.train import train
+    from advnets.train.game import with_data_found
     from advnets.train.rundir import RunClaim
 
     ranks = ranks_from_environment()  # torchrun's RANK / WORLD_SIZE / LOCAL_RANK; one process without them
@@ -600,6 +601,7 @@ def _train_command(args: argparse.Namespace, stop) -> int:
         if args.dry_run:
             print(to_yaml(cfg), end="")
             return 0
+        cfg = with_data_found(cfg, resume=header is not None)  # your images: read (and checked) before anything else
         check_before_training(cfg, ranks)  # the device, the data and the memory: their errors come first
         if resuming and header is not None and header["step"] >= cfg.train.steps:
             print(f"{args.resume} is already at step {header['step']} >= train.steps={cfg.train.steps}; "

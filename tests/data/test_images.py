@@ -126,6 +126,10 @@ def test_a_conditional_run_trains_resumes_exactly_and_samples_without_its_images
         train(_config(folder, "data.conditional=true", "train.steps=30"), tmp_path / "split", resume=True)
     assert main(["train", "--resume", str(tmp_path / "split"), "--set", "train.steps=30"]) == 2
     assert load_training_state(tmp_path / "split")[1]["step"] == 20  # untouched
+    # a new run started from that run's config.yaml (its record of the old images inside) reads them afresh
+    assert main(["train", str(tmp_path / "split" / "config.yaml"), "--out", str(tmp_path / "again"), "--set",
+                 "train.steps=5"]) == 0
+    assert load_training_state(tmp_path / "again")[1]["config"]["data"]["found"]["files"] == 201
 
 
 def test_a_conditional_model_needs_labelled_images(tmp_path, monkeypatch):

@@ -114,10 +114,14 @@ def _fresh_copy(generator: torch.Generator) -> torch.Generator:
     return fresh
 
 
-def with_data_found(cfg: Config) -> Config:
+def with_data_found(cfg: Config, resume: bool = False) -> Config:
     """`cfg` with what its data set is, once its content is known: for your images (data.name images), what was
     read (data.found: key, files, shape, classes), which config.yaml and every snapshot then carry, checked
-    against the networks (conditional labels, convolution sizes). Other configs as they are."""
+    against the networks (conditional labels, convolution sizes). A new run reads its images afresh (a record
+    copied in with another run's config.yaml is not its own); a resumed one keeps its record, so that changed
+    images are refused. Other configs as they are."""
+    if not resume and cfg.data.found is not None:
+        cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, found=None))
     spec = datasets.for_config(cfg.data)
     if spec.source is None:
         return cfg

@@ -56,7 +56,7 @@ def train(cfg: Config, run_dir: Path, resume: bool = False, claim: RunClaim | No
     checkpoint). Under torchrun (`ranks`: advnets.distributed), every rank calls this; rank 0 alone holds
     the folder and writes. `stop`: the stop signals' request when the caller installed the handlers already."""
     run_dir = Path(run_dir)
-    cfg = with_data_found(cfg)  # your images: what was read, for config.yaml and every snapshot
+    cfg = with_data_found(cfg, resume)  # your images: what was read, for config.yaml and every snapshot
     check_training_fits(cfg, resolve_device(cfg.device), ranks)  # before anything is created
     own = claim is None and ranks.is_main
     folder = RunClaim.folder(run_dir) if own else contextlib.nullcontext()
