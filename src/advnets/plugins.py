@@ -10,8 +10,9 @@ From Python (a script, a notebook):
 
 or from an installed package, through the entry-point group ``advnets.plugins`` (its pyproject.toml:
 ``[project.entry-points."advnets.plugins"] shapes = "my_package:register"``): advnets calls each entry point's
-function, which registers what it brings, the first time a config or a snapshot asks for a name it does not
-know, so that the command line (``--set generator.arch=NAME``, ``advnets sample RUN``) sees them.
+function, which registers what it brings, once per process, the first time it looks networks, feature networks
+or data sets up by name (checking a config, loading a snapshot, listing presets), so that the command line
+(``--set generator.arch=NAME``, ``advnets sample RUN``, ``advnets presets``) sees them.
 
 A factory is called with one :class:`NetworkRequest` and returns a ``torch.nn.Module``; what the module must
 do is checked when it is built, in one line (advnets.models.plugin):
