@@ -13,8 +13,9 @@ simultaneous update takes D's and G's gradients from *one* dropped-out pass of D
 backward passes over that graph (``backward(inputs=...)`` for each network). DDP reduces in hooks
 fired by one backward per forward and cannot express that; so each network's gradients are averaged
 explicitly, one flattened all-reduce per network update, just before its optimizer step
-(:meth:`Collectives.reduce_gradients`, which advnets.train.player's update calls). Every rank then applies the same averaged gradient to the same weights, and
-the weights stay identical without ever being broadcast after the start.
+(:meth:`Collectives.reduce_gradients`, which advnets.train.player's update calls). Every rank then
+applies the same averaged gradient to the same weights, and the weights stay identical without ever
+being broadcast after the start.
 """
 
 from __future__ import annotations

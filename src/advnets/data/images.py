@@ -35,6 +35,7 @@ import numpy as np
 
 from advnets.data.spec import IMAGE, DatasetSpec
 from advnets.errors import ConfigError
+from advnets.fileio import atomic_write_bytes, file_sha256
 
 SPLITS = ("train", "valid", "test")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
@@ -112,7 +113,6 @@ _DECODED: dict[str, Images] = {}  # this process's last decoded images, by key (
 def _read(path: str, size: int | None, channels: int | None, resize_filter: str) -> Images:
     """The images at `path` as the settings ask: from memory or the cache when they hold them, else decoded."""
     from advnets.data.mnist import user_cache_dir
-    from advnets.fileio import atomic_write_bytes
 
     source = Path(path)
     if not source.exists():
@@ -121,7 +121,7 @@ def _read(path: str, size: int | None, channels: int | None, resize_filter: str)
         files = image_files(source)
         what = [(str(f.relative_to(source)), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
     elif source.suffix.lower() in ARRAY_SUFFIXES:
-        files, what = [source], _file_sha256(source)
+        files, what = [source], file_sha256(source)
     else:
         raise ConfigError(f"data.path {source}: give a folder of images or a .npy / .npz array file")
     settings = {"size": size, "channels": channels, "filter": resize_filter, "version": CACHE_VERSION}
@@ -181,13 +181,13 @@ def _decode_folder(folder: Path, files: list[Path], size: int | None, channels: 
         except (UnidentifiedImageError, OSError, ValueError) as e:
             raise ConfigError(f"{f}: Pillow cannot read it as an image ({str(e).splitlines()[0][:100]}); remove it "
                               "or convert it to PNG") from None
-    arrays = [_shaped(picture, size, channels, resize_filter, f) for f, picture in zip(files, pictures)]
+    arrays = [_shaped(picture, size, channels, resize_filter) for picture in pictures]
     _check_alike(arrays, files, size, channels)
     labels = np.array([classes.index(p[0]) for p in first_parts] if classes else [-1] * len(files), dtype=np.int64)
     return np.stack(arrays), labels, classes
 
 
-def _shaped(picture, size: int | None, channels: int | None, resize_filter: str, where: Path):
+def _shaped(picture, size: int | None, channels: int | None, resize_filter: str):
     """One image as uint8 [C, H, W]: converted to grey or RGB, centre-cropped to a square and resized when
     `size` is given."""
     from PIL import Image
@@ -244,7 +244,7 @@ def _decode_array(path: Path, size: int | None, channels: int | None,
         shaped = []
         for image in images:
             picture = Image.fromarray(image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0))
-            shaped.append(_shaped(picture, size, channels, resize_filter, path))
+            shaped.append(_shaped(picture, size, channels, resize_filter))
         images = np.stack(shaped)
     classes = tuple(str(c) for c in range(int(labels.max()) + 1)) if labels is not None and len(labels) else ()
     return np.ascontiguousarray(images), (labels.astype(np.int64) if labels is not None
@@ -264,12 +264,6 @@ def _channels_first(images: np.ndarray, path: Path) -> np.ndarray:
         raise ConfigError(f"{path} holds an array of shape {list(images.shape)}: give images [N, H, W], [N, H, W, C] "
                           "or [N, C, H, W] with C 1 or 3, N at least 1")
     return images
-
-
-def _file_sha256(path: Path) -> str:
-    from advnets.fileio import file_sha256
-
-    return file_sha256(path)
 
 
 PLACEHOLDER = DatasetSpec(name="images", title="your images (data.path)", kind=IMAGE, x_shape=(), splits=SPLITS,

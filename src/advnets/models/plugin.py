@@ -6,6 +6,8 @@ a batch of two, with one line saying what is wrong.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -102,14 +104,7 @@ def _check(call, shape: tuple[int, ...] | None, what: str, name: str, given: str
         raise ConfigError(f"{what}.arch {name}: given {given} it failed ({type(e).__name__}: "
                           f"{(str(e).splitlines() or [''])[0][:160]}); it must return {expected}") from None
     ok = isinstance(out, torch.Tensor) and out.is_floating_point() and (
-        out.numel() == 2 * _prod(shape) if shape is not None else tuple(out.shape) in ((2,), (2, 1)))
+        out.numel() == math.prod(shape) if shape is not None else tuple(out.shape) in ((2,), (2, 1)))
     if not ok:
         got = f"{out.dtype} {list(out.shape)}" if isinstance(out, torch.Tensor) else type(out).__name__
         raise ConfigError(f"{what}.arch {name}: given {given} it returned {got}; it must return {expected}")
-
-
-def _prod(shape: tuple[int, ...]) -> int:
-    n = 1
-    for s in shape[1:]:
-        n *= s
-    return n

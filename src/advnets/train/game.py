@@ -151,7 +151,7 @@ def build_game(cfg: Config, device: torch.device, fresh: bool = True, ranks: Ran
     `fresh`: the game starts here (G may start from generator.init_from), rather than being
     restored from a training state next. Under torch.distributed (`ranks`), every rank builds the same
     networks from the same seed, and draws noise and dropout from its own stream."""
-    check_batch_size(cfg.train.batch_size, ranks)
+    local_batch = check_batch_size(cfg.train.batch_size, ranks)  # this rank's share of each minibatch
     if ranks.distributed and cfg.inference.joint:
         raise ConfigError("inference.joint is not available under torchrun yet (its E would need its own "
                           "all-reduce); train without it, then fit E with advnets infer")
@@ -175,7 +175,7 @@ def build_game(cfg: Config, device: torch.device, fresh: bool = True, ranks: Ran
     encoder = None
     if cfg.inference.joint:
         encoder = JointEncoder(G, cfg.inference.hidden, cfg.inference.lr, cfg.train.batch_size, cfg.seed)
-    rules = StepRules.from_config(cfg, check_batch_size(cfg.train.batch_size, ranks))
+    rules = StepRules.from_config(cfg, local_batch)
     return Game(rules, d, g, data, rng, average, encoder, initialised_from=initialised_from, collectives=collectives)
 
 
