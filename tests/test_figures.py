@@ -100,3 +100,18 @@ def test_figures_over_training_as_animated_gifs(tmp_path, capsys, preset, kind):
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1
         assert not (tmp_path / "x.gif").exists() and not (tmp_path / "y.gif").exists()
+
+
+def test_drawing_a_figure_leaves_the_callers_matplotlib_alone(tiny_mnist_run, tmp_path):
+    """In a notebook, matplotlib's backend is the notebook's (inline): advnets draws its files on figures of its
+    own, so a figure the notebook makes afterwards is still shown (it once switched the backend to Agg)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, matplotlib; matplotlib.use('svg'); from advnets import figures; "
+            f"figures.draw('fig3', {str(tiny_mnist_run)!r}, {str(tmp_path / 'fig3.png')!r}); "
+            f"figures.draw('curves', {str(tiny_mnist_run)!r}, {str(tmp_path / 'curves.png')!r}); "
+            "print(matplotlib.get_backend(), 'matplotlib.pyplot' in sys.modules)")
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert ran.stdout.split() == ["svg", "False"]
+    _png(tmp_path / "fig3.png")

@@ -45,7 +45,10 @@ def test_the_notebook_runs_within_its_budget_and_its_stored_outputs_are_its_own(
     fresh = build.notebook_of(source)
     assert [_text(c["source"]) for c in stored["cells"]] == [c["source"] for c in fresh.cells], \
         f"notebooks/{source.stem}.ipynb is not its source's current code: python notebooks/build.py {source.stem}"
-    assert not any(o["output_type"] == "error" for c in stored["cells"] for o in c.get("outputs", []))
+    outputs = [o for c in stored["cells"] for o in c.get("outputs", [])]
+    assert not any(o["output_type"] == "error" for o in outputs)
+    assert not any(o["output_type"] == "display_data" and set(o["data"]) == {"text/plain"} for o in outputs), \
+        "a figure was stored as its text, not its picture"
     ran, seconds = build.execute(fresh, NOTEBOOKS)  # fails loudly past build.BUDGET_S, or on any cell's error
     assert shape_of(ran) == shape_of(stored), f"its stored outputs are stale: python notebooks/build.py {source.stem}"
     assert seconds < build.BUDGET_S

@@ -77,7 +77,7 @@ ax.set_xlabel("D(G(z))")
 ax.set_ylabel("|d loss / d logit|")
 ax.set_xscale("logit")
 ax.legend()
-display(fig)  # (advnets' figures draw off screen: the figure is shown explicitly)
+display(fig)
 plt.close(fig)
 
 # %% [markdown]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from advnets.viz.grid import save_figure
+from advnets.viz.grid import new_figure, save_figure
 
 NATS = {"parzen", "ais"}  # metrics whose headline is a log-likelihood in nats
 
@@ -19,12 +19,8 @@ def _series(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
 def draw_curves(stats: list[dict], metrics: list[dict], probes: list[dict], out: Path, title: str,
                 headlines: dict[str, tuple[str, str]]) -> None:
     """`headlines`: metric name -> (key of its headline number in a metrics.jsonl row, label)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(2, 3, figsize=(14, 7.5), dpi=100)
+    fig = new_figure(figsize=(14, 7.5), dpi=100)
+    axes = fig.subplots(2, 3)
     ax = axes[0, 0]
     for key, label in (("loss_d", "D loss"), ("loss_g", "G loss")):
         ax.plot(*_series(stats, key), label=label)
@@ -118,4 +114,3 @@ def draw_curves(stats: list[dict], metrics: list[dict], probes: list[dict], out:
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     save_figure(fig, out)
-    plt.close(fig)

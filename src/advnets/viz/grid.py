@@ -33,6 +33,14 @@ def image_grid(images: np.ndarray, ncol: int | None = None, pad: int = 2, pad_va
     return canvas[..., 0] if c == 1 else canvas
 
 
+def new_figure(**options):
+    """A matplotlib Figure outside pyplot (options: figsize, dpi, ...): drawing a file this way never switches
+    the caller's backend, nor leaves a figure open in a notebook or a GUI."""
+    from matplotlib.figure import Figure
+
+    return Figure(**options)
+
+
 def save_figure(fig, out: str | Path, **options) -> None:
     """matplotlib's savefig, atomically (the format from `out`'s suffix, default PNG)."""
     with atomic_output(out) as tmp:
@@ -72,13 +80,9 @@ def save_progress_image(samples: torch.Tensor, path: Path, title: str = "", prep
     if samples.ndim == 4:
         save_image_grid(to_uint8(samples, preprocessing), path)
         return
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     points = samples.detach().float().cpu().numpy()
-    fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
+    fig = new_figure(figsize=(4, 4), dpi=100)
+    ax = fig.subplots()
     if points.shape[1] == 1:
         ax.hist(points[:, 0], bins=60, color="tab:green", alpha=0.8)
     else:
@@ -87,4 +91,3 @@ def save_progress_image(samples: torch.Tensor, path: Path, title: str = "", prep
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     save_figure(fig, path)
-    plt.close(fig)

@@ -1,4 +1,4 @@
-"""Figures 2 and 3 of the paper for image models (matplotlib, Agg backend, PNG out).
+"""Figures 2 and 3 of the paper for image models (matplotlib figures outside pyplot, PNG out).
 
 - fig2: random samples (not cherry-picked: the first n of a seed) in rows; the last column holds,
   for the sample beside it, its nearest training image in L2, framed in yellow as in the paper.
@@ -13,16 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from advnets.viz.grid import save_figure
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from advnets.viz.grid import new_figure, save_figure
 
 
 def _show(ax, image: np.ndarray, frame: str | None = None) -> None:
@@ -41,10 +32,9 @@ def _show(ax, image: np.ndarray, frame: str | None = None) -> None:
 def draw_fig2(samples: np.ndarray, neighbours: np.ndarray, out: Path, title: str) -> None:
     """samples [rows, cols, C, H, W] uint8; neighbours [rows, C, H, W]: the nearest training image of
     each row's last sample."""
-    plt = _pyplot()
     rows, cols = samples.shape[:2]
-    fig, axes = plt.subplots(rows, cols + 1, figsize=(1.1 * (cols + 1) + 0.3, 1.1 * rows + 0.6), dpi=110,
-                             gridspec_kw={"wspace": 0.08, "hspace": 0.08})
+    fig = new_figure(figsize=(1.1 * (cols + 1) + 0.3, 1.1 * rows + 0.6), dpi=110)
+    axes = fig.subplots(rows, cols + 1, gridspec_kw={"wspace": 0.08, "hspace": 0.08})
     axes = np.asarray(axes).reshape(rows, cols + 1)
     for r in range(rows):
         for c in range(cols):
@@ -53,17 +43,15 @@ def draw_fig2(samples: np.ndarray, neighbours: np.ndarray, out: Path, title: str
     axes[0, cols].set_title("nearest\ntraining\nimage", fontsize=7)
     fig.suptitle(title, fontsize=8)
     save_figure(fig, out, bbox_inches="tight")
-    plt.close(fig)
 
 
 def draw_rows(images: np.ndarray, out: Path, title: str, framed_columns: tuple[int, ...] = (),
               row_labels: list[str] | None = None, column_titles: list[str] | None = None) -> None:
     """images [rows, cols, C, H, W] uint8 as a grid; the given columns framed in red."""
-    plt = _pyplot()
     rows, cols = images.shape[:2]
     height = 1.0 * rows + 0.5  # one inch per (square) image, half an inch for the title
-    fig, axes = plt.subplots(rows, cols, figsize=(1.0 * cols + 0.3, height), dpi=110,
-                             gridspec_kw={"wspace": 0.06, "hspace": 0.08})
+    fig = new_figure(figsize=(1.0 * cols + 0.3, height), dpi=110)
+    axes = fig.subplots(rows, cols, gridspec_kw={"wspace": 0.06, "hspace": 0.08})
     fig.subplots_adjust(left=0.03, right=0.99, bottom=0.01, top=1 - 0.45 / height)
     axes = np.asarray(axes).reshape(rows, cols)
     for r in range(rows):
@@ -75,7 +63,6 @@ def draw_rows(images: np.ndarray, out: Path, title: str, framed_columns: tuple[i
         axes[0, c].set_title(text, fontsize=7)
     fig.suptitle(title, fontsize=8)
     save_figure(fig, out, bbox_inches="tight")
-    plt.close(fig)
 
 
 MISSING_RGB = (70, 110, 200)  # hidden pixels in an inpainting input: blue, unlike any digit's grey
@@ -103,8 +90,8 @@ def draw_fig3(paths: np.ndarray, out: Path, title: str) -> None:
 def draw_class_histogram(shares: list[float], out: Path, title: str = "") -> None:
     """A bar per class: the share of the samples the classifier reads as it, beside the uniform share (a
     generator that drops modes shows tall and missing bars)."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5, 3.6), dpi=110)
+    fig = new_figure(figsize=(5, 3.6), dpi=110)
+    ax = fig.subplots()
     classes = np.arange(len(shares))
     ax.bar(classes, 100 * np.asarray(shares), color="tab:blue")
     ax.axhline(100 / len(shares), color="tab:red", ls="--", lw=1, label=f"uniform ({100 / len(shares):.0f}%)")
@@ -115,4 +102,3 @@ def draw_class_histogram(shares: list[float], out: Path, title: str = "") -> Non
     ax.legend(fontsize=8)
     ax.set_title(title, fontsize=9)
     save_figure(fig, out, bbox_inches="tight")
-    plt.close(fig)

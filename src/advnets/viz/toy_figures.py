@@ -1,4 +1,4 @@
-"""Figures of the synthetic runs, drawn from a run's files (matplotlib, Agg backend, PNG out).
+"""Figures of the synthetic runs, drawn from a run's files (matplotlib figures outside pyplot, PNG out).
 
 - fig1: Figure 1 from a 1-D run's probes (``probes.jsonl``): in each of four panels p_data (black
   dots), p_g (green line), D (blue dashes), and below them the z -> x map (the lower line is z's
@@ -12,16 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from advnets.viz.grid import save_figure
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from advnets.viz.grid import new_figure, save_figure
 
 
 def pick_probes(probes: list[dict], steps: list[int] | None = None) -> list[dict]:
@@ -37,9 +28,8 @@ def pick_probes(probes: list[dict], steps: list[int] | None = None) -> list[dict
 
 
 def draw_fig1(probes: list[dict], out: Path, steps: list[int] | None = None, title: str = "") -> None:
-    plt = _pyplot()
     chosen = pick_probes(probes, steps)
-    fig = plt.figure(figsize=(3.2 * len(chosen), 6.0), dpi=110)
+    fig = new_figure(figsize=(3.2 * len(chosen), 6.0), dpi=110)
     grid = fig.add_gridspec(2, len(chosen), height_ratios=[3, 1.4], hspace=0.35, top=0.86)
     for i, probe in enumerate(chosen):
         ax = fig.add_subplot(grid[0, i])
@@ -88,21 +78,22 @@ def draw_fig1(probes: list[dict], out: Path, steps: list[int] | None = None, tit
     if title:
         fig.suptitle(title, fontsize=10, y=1.03)
     save_figure(fig, out, bbox_inches="tight")
-    plt.close(fig)
 
 
 def draw_modes(samples: np.ndarray, centres: np.ndarray, std: float, out: Path, title: str = "",
                counts: list[int] | None = None) -> None:
     """Samples over the mode centres (3-std circles); with `counts` (high-quality samples per mode,
     metrics.modes), the modes G missed are marked and named, and the title says how many it captured."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 5.8), dpi=110)
+    from matplotlib.patches import Circle
+
+    fig = new_figure(figsize=(5.5, 5.8), dpi=110)
+    ax = fig.subplots()
     ax.scatter(samples[:, 0], samples[:, 1], s=3, color="tab:green", alpha=0.5, label="G(z)")
     missed = [k for k, n in enumerate(counts or []) if n == 0]
     kept = [k for k in range(len(centres)) if k not in missed]
     ax.scatter(centres[kept, 0], centres[kept, 1], marker="x", s=40, color="tab:red", label="modes")
     for k, c in enumerate(centres):
-        ax.add_patch(plt.Circle(tuple(c), 3 * std, fill=False, color="tab:red", lw=0.6, alpha=0.7))
+        ax.add_patch(Circle(tuple(c), 3 * std, fill=False, color="tab:red", lw=0.6, alpha=0.7))
     if missed:
         ax.scatter(centres[missed, 0], centres[missed, 1], marker="o", s=160, facecolors="none", edgecolors="black",
                    lw=1.5, label="missed")
@@ -118,4 +109,3 @@ def draw_modes(samples: np.ndarray, centres: np.ndarray, std: float, out: Path, 
                   + (f"; missed: mode {where}" if missed else ""))
     ax.set_title(title, fontsize=9)
     save_figure(fig, out, bbox_inches="tight")
-    plt.close(fig)
