@@ -9,6 +9,7 @@ import scipy.linalg
 import torch
 
 from advnets.metrics.classifier_features import (classifier_features, frechet_distance, kernel_distance,
+                                                 kernel_distance_all_pairs, kid,
                                                  precision_recall_density_coverage)
 
 
@@ -37,6 +38,45 @@ def test_kernel_distance_equals_the_unbiased_mmd():
               - 2 * kxy.mean())
     mean, _ = kernel_distance(real, fake, subsets=1, subset_size=n)  # one subset of all: no sampling left
     assert mean == pytest.approx(float(direct), rel=1e-6)
+
+
+def test_all_pairs_kid_is_the_unbiased_mmd_over_every_pair_and_the_reported_value():
+    real, fake = _sets(n=300)
+    fake = fake[:250]  # sets of different sizes
+    d = real.shape[1]
+    k = lambda a, b: (a @ b.T / d + 1) ** 3  # noqa: E731
+    kxx, kyy, kxy = k(real, real), k(fake, fake), k(real, fake)
+    m, n = len(real), len(fake)
+    direct = ((kxx.sum() - kxx.diag().sum()) / (m * (m - 1)) + (kyy.sum() - kyy.diag().sum()) / (n * (n - 1))
+              - 2 * kxy.mean())
+    value, se = kernel_distance_all_pairs(real, fake)
+    assert value == pytest.approx(float(direct), rel=1e-9) and se > 0
+    assert kid(real, fake) == {"kid": value, "kid_se": se, "kid_estimator": "all-pairs"}
+    equal = real[:250]
+    subset_of_all, _ = kernel_distance(equal, fake, subsets=1, subset_size=250)  # torchmetrics, no sampling left
+    assert kernel_distance_all_pairs(equal, fake)[0] == pytest.approx(subset_of_all, rel=1e-9)
+
+
+def test_all_pairs_kid_standard_error_matches_the_spread_over_independent_sets():
+    """The first-order standard error against the spread of the estimate over 200 independent pairs of sets."""
+    estimates, errors = [], []
+    for seed in range(200):
+        real, fake = _sets(n=200, d=4, shift=0.3, seed=seed)
+        value, se = kernel_distance_all_pairs(real, fake)
+        estimates.append(value)
+        errors.append(se)
+    spread, typical_se = float(np.std(estimates, ddof=1)), float(np.mean(errors))
+    assert 0.8 < typical_se / spread < 1.25, (typical_se, spread)
+
+
+def test_kid_falls_back_to_subsets_for_sets_too_large_for_all_pairs(monkeypatch):
+    from advnets.metrics import classifier_features
+
+    monkeypatch.setattr(classifier_features, "KID_ALL_PAIRS_MAX", 100)
+    real, fake = _sets(n=300)
+    row = kid(real, fake, seed=1)
+    assert row["kid_estimator"] == "subsets" and "kid_se" not in row and row["kid_std"] > 0
+    assert row["kid"] == kernel_distance(real, fake, seed=1)[0]
 
 
 def test_precision_recall_density_coverage_equal_their_definitions():

@@ -3,8 +3,10 @@ the offline, download-free counterparts of FID, KID and precision/recall, named 
 
     fid_mnistclf          Frechet distance between Gaussians fitted to the features of G's samples and
                           of the test images:  |mu_g - mu_t|^2 + Tr(S_g + S_t - 2 (S_g S_t)^(1/2))
-    kid_mnistclf (± std)  unbiased squared MMD with the cubic polynomial kernel k(a, b) = (a.b / d + 1)^3,
-                          mean and standard deviation over random subsets (Binkowski et al. 2018)
+    kid_mnistclf (± se)   unbiased squared MMD with the cubic polynomial kernel k(a, b) = (a.b / d + 1)^3
+                          (Binkowski et al. 2018): the U-statistic over all pairs of the two sets, with
+                          its standard error; for sets over KID_ALL_PAIRS_MAX, the mean and standard
+                          deviation over random subsets instead (kid_estimator says which)
     precision, recall     k = 3 nearest-neighbour manifolds (Kynkaanniemi et al. 2019)
     density, coverage     k = 5 (Naeem et al. 2020)
     class_histogram       the share of G's samples the classifier reads as each class, and its KL to
@@ -36,6 +38,7 @@ from advnets.metrics.spec import Metric, MetricRequest, require
 from advnets.sampling import generate
 
 KID_SUBSETS, KID_SUBSET_SIZE = 100, 1000
+KID_ALL_PAIRS_MAX = 50_000  # larger sets: the subset estimate (all pairs cost n^2 kernel values)
 PR_K, DC_K = 3, 5
 
 
@@ -107,6 +110,46 @@ def kernel_distance(real: torch.Tensor, fake: torch.Tensor, subsets: int = KID_S
     return float(mean), float(std)
 
 
+def _kernel_row_sums(a: torch.Tensor, b: torch.Tensor, block: int = 2048) -> torch.Tensor:
+    """sum_j k(a_i, b_j) for every row a_i [m], k(a, b) = (a.b / d + 1)^3, in blocks (never the [m, n] matrix)."""
+    d = a.shape[1]
+    return torch.cat([((a[i : i + block] @ b.T) / d + 1).pow_(3).sum(1) for i in range(0, len(a), block)])
+
+
+def kernel_distance_all_pairs(real: torch.Tensor, fake: torch.Tensor) -> tuple[float, float]:
+    """KID as the unbiased U-statistic over all pairs of real x [m, d] and fake y [n, d] (float64),
+
+        MMD^2_u = sum_{i != i'} k(x_i, x_i') / (m (m-1)) + sum_{j != j'} k(y_j, y_j') / (n (n-1))
+                  - 2 sum_{i, j} k(x_i, y_j) / (m n),
+
+    and its standard error from the U-statistic's first-order (Hoeffding) variance,
+
+        Var ~ 4/m Var_i(a_i - b_i) + 4/n Var_j(c_j - e_j),
+
+    a_i = mean_{i' != i} k(x_i, x_i'), b_i = mean_j k(x_i, y_j), c_j = mean_{j' != j} k(y_j, y_j'),
+    e_j = mean_i k(x_i, y_j): each sample's own contribution to the estimate, whose spread it is."""
+    x, y = real.double(), fake.double()
+    m, n, d = len(x), len(y), x.shape[1]
+    self_x, self_y = ((x * x).sum(1) / d + 1) ** 3, ((y * y).sum(1) / d + 1) ** 3  # k(x_i, x_i): left out
+    a = (_kernel_row_sums(x, x) - self_x) / (m - 1)
+    c = (_kernel_row_sums(y, y) - self_y) / (n - 1)
+    b, e = _kernel_row_sums(x, y) / n, _kernel_row_sums(y, x) / m
+    mmd2 = a.mean() + c.mean() - 2 * b.mean()
+    variance = 4 / m * (a - b).var() + 4 / n * (c - e).var()
+    return float(mmd2), float(variance.sqrt())
+
+
+def kid(real: torch.Tensor, fake: torch.Tensor, seed: int = 0) -> dict[str, Any]:
+    """KID of two feature sets: all pairs (kid ± kid_se) up to KID_ALL_PAIRS_MAX images per set, else the
+    subset estimate (kid ± kid_std over KID_SUBSETS subsets, drawn with `seed`)."""
+    if max(len(real), len(fake)) <= KID_ALL_PAIRS_MAX:
+        value, se = kernel_distance_all_pairs(real, fake)
+        return {"kid": value, "kid_se": se, "kid_estimator": "all-pairs"}
+    value, std = kernel_distance(real, fake, seed=seed)
+    return {"kid": value, "kid_std": std, "kid_estimator": "subsets", "kid_subsets": KID_SUBSETS,
+            "kid_subset_size": min(KID_SUBSET_SIZE, len(real), len(fake))}
+
+
 def precision_recall_density_coverage(real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
     from prdc import compute_prdc
 
@@ -119,8 +162,9 @@ def precision_recall_density_coverage(real: torch.Tensor, fake: torch.Tensor) ->
 
 def feature_metrics(real: torch.Tensor, fake: torch.Tensor, seed: int = 0) -> dict[str, float]:
     """Every number of this module for two feature sets [N, d] (float64)."""
-    kid, kid_std = kernel_distance(real, fake, seed=seed)
-    return {"fid_mnistclf": frechet_distance(real, fake), "kid_mnistclf": kid, "kid_mnistclf_std": kid_std,
+    kernel = {(key.replace("kid", "kid_mnistclf", 1) if key in ("kid", "kid_se", "kid_std") else key): value
+              for key, value in kid(real, fake, seed).items()}
+    return {"fid_mnistclf": frechet_distance(real, fake), **kernel,
             **precision_recall_density_coverage(real, fake)}
 
 
@@ -146,8 +190,7 @@ def score_features(snap, request: MetricRequest) -> dict[str, Any]:
     fake = classifier_features(name, samples)
     return {"reference": "test", **feature_metrics(real, fake, request.seed), **class_histogram(name, samples),
             "n_samples": request.n_samples,
-            "n_test": len(real), "kid_subsets": KID_SUBSETS, "kid_subset_size": min(KID_SUBSET_SIZE, len(fake)),
-            "pr_k": PR_K, "dc_k": DC_K, **classifier_provenance(name)}
+            "n_test": len(real), "pr_k": PR_K, "dc_k": DC_K, **classifier_provenance(name)}
 
 
 METRIC = Metric(

@@ -20,7 +20,7 @@ from advnets import plugins
 from advnets.batching import apply_in_batches
 from advnets.classifier import load_classifier
 from advnets.errors import ConfigError
-from advnets.metrics.classifier_features import KID_SUBSET_SIZE, KID_SUBSETS, DC_K, PR_K, feature_metrics
+from advnets.metrics.classifier_features import DC_K, PR_K, feature_metrics
 from advnets.metrics.spec import Metric, MetricRequest, data_spec, require
 from advnets.sampling import generate
 
@@ -80,9 +80,8 @@ def score(snap, request: MetricRequest) -> dict[str, Any]:
     fake = features_of(network, request.features, generate(snap.generator, request.n_samples, seed=request.seed,
                                                            device=request.device).cpu())
     numbers = feature_metrics(real, fake, request.seed)
-    renamed = {key.replace("_mnistclf", ""): value for key, value in numbers.items()}  # fid, kid, kid_std, ...
-    return {"reference": "test", **renamed, "n_samples": request.n_samples, "n_test": len(real),
-            "kid_subsets": KID_SUBSETS, "kid_subset_size": min(KID_SUBSET_SIZE, len(fake)), "pr_k": PR_K,
+    renamed = {key.replace("_mnistclf", ""): value for key, value in numbers.items()}  # fid, kid, kid_se, ...
+    return {"reference": "test", **renamed, "n_samples": request.n_samples, "n_test": len(real), "pr_k": PR_K,
             "dc_k": DC_K, **where}
 
 
