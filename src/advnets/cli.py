@@ -758,6 +758,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         row = metrics.evaluate(args.metric, snap, request)
     print(json.dumps(row))
     metrics.append_metrics(snap.path, row)
+    if row.get("warning"):
+        print(f"warning: {row['warning']}", file=sys.stderr)
     return 0
 
 
@@ -818,6 +820,8 @@ def cmd_infer(args: argparse.Namespace) -> int:
                 n_test=args.n, data_dir=args.data_dir, refit=args.refit, figure=args.out)
     print(json.dumps(row))
     metrics.append_metrics(snap.path, row)
+    if row.get("warning"):
+        print(f"warning: {row['warning']}", file=sys.stderr)
     return 0
 
 

@@ -96,6 +96,18 @@ def test_the_metric_on_a_run_chooses_s2_and_reports_the_bdmc_gap(tiny_mnist_run,
     assert row["valid_scores"][f"{row['variance']:g}"] == max(row["valid_scores"].values())
     assert math.isfinite(row["log_likelihood"]) and row["se"] > 0 and 0 <= row["acceptance"] <= 1
     assert row["bdmc_upper"] - row["bdmc_lower"] == pytest.approx(row["bdmc_gap"])
+    assert row["converged"] is (row["bdmc_gap"] <= ais.CONVERGED_GAP)
+
+
+def test_an_unconverged_estimate_says_so_in_one_line(tiny_mnist_run, capsys):
+    assert main(["evaluate", str(tiny_mnist_run), "--metric", "ais", "--n-samples", "2", "--ais-steps", "2",
+                 "--chains", "1", "--leapfrog", "1", "--variance", "0.005"]) == 0
+    out, err = capsys.readouterr()
+    row = json.loads(out)
+    assert row["bdmc_gap"] > ais.CONVERGED_GAP and row["converged"] is False  # 2 distributions: far from it
+    warning = [line for line in err.splitlines() if line.startswith("warning: AIS has not converged")]
+    assert len(warning) == 1 and f"{row['bdmc_gap']:.1f} nats" in warning[0] and "--ais-steps" in warning[0]
+    assert ais.convergence(0.5, ais.AISSettings()) == {"converged": True}
 
 
 def test_a_given_variance_skips_the_choice_and_options_stay_with_ais(tiny_mnist_run, capsys):

@@ -44,6 +44,9 @@ from advnets.progress import Progress
 VARIANCE_GRID = (0.005, 0.01, 0.02, 0.03, 0.05)  # s^2 candidates (Wu et al.'s code chose 0.01 - 0.03)
 N_VALID = 20  # s^2 selection: validation images, each annealed with a quarter of the test schedule's length
 N_SIMULATED = 10  # BDMC: images simulated from the model
+# A row is `converged` when its BDMC gap on simulated data is at most this many nats: the forward estimate lies
+# below the truth by no more than the gap (in expectation, on data like the model's own), so this bounds its bias.
+CONVERGED_GAP = 1.0
 TARGET_ACCEPTANCE, ADAPT_RATE = 0.65, 0.05
 STEP_SIZE_RANGE = (1e-4, 0.5)
 # Published (Wu et al. 2017, MNIST, MLP decoders): the numbers the docs quote beside ours.
@@ -304,7 +307,19 @@ def score_ais(snap, request: MetricRequest) -> dict[str, Any]:
     return {"log_likelihood": float(log_p.mean()), "se": float(log_p.std() / math.sqrt(len(log_p)))
             if len(log_p) > 1 else None, "variance": variance, "valid_scores": validation,
             "n_test": len(test), "steps": settings.steps, "chains": settings.chains, "leapfrog": settings.leapfrog,
-            "acceptance": estimate.acceptance, **checked, "n_samples": len(test)}
+            "acceptance": estimate.acceptance, **checked, **convergence(checked["bdmc_gap"], settings),
+            "n_samples": len(test)}
+
+
+def convergence(gap: float, settings: AISSettings) -> dict[str, Any]:
+    """`converged` (the BDMC gap at most CONVERGED_GAP nats) and, when it is not, a one-line `warning` that says
+    by how much the number may be low and what to change."""
+    if gap <= CONVERGED_GAP:
+        return {"converged": True}
+    return {"converged": False,
+            "warning": f"AIS has not converged: its BDMC gap on simulated data is {gap:.1f} nats (over "
+                       f"{CONVERGED_GAP:g}), so log_likelihood may be that much too low; raise --ais-steps "
+                       f"(now {settings.steps:,}) or --chains (now {settings.chains})"}
 
 
 METRIC = Metric(
