@@ -3,7 +3,6 @@ against direct computations, and AIS against it at a CI-sized setting (the full 
 
 import math
 
-import pytest
 import torch
 
 from advnets.metrics import ais, ais_check

@@ -79,3 +79,26 @@ def check(prior: str, settings: ais.AISSettings, n_images: int = 10, seed: int =
         upper = ais.ais(decoder, x, VARIANCE, settings, seed + 3, reverse_from=z, step_sizes=forward.step_sizes)
         row["bdmc_gap"] = float((upper.log_p - forward.log_p).mean())
     return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m advnets.metrics.ais_check --steps 1000,10000: one JSON line per prior and schedule length."""
+    import argparse
+    import json
+    import time
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", default="1000,10000", help="schedule lengths, comma-separated")
+    parser.add_argument("--images", type=int, default=10, help="images simulated from the decoder")
+    parser.add_argument("--priors", default="gaussian,uniform")
+    args = parser.parse_args(argv)
+    for steps in (int(s) for s in args.steps.split(",")):
+        for prior in args.priors.split(","):
+            started = time.perf_counter()
+            row = check(prior, ais.AISSettings(steps=steps), n_images=args.images)
+            print(json.dumps({**row, "seconds": round(time.perf_counter() - started, 1)}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
