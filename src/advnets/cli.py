@@ -740,6 +740,17 @@ def write_seed_images(snap, seeds: list[int], out: Path, device, label: int | No
     return 0
 
 
+def say_and_record(snapshot_path, row: dict) -> None:
+    """A metric row: printed as one JSON line, appended to metrics.jsonl beside the snapshot, and its `warning`
+    (a number not to trust as it stands, e.g. AIS that has not converged) said on standard error."""
+    from advnets.metrics import registry as metrics
+
+    print(json.dumps(row))
+    metrics.append_metrics(snapshot_path, row)
+    if row.get("warning"):
+        print(f"warning: {row['warning']}", file=sys.stderr)
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from advnets.metrics import registry as metrics
     from advnets.metrics.spec import MetricRequest
@@ -756,10 +767,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         row = metrics.evaluate_over_seeds(args.metric, snap, request, args.seeds)
     else:
         row = metrics.evaluate(args.metric, snap, request)
-    print(json.dumps(row))
-    metrics.append_metrics(snap.path, row)
-    if row.get("warning"):
-        print(f"warning: {row['warning']}", file=sys.stderr)
+    say_and_record(snap.path, row)
     return 0
 
 
@@ -818,10 +826,7 @@ def cmd_infer(args: argparse.Namespace) -> int:
     snap = load_snapshot(args.source, device, args.generator)
     row = infer(snap, joint=args.joint, steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                 n_test=args.n, data_dir=args.data_dir, refit=args.refit, figure=args.out)
-    print(json.dumps(row))
-    metrics.append_metrics(snap.path, row)
-    if row.get("warning"):
-        print(f"warning: {row['warning']}", file=sys.stderr)
+    say_and_record(snap.path, row)
     return 0
 
 
