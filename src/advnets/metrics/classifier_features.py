@@ -110,10 +110,16 @@ def kernel_distance(real: torch.Tensor, fake: torch.Tensor, subsets: int = KID_S
     return float(mean), float(std)
 
 
-def _kernel_row_sums(a: torch.Tensor, b: torch.Tensor, block: int = 2048) -> torch.Tensor:
-    """sum_j k(a_i, b_j) for every row a_i [m], k(a, b) = (a.b / d + 1)^3, in blocks (never the [m, n] matrix)."""
+def _kernel_sums(a: torch.Tensor, b: torch.Tensor, block: int = 2048) -> tuple[torch.Tensor, torch.Tensor]:
+    """sum_j k(a_i, b_j) for every a_i [m] and sum_i k(a_i, b_j) for every b_j [n], k(a, b) = (a.b / d + 1)^3,
+    one block of rows at a time (never the [m, n] matrix)."""
     d = a.shape[1]
-    return torch.cat([((a[i : i + block] @ b.T) / d + 1).pow_(3).sum(1) for i in range(0, len(a), block)])
+    rows, columns = [], torch.zeros(len(b), dtype=a.dtype, device=a.device)
+    for i in range(0, len(a), block):
+        kernel = ((a[i : i + block] @ b.T) / d + 1).pow_(3)
+        rows.append(kernel.sum(1))
+        columns += kernel.sum(0)
+    return torch.cat(rows), columns
 
 
 def kernel_distance_all_pairs(real: torch.Tensor, fake: torch.Tensor) -> tuple[float, float]:
@@ -131,9 +137,10 @@ def kernel_distance_all_pairs(real: torch.Tensor, fake: torch.Tensor) -> tuple[f
     x, y = real.double(), fake.double()
     m, n, d = len(x), len(y), x.shape[1]
     self_x, self_y = ((x * x).sum(1) / d + 1) ** 3, ((y * y).sum(1) / d + 1) ** 3  # k(x_i, x_i): left out
-    a = (_kernel_row_sums(x, x) - self_x) / (m - 1)
-    c = (_kernel_row_sums(y, y) - self_y) / (n - 1)
-    b, e = _kernel_row_sums(x, y) / n, _kernel_row_sums(y, x) / m
+    a = (_kernel_sums(x, x)[0] - self_x) / (m - 1)
+    c = (_kernel_sums(y, y)[0] - self_y) / (n - 1)
+    cross_rows, cross_columns = _kernel_sums(x, y)  # the x-y kernel once, summed both ways
+    b, e = cross_rows / n, cross_columns / m
     mmd2 = a.mean() + c.mean() - 2 * b.mean()
     variance = 4 / m * (a - b).var() + 4 / n * (c - e).var()
     return float(mmd2), float(variance.sqrt())
