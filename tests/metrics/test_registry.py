@@ -84,3 +84,24 @@ def test_a_metric_over_several_sample_seeds_gives_mean_and_standard_error(tiny_m
     assert row["seeds"] == [0, 1, 2] and len(set(means)) == 3  # three sets of samples, three scores
     assert row["mean"] == statistics.fmean(means)
     assert row["mean_se_seeds"] == statistics.stdev(means) / 3**0.5
+
+
+def test_a_seeds_warning_survives_the_summary_over_seeds(tiny_mnist_run, monkeypatch, tmp_path, capsys):
+    def flagged(snap, request):  # a metric whose odd seeds have not converged, as AIS's rows say
+        ok = request.seed % 2 == 0
+        return {"mean_pixel": 0.5, "converged": ok, **({} if ok else {"warning": f"not converged at {request.seed}"})}
+
+    metric = Metric(name="flagged", summary="a flag per seed", compute=flagged, needs=("image-data",), default_n=1,
+                    n_counts="samples", headline=("mean_pixel", "mean pixel"), columns=("mean_pixel",))
+    monkeypatch.setitem(registry._REGISTRY, metric.name, metric)
+    monkeypatch.setitem(registry.HEADLINES, metric.name, metric.headline)
+    run = tmp_path / "run"
+    shutil.copytree(tiny_mnist_run, run)
+    assert main(["evaluate", str(run), "--metric", "flagged", "--seeds", "0-3"]) == 0
+    captured = capsys.readouterr()
+    row = json.loads(captured.out)
+    assert row["converged"] is False and row["warning"] == "seed 1: not converged at 1; seed 3: not converged at 3"
+    assert captured.err == f"warning: {row['warning']}\n"
+    assert main(["evaluate", str(run), "--metric", "flagged", "--seeds", "0,2"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["converged"] is True and captured.err == ""

@@ -82,7 +82,8 @@ def evaluate(name: str, snap: Snapshot, request: MetricRequest = MetricRequest()
 def evaluate_over_seeds(name: str, snap: Snapshot, request: MetricRequest, seeds: list[int]) -> dict[str, Any]:
     """Metric `name` once per sample seed, summarised: each of its reported numbers (its columns) as the
     mean over the seeds, with `<key>_se_seeds` its standard error (std / sqrt(n)) and `per_seed` every
-    seed's value. The spread between sets of samples, not only over test images (docs/protocols.md)."""
+    seed's value. The spread between sets of samples, not only over test images (docs/protocols.md). A seed's
+    `warning` (e.g. AIS that has not converged) is kept, naming its seed."""
     metric = get(name)
     started = time.perf_counter()
     rows = [evaluate(name, snap, dataclasses.replace(request, seed=seed)) for seed in seeds]
@@ -95,6 +96,11 @@ def evaluate_over_seeds(name: str, snap: Snapshot, request: MetricRequest, seeds
     if all(isinstance(r.get("class_histogram"), list) for r in rows):  # the classes' shares, averaged over the sets
         summary["class_histogram"] = [round(sum(shares) / len(rows), 5) for shares in
                                       zip(*(r["class_histogram"] for r in rows))]
+    if any("converged" in r for r in rows):  # AIS: the summary is converged only where every seed's row is
+        summary["converged"] = all(r.get("converged", False) for r in rows)
+    warnings = [f"seed {seed}: {r['warning']}" for seed, r in zip(seeds, rows) if r.get("warning")]
+    if warnings:  # said by the CLI, as a single seed's is
+        summary["warning"] = "; ".join(warnings)
     first = rows[0]
     return {"metric": name, "dataset": first["dataset"], "seeds": list(seeds), "n_seeds": len(seeds), **summary,
             "per_seed": {k: [r[k] for r in rows] for k in keys}, "n_samples": first.get("n_samples"),
