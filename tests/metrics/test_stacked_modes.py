@@ -56,3 +56,22 @@ def test_the_corrected_mode_count_finds_the_true_number_of_modes_of_constructed_
     assert one["modes"] > 3 and one["modes_corrected"] == 1
     noise = mode_statistics(torch.rand(5_000, 3, 28, 28, generator=torch.Generator().manual_seed(3)), confusion)
     assert noise["modes_corrected"] < noise["modes"] / 2  # not digits: no true modes, fewer counted than read
+
+
+def test_the_confusion_matrix_is_measured_once_for_several_seeds(data_dir, monkeypatch):
+    from types import SimpleNamespace
+
+    from advnets.config import load_config
+    from advnets.metrics import stacked_modes
+    from advnets.metrics.registry import MetricRequest
+    from advnets.models import build_generator
+
+    measured = []
+    monkeypatch.setattr(stacked_modes, "confusion_matrix", lambda *a: measured.append(1) or torch.eye(10).double())
+    stacked_modes.test_split_confusion.cache_clear()
+    cfg = load_config("stacked-mnist", ["generator.hidden=[16]"])
+    snap = SimpleNamespace(generator=build_generator(cfg, (3, 28, 28)), config=cfg)
+    rows = [stacked_modes.score_stacked(snap, MetricRequest(n_samples=100, seed=seed, data_dir=str(data_dir)))
+            for seed in (0, 1, 2)]
+    assert len(measured) == 1 and all(row["n_samples"] == 100 and row["modes_corrected"] >= 1 for row in rows)
+    stacked_modes.test_split_confusion.cache_clear()

@@ -8,6 +8,7 @@ PacDCGAN2 1000 / 0.06.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -92,10 +93,18 @@ def _coverage(modes: torch.Tensor) -> tuple[int, float]:
     return int(seen.sum()), float((p[seen] * torch.log(p[seen] * N_MODES)).sum())
 
 
+@functools.lru_cache(maxsize=2)
+def test_split_confusion(data_dir: str | None) -> torch.Tensor:
+    """The classifier's confusion matrix on the stacked test split of `data_dir`, measured once per process
+    (`--seeds` asks for it once per seed)."""
+    real, real_modes = datasets.get("stacked-mnist").load_images("test", data_dir)
+    return confusion_matrix(real, real_modes)
+
+
 def score_stacked(snap, request: MetricRequest) -> dict[str, Any]:
-    real, real_modes = datasets.get("stacked-mnist").load_images("test", request.data_dir or snap.config.data.dir)
     samples = generate(snap.generator, request.n_samples, seed=request.seed, device=request.device)
-    return {**mode_statistics(samples, confusion_matrix(real, real_modes)), "n_samples": request.n_samples,
+    confusion = test_split_confusion(request.data_dir or snap.config.data.dir)
+    return {**mode_statistics(samples, confusion), "n_samples": request.n_samples,
             "confusion_from": "stacked-mnist test split", **classifier_provenance("mnist")}
 
 
