@@ -135,3 +135,18 @@ def test_the_docs_and_the_reference_rows_are_the_results_files(table):
     seeds = [0, 1, 2, 3, 4]
     assert table.table(results, seeds) in (REPO / "docs" / "evaluation.md").read_text()
     assert table.reference_rows(results, seeds) == references.measured_references()
+
+
+def test_a_row_whose_run_now_holds_other_weights_is_measured_again(table, tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    weights = tmp_path / "generator.safetensors"
+    weights.write_bytes(b"new weights")
+    monkeypatch.setattr(table, "load_snapshot", lambda path: SimpleNamespace(path=weights))
+    results = {"sets": {"shipped": {"0": {}}, "collapsed": {"0": {}}, "train": {"0": {}}},
+               "ais": {"shipped": {"snapshot_sha256": "the former weights' hash"}}}
+    table.forget_other_weights(results, {"shipped": "pretrained/mnist-paper"})
+    assert set(results["sets"]) == {"train"} and results["ais"] == {}  # its collapse anchor is its samples: gone too
+    results["sets"]["shipped"] = {"0": {}}
+    table.forget_other_weights(results, {"shipped": "pretrained/mnist-paper"})  # the same weights: kept
+    assert "shipped" in results["sets"]
