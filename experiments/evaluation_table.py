@@ -50,7 +50,7 @@ from advnets.metrics import ais, parzen
 from advnets.metrics.registry import MetricRequest, evaluate, metrics_path
 from advnets.metrics.summary import format_mean_se
 from advnets.sampling import generate
-from advnets.snapshot import Snapshot, load_snapshot
+from advnets.snapshot import Snapshot, load_snapshot, resolve_snapshot_path
 
 N = 10_000
 GENERATOR_LABELS = {
@@ -215,7 +215,7 @@ def reference_rows(results: dict, seeds: list[int]) -> list[dict[str, str]]:
 def forget_other_weights(results: dict, generators: dict[str, str]) -> None:
     """Drop a generator row's cells when its run now holds other weights (another SHA-256) than they measured."""
     for name, snapshot in generators.items():
-        sha = file_sha256(load_snapshot(snapshot).path)
+        sha = file_sha256(resolve_snapshot_path(snapshot))  # the file load_snapshot would read; no model built
         known = results.setdefault("generator_sha256", {}).get(name) or results["ais"].get(name, {}).get("snapshot_sha256")
         if known not in (None, sha):
             print(f"{name}: {snapshot} holds other weights than the cells measured; measuring the row again", flush=True)

@@ -138,11 +138,9 @@ def test_the_docs_and_the_reference_rows_are_the_results_files(table):
 
 
 def test_a_row_whose_run_now_holds_other_weights_is_measured_again(table, tmp_path, monkeypatch):
-    from types import SimpleNamespace
-
     weights = tmp_path / "generator.safetensors"
     weights.write_bytes(b"new weights")
-    monkeypatch.setattr(table, "load_snapshot", lambda path: SimpleNamespace(path=weights))
+    monkeypatch.setattr(table, "resolve_snapshot_path", lambda path: weights)
     results = {"sets": {"shipped": {"0": {}}, "collapsed": {"0": {}}, "train": {"0": {}}},
                "ais": {"shipped": {"snapshot_sha256": "the former weights' hash"}}}
     table.forget_other_weights(results, {"shipped": "pretrained/mnist-paper"})
