@@ -25,7 +25,7 @@ per generator on a CPU), may be run on its own beforehand, in parallel, by `advn
 
     python experiments/evaluation_table.py --results experiments/results/evaluation_table.json \\
         --generator shipped=pretrained/mnist-paper --generator paper=runs/paper-s0 \\
-        --generator fast=runs/fast-s0 --generator quick=runs/quick-s0 --seeds 0-4 [--ais] \\
+        --generator recipe=runs/recipe-s0 --generator quick=runs/quick-s0 --seeds 0-4 [--ais] \\
         [--write-references]
 """
 
@@ -57,8 +57,6 @@ GENERATOR_LABELS = {
     "shipped": "shipped `pretrained/mnist-paper` (paper-mnist, 360 epochs, averaged)",
     "paper": "`paper-mnist`, the released setup exactly, 40 of its 1,000 epochs (live G, best by validation)",
     "recipe": "`fast-mnist`, the CPU recipe (docs/reproduction.md; its seed-0 run on 2 threads)",
-    "fast": "the former `fast-mnist` (Adam, no R1, 10 epochs; the main job's run on 2 threads)",
-    "fast1t": "the former `fast-mnist`, the same seed trained on 1 thread (another trajectory)",
     "quick": "`quick-mnist` (3 epochs)",
 }
 ANCHORS = {
