@@ -6,7 +6,8 @@ reader on the code host sees every figure without running anything:
 
 A source file is a notebook written as Python: cells separated by lines `# %%` (code) or `# %% [markdown]`
 (markdown, its lines commented with `# `), the format Jupytext and editors call "percent". tests/test_notebooks.py
-runs each notebook again within its time budget and checks that its stored outputs are what its code makes.
+runs each notebook again (stopping it only as hung, at 4x the budget: a loaded machine is slower) and checks that
+its stored outputs are what its code makes; the budget itself is held here, where the notebooks are stored.
 """
 
 from __future__ import annotations

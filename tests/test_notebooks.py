@@ -1,6 +1,8 @@
 """The paper as notebooks (notebooks/): each stored notebook is its source's current code, runs top to bottom
-within its time budget, and its stored outputs are what that run makes (in structure: the same outputs, of the
-same kinds, cell by cell; `python notebooks/build.py` stores them again)."""
+without an error, and its stored outputs are what that run makes (in structure: the same outputs, of the same
+kinds, cell by cell; `python notebooks/build.py` stores them again). Time is not a test's to check: the budget
+(build.BUDGET_S, on an idle 2-core CPU) is enforced where the notebooks are stored, by build.py; here a run
+is stopped only as hung, at HUNG_S, since a loaded machine (another job on the cores) is slower."""
 
 import importlib.util
 import json
@@ -14,6 +16,7 @@ spec = importlib.util.spec_from_file_location("notebook_build", NOTEBOOKS / "bui
 build = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(build)
 SOURCES = sorted(build.SOURCES.glob("*.py"))
+HUNG_S = 4 * build.BUDGET_S
 
 
 def shape_of(book) -> list[list[tuple]]:
@@ -37,8 +40,8 @@ def test_every_source_has_its_stored_notebook_and_no_other():
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
-def test_the_notebook_runs_within_its_budget_and_its_stored_outputs_are_its_own(source, data_dir, monkeypatch,
-                                                                                tmp_path):
+def test_the_notebook_runs_and_its_stored_outputs_are_its_own(source, data_dir, monkeypatch,
+                                                                tmp_path):
     monkeypatch.setenv("ADVNETS_DATA", str(data_dir))
     monkeypatch.setenv("ADVNETS_NOTEBOOK_RUNS", str(tmp_path))  # where a notebook trains its runs
     stored = json.loads((NOTEBOOKS / f"{source.stem}.ipynb").read_text())
@@ -49,6 +52,5 @@ def test_the_notebook_runs_within_its_budget_and_its_stored_outputs_are_its_own(
     assert not any(o["output_type"] == "error" for o in outputs)
     assert not any(o["output_type"] == "display_data" and set(o["data"]) == {"text/plain"} for o in outputs), \
         "a figure was stored as its text, not its picture"
-    ran, seconds = build.execute(fresh, NOTEBOOKS)  # fails loudly past build.BUDGET_S, or on any cell's error
+    ran, _ = build.execute(fresh, NOTEBOOKS, timeout=HUNG_S)  # fails loudly on any cell's error, or hung
     assert shape_of(ran) == shape_of(stored), f"its stored outputs are stale: python notebooks/build.py {source.stem}"
-    assert seconds < build.BUDGET_S
