@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -49,6 +50,7 @@ from advnets.metrics import classifier_features as features
 from advnets.metrics import ais, parzen
 from advnets.metrics.registry import MetricRequest, evaluate, metrics_path
 from advnets.metrics.summary import format_mean_se
+from advnets.runtime import environment
 from advnets.sampling import generate
 from advnets.snapshot import Snapshot, load_snapshot, resolve_snapshot_path
 
@@ -86,19 +88,13 @@ def ais_is_current(row: dict) -> bool:
     return all(row.get(key) == current[key] for key in AIS_SETTINGS)
 
 
+@functools.cache
 def machine_description() -> str:
-    """This machine in the words the table's rows use: cores, CPU model, vector width, torch's build."""
-    model, flags = "unknown CPU", set()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                model = value.strip()
-            elif key.strip() == "flags":
-                flags = set(value.split())
-    vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
-    return f"{os.cpu_count()}-core CPU ({model}, {vector}), torch {torch.__version__}"
+    """This machine in the words the table's rows use: cores, CPU model, vector width, torch's build
+    (advnets.runtime.environment, which every run's sessions.jsonl records too)."""
+    env = environment()
+    vector = {"AVX512": "AVX-512", "AVX2": "AVX2"}.get(env["cpu_capability"], "no AVX2")
+    return f"{os.cpu_count()}-core CPU ({env['cpu']}, {vector}), torch {env['torch']}"
 
 
 def ais_row_from_metrics(snap: Snapshot) -> dict | None:
