@@ -34,7 +34,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from advnets.config import load_config
 from advnets.data import cifar10
 from advnets.train.algorithm import train_iteration
-from advnets.train.game import build_game
+from advnets.train import build_game, plan_training
 
 PRESETS = ("paper-cifar10-fc", "paper-cifar10-conv", "conv-mnist")
 TRAIN_IMAGES = {"cifar10": 40_000, "mnist": 50_000}
@@ -60,7 +60,7 @@ def sync(device: torch.device) -> None:
 
 def measure(preset: str, data_dir: str, device: torch.device, steps: int) -> dict:
     cfg = load_config(preset, [f"data.dir={data_dir}", "data.download=false", f"device={device}"])
-    game = build_game(cfg, device)
+    game = build_game(plan_training(cfg))
     params_g = sum(p.numel() for p in game.g.net.parameters())
     params_d = sum(p.numel() for p in game.d.net.parameters())
     with FlopCounterMode(display=False) as counter:

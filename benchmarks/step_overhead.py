@@ -4,8 +4,8 @@ networks too small to cost anything else (G 100-8-784, D maxout 4x2), batch 100,
 Milliseconds per iteration, best of --windows windows of --steps iterations after 50 warm-up ones; and
 with --loop, milliseconds per step of the whole loop (`train()`: 1,000 steps logged every 100, one
 checkpoint at each end, no validation or progress bar; start-up included), best of --windows runs.
-It imports `build_game` from where either layout keeps it, so the same file times this tree and
-0.1.0 (commit 57a0054), or any commit before a change of the training core:
+It builds the game the way each layout does (from a plan, or from the config), so the same file times this
+tree and 0.1.0 (commit 57a0054), or any commit before a change of the training core:
 
     python benchmarks/step_overhead.py --data-dir ../shared/data
     git worktree add /tmp/v010 57a0054 && PYTHONPATH=/tmp/v010/src python benchmarks/step_overhead.py --data-dir ../shared/data
@@ -21,10 +21,20 @@ import torch
 from advnets.config import load_config
 from advnets.train.algorithm import train_iteration
 
-try:
-    from advnets.train.game import build_game
-except ImportError:  # 0.1.0
-    from advnets.train.loop import build_game
+try:  # a game from a planned config (advnets.train.plan)
+    from advnets.train import plan_training
+    from advnets.train.build import build_game
+
+    def game_for(cfg):
+        return build_game(plan_training(cfg))
+except ImportError:  # before the plan: build_game(cfg, device), in train/game.py or (0.1.0) train/loop.py
+    try:
+        from advnets.train.game import build_game
+    except ImportError:
+        from advnets.train.loop import build_game
+
+    def game_for(cfg):
+        return build_game(cfg, torch.device("cpu"))
 
 
 def main() -> None:
@@ -37,7 +47,7 @@ def main() -> None:
     tiny = [f"data.dir={args.data_dir}", "generator.hidden=[8]", "discriminator.hidden=[4]", "discriminator.pieces=2",
             "device=cpu"]
     cfg = load_config("paper-mnist", tiny)
-    game = build_game(cfg, torch.device("cpu"))
+    game = game_for(cfg)
     sums = torch.zeros(4)
     for _ in range(50):
         sums += train_iteration(game)

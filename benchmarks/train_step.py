@@ -35,7 +35,7 @@ from torch import nn
 from advnets.config import load_config
 from advnets.data.mnist import load_idx_split
 from advnets.train.algorithm import train_iteration
-from advnets.train.game import build_game
+from advnets.train import build_game, plan_training
 from advnets.train.graph import CapturedIteration
 
 
@@ -78,7 +78,7 @@ def time_interleaved(steps_by_name: dict, device, steps: int, warmup: int, repea
 def advnets_step(data_dir: str, batch: int, device: torch.device, precision: str = "fp32", graph: bool = False):
     cfg = load_config("paper-mnist", [f"data.dir={data_dir}", f"train.batch_size={batch}", f"device={device}",
                                       f"train.precision={precision}"])
-    game = build_game(cfg, device)
+    game = build_game(plan_training(cfg))
     sums = torch.zeros(4, device=device)
     if graph:
         return CapturedIteration(game, sums)  # one replay per call; statistics summed inside the graph

@@ -174,12 +174,11 @@ def run_key(name: str, seed: int, threads: int) -> str:
 def _iteration_timer(name: str, data_dir: str):
     """A function that runs `n` iterations of candidate `name` and returns the seconds they took."""
     from advnets.config import load_config
+    from advnets.train import build_game, plan_training
     from advnets.train.algorithm import train_iteration
-    from advnets.train.game import build_game
 
     overrides, _ = CANDIDATES[name]
-    game = build_game(load_config("paper-mnist", [*overrides, f"data.dir={data_dir}", "device=cpu"]),
-                      torch.device("cpu"))
+    game = build_game(plan_training(load_config("paper-mnist", [*overrides, f"data.dir={data_dir}", "device=cpu"])))
 
     def timed(n: int) -> float:
         started = time.perf_counter()

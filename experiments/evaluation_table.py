@@ -43,7 +43,7 @@ from typing import Callable, Iterator
 
 import torch
 
-from advnets.cli import seed_list
+from advnets.commands.options import seed_list
 from advnets.data import registry as datasets
 from advnets.fileio import atomic_output, file_sha256
 from advnets.metrics import classifier_features as features

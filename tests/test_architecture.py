@@ -23,7 +23,7 @@ LAYERS = [
     ("training", ["advnets.train"]),
     ("applications", ["advnets.inference", "advnets.weight_average", "advnets.semisup", "advnets.figures",
                       "advnets.report"]),
-    ("command line", ["advnets.cli", "advnets.__main__"]),
+    ("command line", ["advnets.cli", "advnets.commands", "advnets.__main__"]),
 ]
 
 
@@ -120,10 +120,37 @@ def _functions(path: Path):
     return [n for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
 
 
-def test_no_function_of_the_training_core_is_longer_than_60_lines():
-    long = [f"{p.name}:{f.name} ({f.end_lineno - f.lineno + 1} lines)" for p in sorted((PACKAGE / "train").glob("*.py"))
+def test_no_function_of_the_training_core_or_of_a_command_is_longer_than_60_lines():
+    long = [f"{p.parent.name}/{p.name}:{f.name} ({f.end_lineno - f.lineno + 1} lines)"
+            for folder in ("train", "commands") for p in sorted((PACKAGE / folder).glob("*.py"))
             for f in _functions(p) if f.end_lineno - f.lineno + 1 > 60]
     assert not long, ", ".join(long)
+
+
+def test_no_module_is_longer_than_400_lines():
+    long = [f"{module} ({len(path.read_text().splitlines())} lines)" for module, path in sorted(MODULES.items())
+            if len(path.read_text().splitlines()) > 400]
+    assert not long, ", ".join(long)
+
+
+def test_every_command_module_has_the_command_shape_and_imports_without_pytorch():
+    """cli.COMMANDS names each module of advnets/commands/ that is a command, and each has DESCRIPTION, EXAMPLES,
+    add_arguments and run; importing all of them (what `advnets --help` never needs) loads no PyTorch."""
+    import subprocess
+    import sys
+
+    from advnets.cli import COMMANDS
+
+    shared = {"__init__", "options", "presentation"}
+    modules = sorted(p.stem for p in (PACKAGE / "commands").glob("*.py") if p.stem not in shared)
+    assert sorted(module for module, _ in COMMANDS.values()) == modules
+    code = ("import importlib, sys\n"
+            f"for name in {modules!r}:\n"
+            "    m = importlib.import_module('advnets.commands.' + name)\n"
+            "    assert all(hasattr(m, a) for a in ('DESCRIPTION', 'EXAMPLES', 'add_arguments', 'run')), name\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
 
 
 def test_the_training_loop_reads_in_under_50_lines():

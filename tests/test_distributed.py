@@ -79,14 +79,14 @@ WORKER = textwrap.dedent("""
     from advnets.distributed import process_group, ranks_from_environment
     from advnets.tensorfile import save_tensors
     from advnets.train.algorithm import simultaneous_update
-    from advnets.train.game import build_game
+    from advnets.train import build_game, plan_training
 
     data_dir, out, preset = sys.argv[1], sys.argv[2], sys.argv[3]
     cfg = load_config(preset, [f"data.dir={data_dir}", "device=cpu", "discriminator.input_keep=1",
                                "discriminator.hidden_keep=1", *sys.argv[4:]])
     ranks = ranks_from_environment()
     with process_group(ranks, torch.device("cpu")):
-        game = build_game(cfg, torch.device("cpu"), ranks=ranks)
+        game = build_game(plan_training(cfg, ranks))
         z = game.g.net.sample_z(cfg.train.batch_size, torch.Generator().manual_seed(123))  # the global noise
         m = game.rules.local_batch_size
         game.g.net.sample_z = lambda n, generator=None, device=None: z[ranks.rank * m : (ranks.rank + 1) * m]

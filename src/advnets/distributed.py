@@ -130,18 +130,26 @@ def check_batch_size(batch_size: int, ranks: Ranks) -> int:
     return batch_size // ranks.world_size
 
 
+def rank_device(device: torch.device, ranks: Ranks) -> torch.device:
+    """This rank's device for a run on `device`: under torchrun on CUDA, GPU LOCAL_RANK (refused in one line
+    where the machine has fewer GPUs); otherwise `device` itself."""
+    if not ranks.distributed or device.type != "cuda":
+        return device
+    if ranks.local_rank >= torch.cuda.device_count():
+        raise ConfigError(f"LOCAL_RANK {ranks.local_rank} needs GPU {ranks.local_rank}, but this machine shows "
+                          f"{torch.cuda.device_count()}: start at most that many ranks per node (--nproc-per-node)")
+    return torch.device("cuda", ranks.local_rank)
+
+
 @contextlib.contextmanager
 def process_group(ranks: Ranks, device: torch.device) -> Iterator[torch.device]:
     """The run's process group for the block (none for one process); yields this rank's device (on
-    CUDA, GPU LOCAL_RANK)."""
+    CUDA, GPU LOCAL_RANK: rank_device)."""
     if not ranks.distributed:
         yield device
         return
+    device = rank_device(device, ranks)
     if device.type == "cuda":
-        if ranks.local_rank >= torch.cuda.device_count():
-            raise ConfigError(f"LOCAL_RANK {ranks.local_rank} needs GPU {ranks.local_rank}, but this machine shows "
-                              f"{torch.cuda.device_count()}: start at most that many ranks per node (--nproc-per-node)")
-        device = torch.device("cuda", ranks.local_rank)
         torch.cuda.set_device(device)
     backend = "nccl" if device.type == "cuda" else "gloo"
     dist.init_process_group(backend, rank=ranks.rank, world_size=ranks.world_size)

@@ -4,12 +4,18 @@ import torch
 
 from advnets.data import toy
 from advnets.data.sources import MixtureSource, TensorSource
-from advnets.train.game import build_source
+from advnets.train import plan_training
+from advnets.train.build import build_source
+
+
+def source_of(cfg):
+    """The training source a run of `cfg` draws from (its data set resolved by the run's plan)."""
+    return build_source(plan_training(cfg).data, cfg.train.batch_size, cfg.seed, torch.device("cpu"))
 
 
 def test_mnist_source_pixels_and_epochs(tiny_mnist):
     cfg = tiny_mnist("train.batch_size=100")
-    src = build_source(cfg, torch.device("cpu"))
+    src = source_of(cfg)
     assert src.x_shape == (1, 28, 28) and src.batches_per_epoch == 500
     x = src.next_batch()
     assert x.shape == (100, 1, 28, 28) and x.dtype == torch.float32
@@ -31,11 +37,11 @@ def test_each_epoch_visits_every_example_once_in_a_new_order():
 
 def test_source_state_restores_the_stream(tiny_ring):
     cfg = tiny_ring()
-    a = build_source(cfg, torch.device("cpu"))
+    a = source_of(cfg)
     a.next_batch()
     state = {k: (v.clone() if torch.is_tensor(v) else v) for k, v in a.state_dict().items()}
     expected = a.next_batch()
-    b = build_source(cfg, torch.device("cpu"))
+    b = source_of(cfg)
     b.load_state_dict(state)
     assert torch.equal(b.next_batch(), expected)
     assert isinstance(b, MixtureSource) and b.x_shape == (2,)

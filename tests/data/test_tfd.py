@@ -86,10 +86,10 @@ def test_stage_2_starts_from_the_stage_1_generator(tmp_path):
                                                   f"generator.init_from={stage1.run_dir}"])
     assert stage2_cfg.generator.hidden_activations == ["relu", "sigmoid", "relu", "sigmoid"]
     from advnets.snapshot import load_snapshot
-    from advnets.train.loop import build_game
+    from advnets.train import build_game, plan_training
 
     trained = load_snapshot(stage1.run_dir).generator
-    game = build_game(stage2_cfg, torch.device("cpu"))
+    game = build_game(plan_training(stage2_cfg))
     new, old = game.g.net, trained
     for a, b in zip([new.hidden[4], new.hidden[6], new.out], [old.hidden[0], old.hidden[2], old.out]):
         assert torch.equal(a.weight, b.weight) and torch.equal(a.bias, b.bias)

@@ -7,7 +7,7 @@ from advnets.cli import main
 from advnets.errors import ConfigError
 from advnets.models import build_generator
 from advnets.models.stacking import linear_layers
-from advnets.train.game import initialise_from
+from advnets.train.init_from import initialise_from
 
 
 def test_copies_the_trained_layers_into_the_last_ones(tiny_mnist, tiny_mnist_run):

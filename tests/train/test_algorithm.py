@@ -5,12 +5,12 @@ import torch
 
 from advnets.losses import discriminator_loss, g_loss_nonsaturating
 from advnets.train.algorithm import alternating_update, simultaneous_update
-from advnets.train.game import build_game
+from advnets.train import build_game, plan_training
 from advnets.train.loop import train
 
 
 def test_simultaneous_update_applies_both_gradients_from_one_pass(tiny_mnist):
-    game = build_game(tiny_mnist(), torch.device("cpu"))
+    game = build_game(plan_training(tiny_mnist()))
     G0, D0 = copy.deepcopy(game.g.net), copy.deepcopy(game.d.net)
     rng_state = game.rng.get_state()
     stats = simultaneous_update(game)
@@ -36,7 +36,7 @@ def test_simultaneous_update_applies_both_gradients_from_one_pass(tiny_mnist):
 
 
 def test_alternating_update_makes_k_discriminator_updates(tiny_mnist):
-    game = build_game(tiny_mnist("train.schedule=alternating", "train.k=3"), torch.device("cpu"))
+    game = build_game(plan_training(tiny_mnist("train.schedule=alternating", "train.k=3")))
     G0 = copy.deepcopy(game.g.net)
     alternating_update(game)
     alternating_update(game)
@@ -49,7 +49,7 @@ def test_alternating_update_makes_k_discriminator_updates(tiny_mnist):
 
 def test_iterations_clock_decays_both_rates_per_generator_update(tiny_mnist):
     cfg = tiny_mnist("train.schedule=alternating", "train.k=3", "optim.lr_decay=1.01", "optim.lr_decay_clock=iterations")
-    game = build_game(cfg, torch.device("cpu"))
+    game = build_game(plan_training(cfg))
     seen = []
     update = game.update
     game.update = lambda player: (seen.append((player.name, player.rate(game.lr_factor))), update(player))
@@ -104,7 +104,7 @@ def test_bf16_mixed_precision_tracks_fp32(tiny_mnist):
     the same seed its statistics stay within bf16 rounding of the float32 run, weights stay float32."""
     runs = {}
     for precision in ("fp32", "bf16"):
-        game = build_game(tiny_mnist(f"train.precision={precision}"), torch.device("cpu"))
+        game = build_game(plan_training(tiny_mnist(f"train.precision={precision}")))
         runs[precision] = torch.stack([simultaneous_update(game) for _ in range(20)])  # [20, 4]
         assert all(p.dtype == torch.float32 for p in game.g.net.parameters())
     assert not torch.equal(runs["fp32"], runs["bf16"])  # bf16 really ran
@@ -116,10 +116,10 @@ def test_stabilisers_change_ds_update_only_as_asked(tiny_mnist, schedule):
     """loss.label_smoothing, loss.r1_gamma and loss.instance_noise at 0 leave the released update bit for bit;
     on, they (and discriminator.spectral_norm) change D's update (R1 through a second backward pass)."""
     from advnets.train.algorithm import train_iteration
-    from advnets.train.game import build_game
+    from advnets.train import build_game, plan_training
 
     def first_update(*extra):
-        game = build_game(tiny_mnist(*schedule, *extra), torch.device("cpu"))
+        game = build_game(plan_training(tiny_mnist(*schedule, *extra)))
         stats = train_iteration(game)
         return stats, [p.detach().clone() for p in game.d.net.parameters()]
 
@@ -152,7 +152,7 @@ def test_instance_noise_anneals_linearly_to_nothing(tiny_mnist):
     way, and x itself from T on; drawn from the game's stream, so a run replays exactly."""
     from advnets.train.algorithm import with_instance_noise
 
-    game = build_game(tiny_mnist("loss.instance_noise=0.5", "loss.instance_noise_steps=100"), torch.device("cpu"))
+    game = build_game(plan_training(tiny_mnist("loss.instance_noise=0.5", "loss.instance_noise_steps=100")))
     x = torch.full((2000, 1, 28, 28), 0.25)
     for t, sigma in ((0, 0.5), (50, 0.25), (100, 0.0), (250, 0.0)):
         game.set_update_counts(t, t)
@@ -169,8 +169,8 @@ def test_instance_noise_anneals_linearly_to_nothing(tiny_mnist):
 def test_spectral_norm_keeps_every_weight_of_d_at_unit_spectral_norm(tiny_mnist):
     """discriminator.spectral_norm: D's effective weights have largest singular value 1 (to the power
     iteration's accuracy) before and after updates; the estimate's vectors travel with D's weights."""
-    game = build_game(tiny_mnist("discriminator.spectral_norm=true", "discriminator.hidden=[32, 32]"),
-                      torch.device("cpu"))
+    cfg = tiny_mnist("discriminator.spectral_norm=true", "discriminator.hidden=[32, 32]")
+    game = build_game(plan_training(cfg))
 
     def largest_singular_values():
         D = game.d.net

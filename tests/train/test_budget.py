@@ -3,11 +3,10 @@ status 2, no run folder (sizes that used to end in an allocation traceback, some
 checkpoint was written)."""
 
 import pytest
-import torch
 
 from advnets.cli import main
 from advnets.errors import ConfigError
-from advnets.train.budget import check_training_fits, footprint
+from advnets.train import plan_training
 from advnets.train.loop import train
 from tests.train.test_faults import one_error_line
 
@@ -39,10 +38,11 @@ def test_what_fits_trains_and_the_parts_add_up(tiny_mnist, monkeypatch):
     import advnets.train.budget as budget
 
     cfg = tiny_mnist()
-    parts = footprint(cfg, 50_000, cfg.train.batch_size)
+    plan = plan_training(cfg)  # fits: planned
+    parts = plan.budget.parts
     assert set(parts) == {"weights", "gradients and optimizer buffers", "activations", "data"}
     assert parts["data"] == 50_000 * (784 + 24) and parts["gradients and optimizer buffers"] == 2 * parts["weights"]
-    check_training_fits(cfg, torch.device("cpu"), n_train=50_000)
+    assert plan.data.n_train == 50_000 and plan.budget.need == sum(parts.values())
     monkeypatch.setattr(budget, "available_memory", lambda device: sum(parts.values()) - 1)
     with pytest.raises(ConfigError, match="and cpu has .* available"):
-        check_training_fits(cfg, torch.device("cpu"), n_train=50_000)
+        plan_training(cfg)

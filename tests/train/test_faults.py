@@ -80,10 +80,10 @@ def test_rollbacks_are_limited(tmp_path):
 
 
 def test_the_guard_names_what_is_not_finite(tiny_ring):
-    from advnets.train.game import build_game
+    from advnets.train import build_game, plan_training
     from advnets.train.guard import find_nonfinite
 
-    game = build_game(tiny_ring(), torch.device("cpu"))
+    game = build_game(plan_training(tiny_ring()))
     sums = torch.zeros(4)
     assert find_nonfinite(game, sums) == []
     sums[2] = float("inf")

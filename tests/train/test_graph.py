@@ -10,7 +10,7 @@ import torch
 from advnets.cli import main
 from advnets.train.algorithm import train_iteration
 from advnets.train.checkpoint import load_training_state
-from advnets.train.game import build_game
+from advnets.train import build_game, plan_training
 from advnets.train.graph import GameState, graph_blocker
 from advnets.train.loop import train
 from tests.conftest import TINY
@@ -51,7 +51,7 @@ def no_host_reads():
 
 @pytest.mark.parametrize("make, extra", CONFIGS)
 def test_the_iteration_reads_no_tensor_on_the_host(request, make, extra):
-    game = build_game(request.getfixturevalue(make)(*extra), torch.device("cpu"))
+    game = build_game(plan_training(request.getfixturevalue(make)(*extra)))
     train_iteration(game)  # buffers that are created once (optimizer state)
     with no_host_reads():
         for _ in range(3):
@@ -73,7 +73,7 @@ def test_the_warm_up_leaves_the_game_as_it_was(request, make, extra):
     """The graph's warm-up iterations run on the real game and are then undone: what follows equals
     a game that never warmed up, bit for bit."""
     make = request.getfixturevalue(make)
-    fresh, warmed = (build_game(make(*extra), torch.device("cpu")) for _ in range(2))
+    fresh, warmed = (build_game(plan_training(make(*extra))) for _ in range(2))
     train_iteration(fresh), train_iteration(warmed)
     sums = torch.zeros(4)
     saved = GameState(warmed, sums)
@@ -89,7 +89,7 @@ def test_the_warm_up_leaves_the_game_as_it_was(request, make, extra):
 
 
 def test_configs_the_graph_cannot_serve_are_named(tiny_mnist, tiny_ring, tmp_path, capsys):
-    assert "CUDA graphs need a CUDA device" in graph_blocker(build_game(tiny_mnist(), torch.device("cpu")))
+    assert "CUDA graphs need a CUDA device" in graph_blocker(build_game(plan_training(tiny_mnist())))
     if not torch.cuda.is_available():
         assert main(["train", "toy-ring", "--out", str(tmp_path / "on"), "--set", *TINY, "train.steps=10", "train.graph=on"]) == 2
         err = capsys.readouterr().err
@@ -174,7 +174,7 @@ def test_a_rollback_and_a_restore_keep_every_tensor_the_iteration_reads_in_place
     from advnets.train.loop import recover_from_nonfinite
 
     cfg = request.getfixturevalue(make)(*extra, "train.on_nonfinite=rollback")
-    game = build_game(cfg, torch.device("cpu"))
+    game = build_game(plan_training(cfg))
     for _ in range(3):
         train_iteration(game)
     interval = LogInterval(torch.zeros(4))
@@ -231,7 +231,7 @@ def test_the_eager_iteration_takes_over_after_a_failed_capture(tiny_ring, monkey
                         ("CUDAGraph", FakeGraph), ("graph", failing_capture)):
         monkeypatch.setattr(torch.cuda, name, value)
     cfg = tiny_ring("optim.name=momentum-sgd", "optim.lr=0.01")
-    tried, never = build_game(cfg, torch.device("cpu")), build_game(cfg, torch.device("cpu"))
+    tried, never = build_game(plan_training(cfg)), build_game(plan_training(cfg))
     train_iteration(tried), train_iteration(never)
     sums = torch.zeros(4)
     with pytest.raises(GraphUnavailable, match="capture failed \\(CUDA error: operation failed due to a previous "

@@ -59,25 +59,34 @@ class Images:
 def spec_for(data: Any) -> DatasetSpec:
     """The data set ``data`` (a DataConfig with name images) describes. Its shape and classes come from what a
     run recorded (data.found) when there is such a record, so that a trained model samples without its
-    images; its splits read the images, and refuse them when they changed since the record was made."""
+    images; its splits read the images, and refuse them when they changed since the record was made. A spec
+    walks the folder once: a run's plan makes one spec per command (advnets.train.plan)."""
     if not data.path:
         raise ConfigError("data.path: give the folder of your images (or a .npy / .npz array of them) for "
                           "data.name=images")
     found = data.found if data.found is not None and data.found.sha256 else None
+    checked = False  # whether this spec has read the images and found them to be the recorded ones
     if found is None:
         images = read(data)
         found = {"sha256": images.key, "files": images.files, "x_shape": list(images.pixels.shape[1:]),
                  "classes": list(images.classes)}
+        checked = True
     else:
         found = {"sha256": found.sha256, "files": found.files, "x_shape": list(found.x_shape),
                  "classes": list(found.classes)}
 
     def read_split(split: str, data_dir: str | None, download: bool) -> tuple[np.ndarray, np.ndarray]:
-        images = read(data)
+        nonlocal checked
+        # Once this spec has read the folder, its splits come from this process's decoded images (no second walk
+        # over the files); otherwise, or if another data set has taken their place, the images are read again
+        images = _DECODED.get(found["sha256"]) if checked else None
+        if images is None:
+            images = read(data)
         if images.key != found["sha256"]:
             raise ConfigError(f"the images at {data.path} are not those this run was trained on ({found['files']} "
                               f"files then, {images.files} now, or their sizes or times changed): put them back, "
                               "or train a new run on them")
+        checked = True
         rows = split_rows(len(images.pixels), tuple(data.split_fractions), data.split_seed)[split]
         if len(rows) == 0:
             raise ConfigError(f"the {split} split of {data.path} is empty (data.split_fractions "

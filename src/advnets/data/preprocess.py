@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from advnets.data import registry
+from advnets.data.spec import DatasetSpec
 
 MIN_DIVISOR = 1e-8  # pylearn2's: a norm below this counts as 1 (the image stays at zero)
 
@@ -61,9 +62,10 @@ def for_data(data: Any) -> Preprocessing:
     return Preprocessing(data.preprocess, data.gcn_scale) if data.preprocess != "none" else IDENTITY
 
 
-def load_images(data: Any, split: str, data_dir: str | None = None,
-                dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
-    """One split of the data set `data` (a run's ``cfg.data``) in the model's space, [N, C, H, W] of
-    `dtype`, and its labels int64 [N]; `data_dir` overrides data.dir."""
-    images, labels = registry.for_config(data).load_images(split, data_dir or data.dir, data.download, dtype=dtype)
+def load_images(data: Any, split: str, data_dir: str | None = None, dtype: torch.dtype = torch.float32,
+                spec: DatasetSpec | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """One split of the data set `data` (a run's ``cfg.data``; `spec`: its spec, when resolved already) in the
+    model's space, [N, C, H, W] of `dtype`, and its labels int64 [N]; `data_dir` overrides data.dir."""
+    spec = spec or registry.for_config(data)
+    images, labels = spec.load_images(split, data_dir or data.dir, data.download, dtype=dtype)
     return for_data(data)(images), labels

@@ -2,7 +2,7 @@
 
 A source yields batches [m, *x_shape] and knows its epoch (the momentum schedule counts epochs).
 Its whole state is small (a counter, maybe a generator state), so resuming is exact. Which source a
-run trains on is decided where the game is assembled (``advnets.train.game.build_source``).
+run trains on is decided where the game is assembled (``advnets.train.build.build_source``).
 
 Drawing a batch needs no host synchronisation: the count of batches drawn lives on the device
 and on the host (``drawn``, a :class:`advnets.mirrored.Mirrored`: the step reads the device copy,

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from advnets.data import preprocess as preprocessing
+from advnets.data.spec import DatasetSpec
 from advnets.errors import ConfigError
 from advnets.metrics.kmeans import kmeans
 from advnets.metrics.spec import Metric, MetricRequest, require
@@ -94,10 +95,11 @@ def parzen_protocol(centres: torch.Tensor, valid: torch.Tensor, test: torch.Tens
     )
 
 
-def _model_rows(data: Any, split: str, data_dir: str | None) -> torch.Tensor:
-    """A split of the data set a run's ``cfg.data`` names, as float64 rows [N, d] in the model's space
-    (pixels in [0, 1], the protocol's units, unless the run models contrast-normalised images)."""
-    images, _ = preprocessing.load_images(data, split, data_dir, dtype=torch.float64)
+def _model_rows(data: Any, split: str, data_dir: str | None, spec: DatasetSpec | None = None) -> torch.Tensor:
+    """A split of the data set a run's ``cfg.data`` names (`spec`: its spec, when resolved already), as float64
+    rows [N, d] in the model's space (pixels in [0, 1], the protocol's units, unless the run models
+    contrast-normalised images)."""
+    images, _ = preprocessing.load_images(data, split, data_dir, dtype=torch.float64, spec=spec)
     return images.reshape(len(images), -1)
 
 
@@ -146,8 +148,10 @@ class ValidationParzen:
     of G from a fixed seed, at the best sigma of the paper's grid, i.e. the protocol's own sigma
     selection step. (The released code monitored a cruder one: 100 samples, sigma 0.2.)"""
 
-    def __init__(self, data: Any, data_dir: str | None, n_samples: int, seed: int, device: torch.device):
-        self.valid = _model_rows(data, "valid", data_dir)[:N_VALID].to(device)  # [1000, d] (data: a run's cfg.data)
+    def __init__(self, data: Any, data_dir: str | None, n_samples: int, seed: int, device: torch.device,
+                 spec: DatasetSpec | None = None):
+        # [1000, d] (data: a run's cfg.data; spec: its spec when the run has resolved it)
+        self.valid = _model_rows(data, "valid", data_dir, spec)[:N_VALID].to(device)
         self.n_samples, self.seed, self.device = n_samples, seed, device
 
     def __call__(self, generator: torch.nn.Module) -> tuple[float, float]:

@@ -32,20 +32,25 @@ DISCRIMINATORS = {"maxout": MLPDiscriminator, "mlp": MLPDiscriminator,
                   "conv-maxout": ConvDiscriminator}  # discriminator.arch
 
 
-def build_generator(cfg: Config, x_shape: tuple[int, ...], data_mean: torch.Tensor | None = None) -> nn.Module:
+def build_generator(cfg: Config, x_shape: tuple[int, ...], data_mean: torch.Tensor | None = None,
+                    condition: Condition | None = None) -> nn.Module:
     """G for ``cfg.generator`` (a built-in arch, or a registered one: advnets.plugins); `data_mean` [*x_shape]
-    sets a sigmoid output's starting bias."""
+    sets a sigmoid output's starting bias. `condition`: what G is given besides z, when the caller knows it
+    (a planned run: advnets.train.plan), else found from the config (condition_for)."""
+    condition = condition if condition is not None else condition_for(cfg, x_shape)
     if cfg.generator.arch not in GENERATORS:
-        return build_plugin_generator(cfg, x_shape, condition_for(cfg, x_shape))
-    return GENERATORS[cfg.generator.arch](cfg.generator, x_shape, data_mean, condition_for(cfg, x_shape))
+        return build_plugin_generator(cfg, x_shape, condition)
+    return GENERATORS[cfg.generator.arch](cfg.generator, x_shape, data_mean, condition)
 
 
-def build_discriminator(cfg: Config, x_shape: tuple[int, ...]) -> nn.Module:
-    """D for ``cfg.discriminator``; with discriminator.spectral_norm, every weight spectrally normalised."""
+def build_discriminator(cfg: Config, x_shape: tuple[int, ...], condition: Condition | None = None) -> nn.Module:
+    """D for ``cfg.discriminator``; with discriminator.spectral_norm, every weight spectrally normalised.
+    `condition`: as build_generator's."""
+    condition = condition if condition is not None else condition_for(cfg, x_shape)
     if cfg.discriminator.arch not in DISCRIMINATORS:
-        D = build_plugin_discriminator(cfg, x_shape, condition_for(cfg, x_shape))
+        D = build_plugin_discriminator(cfg, x_shape, condition)
     else:
-        D = DISCRIMINATORS[cfg.discriminator.arch](cfg.discriminator, x_shape, condition_for(cfg, x_shape))
+        D = DISCRIMINATORS[cfg.discriminator.arch](cfg.discriminator, x_shape, condition)
     return spectrally_normalised(D) if cfg.discriminator.spectral_norm else D
 
 
@@ -64,11 +69,12 @@ def build_encoder(cfg: Config, x_shape: tuple[int, ...]) -> Encoder:
     return Encoder(x_shape, cfg.generator.z_dim, cfg.inference.hidden)
 
 
-def condition_for(cfg: Config, x_shape: tuple[int, ...]) -> Condition:
+def condition_for(cfg: Config, x_shape: tuple[int, ...], n_classes: int | None = None) -> Condition:
     """What G and D are given besides z and x: class labels (data.conditional), observed pixels
-    and their mask (data.inpainting), or nothing."""
+    and their mask (data.inpainting), or nothing. `n_classes`: the data set's classes when the caller has
+    its spec (else asked of the data registry)."""
     if cfg.data.conditional:
-        return Condition("class", n_classes=registry.for_config(cfg.data).n_classes)
+        return Condition("class", n_classes=registry.for_config(cfg.data).n_classes if n_classes is None else n_classes)
     if cfg.data.inpainting:
         return Condition("mask", x_shape=tuple(x_shape))
     return NO_CONDITION

@@ -10,7 +10,7 @@ snapshot; `stack_onto` copies G_1's linear layers into G_2's last ones after che
 line up (widths, activations, output, image shape). From a run that kept a moving average of G
 (train.ema_decay), the average is copied, as every advnets command reads it by default. This module
 copies between networks; finding and loading the trained G is the run builder's
-(``advnets.train.game.initialise_from``).
+(``advnets.train.init_from.initialise_from``).
 """
 
 from __future__ import annotations

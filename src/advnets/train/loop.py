@@ -1,12 +1,12 @@
 """The training loop: Algorithm 1 repeated, with bookkeeping around it.
 
-:func:`train` takes the run's folder (locked; advnets.train.rundir), starts a :class:`Session` (build or
-restore the game, checkpoint step 0) and runs :func:`iterate`: per iteration, Algorithm 1's iteration
-(``train_iteration``, eagerly or as a replayed CUDA graph: train/graph.py), then what is due at that step:
-a check for NaN/Inf (train/guard.py), a statistics row, a progress grid, a checkpoint. Statistics are summed
-on the device and read once per log interval; between those, the host reads nothing back. The first stop
-signal (train/stopping.py) saves the state after the current iteration.
-"""
+:func:`train` reads as its stages: resolve and check the config (advnets.train.plan: nothing is created
+before it passes), take the run's folder (locked; advnets.train.rundir), build a :class:`Session` (build or
+restore the game, checkpoint step 0), iterate, finish. :func:`iterate` runs, per iteration, Algorithm 1's
+iteration (``train_iteration``, eagerly or as a replayed CUDA graph: train/graph.py), then what is due at
+that step: a check for NaN/Inf (train/guard.py), a statistics row, a progress grid, a checkpoint.
+Statistics are summed on the device and read once per log interval; between those, the host reads nothing
+back. The first stop signal (train/stopping.py) saves the state after the current iteration."""
 
 from __future__ import annotations
 
@@ -27,16 +27,17 @@ from advnets.distributed import SINGLE, Ranks, process_group
 from advnets.errors import CheckpointError, ConfigError, TrainingDiverged, TrainingInterrupted, shell_command
 from advnets.fileio import atomic_write_bytes
 from advnets.progress import Progress
-from advnets.runtime import cpu_has_bf16_units, environment, resolve_device
+from advnets.runtime import cpu_has_bf16_units, environment
 from advnets.snapshot import LATEST_SNAPSHOT
 from advnets.train.algorithm import STAT_NAMES, named_stats
-from advnets.train.budget import check_training_fits, choose_threads
 from advnets.train.checkpoint import (TRAINING_STATE, LogInterval, checkpoint, load_training_state,
                                       restore_training_state)
-from advnets.train.game import Game, build_game, with_data_found
+from advnets.train.build import build_game
+from advnets.train.game import Game
 from advnets.train.graph import iteration_runner
 from advnets.train.guard import find_nonfinite
 from advnets.train.monitor import Monitor
+from advnets.train.plan import DataFacts, TrainPlan, plan_training
 from advnets.train.rundir import (CONFIG_FILE, INIT_FROM_FILE, PROBES_FILE, SAMPLES_DIR, STATS_FILE, RunClaim, RunLog,
                                   StatsWriter, read_stats, record_session, remove_leftovers, write_config)
 from advnets.train.stopping import StopRequest, stop_requests
@@ -49,22 +50,22 @@ class TrainResult:
     last_stats: dict
 
 
-def train(cfg: Config, run_dir: Path, resume: bool = False, claim: RunClaim | None = None,
+def train(cfg: Config | TrainPlan, run_dir: Path, resume: bool = False, claim: RunClaim | None = None,
           ranks: Ranks = SINGLE, stop: StopRequest | None = None) -> TrainResult:
-    """Train `cfg` in `run_dir` (new and empty, or a run to continue when `resume`), holding the folder
-    (`claim`, or one taken here: locked, and removed again if made here and the run fails before its first
-    checkpoint). Under torchrun (`ranks`: advnets.distributed), every rank calls this; rank 0 alone holds
-    the folder and writes. `stop`: the stop signals' request when the caller installed the handlers already."""
+    """Train in `run_dir` (new and empty, or a run to continue): `cfg` a config, resolved here for `ranks` and
+    `resume` (advnets.train.plan), or a plan resolved already (its own ranks and resume then). The folder is
+    held by `claim`, or by one taken here (locked, and removed again if made here and the run fails before its
+    first checkpoint). Under torchrun every rank calls this; rank 0 alone holds the folder and writes. `stop`:
+    the stop signals' request when the caller installed the handlers already."""
+    plan = cfg if isinstance(cfg, TrainPlan) else plan_training(cfg, ranks, resume)  # resolve and check
     run_dir = Path(run_dir)
-    cfg = with_data_found(cfg, resume)  # your images: what was read, for config.yaml and every snapshot
-    check_training_fits(cfg, resolve_device(cfg.device), ranks)  # before anything is created
-    own = claim is None and ranks.is_main
+    own = claim is None and plan.ranks.is_main
     folder = RunClaim.folder(run_dir) if own else contextlib.nullcontext()
     requests = contextlib.nullcontext(stop) if stop is not None else stop_requests()
     with folder, requests as stop:  # a signal while the data loads counts too
-        with process_group(ranks, resolve_device(cfg.device)) as device, cpu_threads(cfg, ranks) as threads:
-            session = Session(cfg, run_dir, resume, ranks, device, threads)
-            return session.finish(iterate(session, stop))
+        with process_group(plan.ranks, plan.device), cpu_threads(plan.threads[0]):
+            session = Session(plan, run_dir)  # build (or restore) the game; the step-0 checkpoint
+            return session.finish(iterate(session, stop))  # Algorithm 1's iterations; the run's last words
 
 
 def iterate(session: "Session", stop: StopRequest) -> int:
@@ -115,15 +116,15 @@ class Session:
     """One training session of a run, from its start (or resumption) to its end or interruption: the game,
     its bookkeeping (monitor, log, progress bar, time) and what is due after an iteration."""
 
-    def __init__(self, cfg: Config, run_dir: Path, resume: bool, ranks: Ranks, device: torch.device,
-                 threads: tuple[int, str]):
-        self.cfg, self.run_dir, self.main = cfg, run_dir, ranks.is_main  # rank 0 alone writes and speaks
+    def __init__(self, plan: TrainPlan, run_dir: Path):
+        cfg, resume, device = plan.cfg, plan.resume, plan.device
+        self.cfg, self.run_dir, self.main = cfg, run_dir, plan.ranks.is_main  # rank 0 alone writes and speaks
         self.log = RunLog(run_dir, quiet=not self.main)  # what the run says, also kept in log.txt
         warn_about_settings(cfg, device, self.log.say)
         if self.main:
             check_outputs_writable(run_dir)
             remove_leftovers(run_dir)  # temporary files of writes a kill interrupted
-        self.game = game = build_game(cfg, device, fresh=not resume, ranks=ranks)
+        self.game = game = build_game(plan, fresh=not resume)
         self.interval = LogInterval(torch.zeros(len(STAT_NAMES), device=game.data.device))  # summed on the device
         self.step, elapsed, monitor_state = 0, 0.0, {}
         if resume:
@@ -131,20 +132,20 @@ class Session:
             check_same_images(cfg, header)
             self.step, elapsed = restore_training_state(game, tensors, header, self.interval, run_dir / TRAINING_STATE)
             monitor_state = header.get("monitor", {})
-        self.monitor = self._start_files(monitor_state) if self.main else None
-        self._iteration = iteration_runner(game, self.interval.sums, graph_mode(cfg, ranks, device, self.log.say),
+        self.monitor = self._start_files(monitor_state, plan.data) if self.main else None
+        self._iteration = iteration_runner(game, self.interval.sums, graph_mode(cfg, plan.ranks, device, self.log.say),
                                            self.log.say)  # eager, or a replayed CUDA graph
         if not resume:  # from here on the run can be resumed, whenever it stops
             checkpoint(game, cfg, run_dir, 0, 0.0, self.monitor.state() if self.monitor else None, self.interval)
         self.time = TrainingTime(self.interval, elapsed)
         self.last_row: dict = {}
-        self._announce(resume, ranks, device, threads)
+        self._announce(resume, plan.ranks, device, plan.threads)
         t = cfg.train
         self.bar = self.log.progress = Progress(t.steps, cfg.name, "step", initial=self.step,
                                                 enabled=t.progress and self.main, copy_to=self.log.copy)
         self.time.restart()
 
-    def _start_files(self, monitor_state: dict) -> Monitor:
+    def _start_files(self, monitor_state: dict, data: DataFacts) -> Monitor:
         """Rank 0's files at the start: the rows a resumed run logs again dropped, config.yaml, where G started
         from (generator.init_from), the samples folder; returns the run's monitor."""
         run_dir, game = self.run_dir, self.game
@@ -156,7 +157,7 @@ class Session:
             self.log.say(f"G's last {info['layers_copied']} layers start from {info['init_from']} "
                          f"({info['init_from_generator']} G, step {info['init_from_step']}); {info['layers_new']} new")
         (run_dir / SAMPLES_DIR).mkdir(exist_ok=True)
-        return Monitor(game, self.cfg, run_dir, read_stats(run_dir), monitor_state, self.log.say)
+        return Monitor(game, self.cfg, run_dir, read_stats(run_dir), monitor_state, self.log.say, data.spec)
 
     def _announce(self, resume: bool, ranks: Ranks, device: torch.device, threads: tuple[int, str]) -> None:
         """The start line in log.txt and the session's first row in sessions.jsonl."""
@@ -284,14 +285,13 @@ def warn_if_d_rate_floors_early(cfg: Config, say=tqdm.write) -> None:
 
 
 @contextlib.contextmanager
-def cpu_threads(cfg: Config, ranks: Ranks):
-    """PyTorch's CPU threads for the run (advnets.train.budget.choose_threads), put back afterwards; yields
-    (threads, why)."""
+def cpu_threads(threads: int):
+    """PyTorch's CPU threads for the run (the plan's choice: advnets.train.budget.choose_threads), put back
+    afterwards."""
     before = torch.get_num_threads()
-    threads, why = choose_threads(cfg, ranks, before)
     torch.set_num_threads(threads)
     try:
-        yield threads, why
+        yield
     finally:
         torch.set_num_threads(before)
 

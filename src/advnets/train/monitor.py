@@ -21,6 +21,7 @@ from advnets.config import Config
 from advnets.data import preprocess as preprocessing
 from advnets.data.masks import named_masks, pack_observed
 from advnets.data.sources import MixtureSource
+from advnets.data.spec import DatasetSpec
 from advnets.errors import ConfigError
 from advnets.metrics.diversity import (COLLAPSE_DIVERSITY, HEALTHY_DIVERSITY, CollapseWatch, diversity,
                                       mean_pairwise_distance)
@@ -61,7 +62,8 @@ class Monitor:
     """Per-interval statistics, validation and progress images of one run (see the module docstring)."""
 
     def __init__(self, game: Game, cfg: Config, run_dir: Path, rows: list[dict] | None = None,
-                 saved: dict | None = None, say: Callable[[str], None] = tqdm.write):
+                 saved: dict | None = None, say: Callable[[str], None] = tqdm.write, spec: DatasetSpec | None = None):
+        """`spec`: the data set's, resolved by the run's plan (else found from cfg.data when validation needs it)."""
         device = game.data.device
         self.game, self.cfg, self.run_dir, self.say = game, cfg, run_dir, say
         self.writer = StatsWriter(run_dir)
@@ -80,7 +82,7 @@ class Monitor:
         self.validator = None
         if cfg.train.valid_every:
             self.validator = ValidationParzen(cfg.data, cfg.data.dir, cfg.train.valid_samples,
-                                              runtime.stream_seed("validation", cfg.seed), device)
+                                              runtime.stream_seed("validation", cfg.seed), device, spec)
 
     @property
     def best_valid(self) -> float | None:
