@@ -117,7 +117,7 @@ class Data:
         self.train, self.train_labels = spec.load_images("train", data_dir)
         self.valid = spec.load_images("valid", data_dir)[0]
         self.test = spec.load_images("test", data_dir)[0]
-        self.test_features = features.test_features("mnist", data_dir)
+        self.test_features = features.reference_features("mnist", data_dir)
 
 
 def image_sets(data: Data, generators: dict[str, str]) -> dict[str, Callable[[int], torch.Tensor]]:

@@ -22,7 +22,7 @@ LAYERS = [
     ("metrics", ["advnets.metrics"]),
     ("training", ["advnets.train"]),
     ("applications", ["advnets.inference", "advnets.weight_average", "advnets.semisup", "advnets.figures",
-                      "advnets.report"]),
+                      "advnets.report", "advnets.studies"]),
     ("command line", ["advnets.cli", "advnets.commands", "advnets.__main__"]),
 ]
 

@@ -103,7 +103,7 @@ sets = {
     "the same, blurred (3x3 box)": torch.nn.functional.avg_pool2d(real, 3, stride=1, padding=1),
     "the same, without the 9s": real[train_labels[subset] != 9],
 }
-test_features = classifier_features.test_features("mnist", None)
+test_features = classifier_features.reference_features("mnist", None)  # the test split's
 print(f"{'image set':30s} {'images':>6} {'Parzen (nats)':>14} {'FID':>8} {'KID':>13}")
 scores = {}
 for name, images in sets.items():

@@ -30,6 +30,7 @@ COMMANDS = {  # name -> (its module in advnets.commands, the line in `advnets --
     "export": ("export", "write one generator alone (for sharing or shipping)"),
     "average": ("average", "average the generator weights of several snapshots (checkpoint averaging)"),
     "report": ("report", "write a self-contained report.html of a run"),
+    "study": ("study", "compare settings over seeds: a study of many runs (create, run, status, table, test, report)"),
     "presets": ("presets", "list the built-in presets"),
 }
 

@@ -67,7 +67,7 @@ class TrainingInterrupted(Exception):
         by = "" if signal_name == "SIGINT" else f" by {signal_name}"
         super().__init__(f"interrupted{by} at step {step}; state saved, continue with: "
                          f"{shell_command('advnets', 'train', '--resume', run_dir)}")
-        self.step = step
+        self.step, self.signal_name = step, signal_name
         self.exit_status = 128 + signal_number
 
 

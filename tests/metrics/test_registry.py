@@ -33,6 +33,23 @@ def test_options_belong_to_their_metric(tiny_mnist_run, capsys):
     assert "--metric: invalid choice: 'fid'" in err and err.count("\n") == 1
 
 
+def test_the_validation_split_is_the_reference_where_asked(tiny_mnist_run, data_dir, capsys):
+    """--split valid (what a study's objective reads): the samples are compared with the validation images; Parzen
+    chooses sigma on the first 1,000 of them and scores the other 9,000. Synthetic data has no split."""
+    base = ["evaluate", str(tiny_mnist_run), "--data-dir", str(data_dir), "--seed", "0"]
+    assert main([*base, "--metric", "mnistclf-features", "--n-samples", "500", "--split", "valid"]) == 0
+    valid = json.loads(capsys.readouterr().out)
+    assert valid["reference"] == "valid" and valid["n_valid"] == 10_000
+    assert main([*base, "--metric", "mnistclf-features", "--n-samples", "500"]) == 0
+    test = json.loads(capsys.readouterr().out)
+    assert test["reference"] == "test" and test["n_test"] == 10_000 and test["fid_mnistclf"] != valid["fid_mnistclf"]
+    assert main([*base, "--metric", "parzen", "--n-samples", "200", "--split", "valid"]) == 0
+    parzen = json.loads(capsys.readouterr().out)
+    assert parzen["split"] == "valid" and parzen["n_test"] == 9_000 and parzen["n_valid"] == 1_000
+    assert main([*base, "--metric", "classes", "--split", "valid"]) == 2
+    assert "--split applies to --metric parzen / mnistclf-features / features only" in capsys.readouterr().err
+
+
 def _mean_pixel(snap, request):
     from advnets.sampling import generate
 

@@ -52,6 +52,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "s^2 (default: chosen on validation images)")
     p.add_argument("--features", metavar="NAME", help="features: the registered feature network "
                    "(advnets.register_features; mnistclf: the shipped MNIST classifier's)")
+    p.add_argument("--split", choices=("test", "valid"), help="parzen, mnistclf-features, features: the images the "
+                   "samples are compared with: test (default: the numbers to report) or valid (the validation split, "
+                   "to choose between models: advnets study)")
     p.add_argument("--data-dir", metavar="DIR", help="data directory (default: the run's data.dir, "
                    "$ADVNETS_DATA, the user cache)")
     add_device(p)
@@ -69,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
     snap = load_snapshot(args.source, device, args.generator)
     request = MetricRequest(n_samples=args.n_samples, seed=args.seed, data_dir=args.data_dir, device=device,
                             baseline=args.baseline, mask=args.mask, ais_steps=args.ais_steps, chains=args.chains,
-                            leapfrog=args.leapfrog, variance=args.variance, features=args.features)
+                            leapfrog=args.leapfrog, variance=args.variance, features=args.features,
+                            split=args.split)
     if args.seeds is not None:
         row = metrics.evaluate_over_seeds(args.metric, snap, request, args.seeds)
     else:

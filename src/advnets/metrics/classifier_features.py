@@ -49,26 +49,28 @@ def classifier_features(dataset: str, images: torch.Tensor) -> torch.Tensor:
     return apply_in_batches(lambda batch: model.features(batch.float()), images, 1000).double()
 
 
-def test_features(dataset: str, data_dir: str | None) -> torch.Tensor:
-    """The test split's features, cached under the SHA-256 of the test images' file."""
+def reference_features(dataset: str, data_dir: str | None, split: str = "test") -> torch.Tensor:
+    """The features of a split's images (test, or valid: the images model selection compares with), cached under
+    the SHA-256 of the images' file."""
     from advnets.data.mnist import user_cache_dir
     from advnets.errors import CheckpointError
     from advnets.tensorfile import load_tensors, save_tensors
 
     spec = datasets.get(dataset)
-    key = next((sha for name, sha in spec.checksums.items() if "t10k-images" in name or "test" in name), None)
+    marks = ("t10k-images", "test") if split == "test" else ("train-images", "train")  # valid: from the train file
+    key = next((sha for name, sha in spec.checksums.items() if any(mark in name for mark in marks)), None)
     network = classifier_provenance(dataset)["feature_network_sha256"]  # new classifier weights: new features
     path = (user_cache_dir() / "features"
-            / f"{dataset}-mnistclf-{network[:12]}-test-{(key or 'unversioned')[:16]}.safetensors")
+            / f"{dataset}-mnistclf-{network[:12]}-{split}-{(key or 'unversioned')[:16]}.safetensors")
     if key is not None and path.is_file():
         try:
             return load_tensors(path)[0]["features"]
         except CheckpointError:
             pass  # a damaged cache is computed again
-    images, _ = spec.load_images("test", data_dir)
+    images, _ = spec.load_images(split, data_dir)
     features = classifier_features(dataset, images)
     if key is not None:
-        save_tensors(path, {"features": features}, {"format": "advnets-feature-cache/1", "test_file_sha256": key,
+        save_tensors(path, {"features": features}, {"format": "advnets-feature-cache/1", f"{split}_file_sha256": key,
                                                      "feature_network_sha256": network})
     return features
 
@@ -192,12 +194,13 @@ def class_histogram(dataset: str, images: torch.Tensor) -> dict[str, Any]:
 def score_features(snap, request: MetricRequest) -> dict[str, Any]:
     require(snap, ("whole-images", "classifier"), "--metric mnistclf-features")
     name = snap.config.data.name
-    real = test_features(name, request.data_dir or snap.config.data.dir)
+    split = request.reference_split
+    real = reference_features(name, request.data_dir or snap.config.data.dir, split)
     samples = generate(snap.generator, request.n_samples, seed=request.seed, device=request.device)
     fake = classifier_features(name, samples)
-    return {"reference": "test", **feature_metrics(real, fake, request.seed), **class_histogram(name, samples),
-            "n_samples": request.n_samples,
-            "n_test": len(real), "pr_k": PR_K, "dc_k": DC_K, **classifier_provenance(name)}
+    return {"reference": split, **feature_metrics(real, fake, request.seed), **class_histogram(name, samples),
+            "n_samples": request.n_samples, f"n_{split}": len(real), "pr_k": PR_K, "dc_k": DC_K,
+            **classifier_provenance(name)}
 
 
 METRIC = Metric(
@@ -206,4 +209,5 @@ METRIC = Metric(
             "features, against the test images (not Inception features: compare only with each other)",
     compute=score_features, needs=("image-data", "classifier"), default_n=10_000, n_counts="samples of G",
     headline=("fid_mnistclf", "FID (MNIST classifier)"),
-    columns=("fid_mnistclf", "kid_mnistclf", "precision", "recall", "density", "coverage", "class_kl_uniform"))
+    columns=("fid_mnistclf", "kid_mnistclf", "precision", "recall", "density", "coverage", "class_kl_uniform"),
+    options=("split",))

@@ -75,13 +75,14 @@ def features_of(network: torch.nn.Module, name: str, images: torch.Tensor) -> to
 def score(snap, request: MetricRequest) -> dict[str, Any]:
     require(snap, ("whole-images",), "--metric features")
     network, where = feature_network(request.features)
-    test, _ = data_spec(snap).load_images("test", request.data_dir or snap.config.data.dir)
-    real = features_of(network, request.features, test)
+    split = request.reference_split
+    reference, _ = data_spec(snap).load_images(split, request.data_dir or snap.config.data.dir)
+    real = features_of(network, request.features, reference)
     fake = features_of(network, request.features, generate(snap.generator, request.n_samples, seed=request.seed,
                                                            device=request.device).cpu())
     numbers = feature_metrics(real, fake, request.seed)
     renamed = {key.replace("_mnistclf", ""): value for key, value in numbers.items()}  # fid, kid, kid_se, ...
-    return {"reference": "test", **renamed, "n_samples": request.n_samples, "n_test": len(real), "pr_k": PR_K,
+    return {"reference": split, **renamed, "n_samples": request.n_samples, f"n_{split}": len(real), "pr_k": PR_K,
             "dc_k": DC_K, **where}
 
 
@@ -91,4 +92,4 @@ METRIC = Metric(
             "features (--features NAME), against the test images, on any image data",
     compute=score, needs=("image-data",), default_n=10_000, n_counts="samples of G",
     headline=("fid", "FID (the row's feature network)"),
-    columns=("features", "fid", "kid", "precision", "recall", "density", "coverage"), options=("features",))
+    columns=("features", "fid", "kid", "precision", "recall", "density", "coverage"), options=("features", "split"))

@@ -38,9 +38,16 @@ class MetricRequest:
     leapfrog: int | None = None  # ais: leapfrog steps per HMC transition
     variance: float | None = None  # ais: the observation variance s^2 (default: chosen on validation)
     features: str | None = None  # features: the registered feature network (advnets.plugins.register_features)
+    split: str | None = None  # what the samples are compared with: "test" (default, the reported numbers) or "valid"
+
+    @property
+    def reference_split(self) -> str:
+        return self.split or "test"
+
 
 # MetricRequest fields only some metrics read; a metric names those it reads in Metric.options.
-OPTIONAL_FIELDS = ("baseline", "mask", "ais_steps", "chains", "leapfrog", "variance", "features")
+OPTIONAL_FIELDS = ("baseline", "mask", "ais_steps", "chains", "leapfrog", "variance", "features", "split")
+SPLITS = ("test", "valid")  # MetricRequest.split: the test split reports; the validation split selects
 
 
 @dataclass(frozen=True)
