@@ -1,7 +1,7 @@
-"""The CPU recipe search (experiments/cpu_recipe.py) stays within what issue 30 allows, its tables follow
-from its results, and the shipped fast-mnist preset is the recipe its results chose. The evaluation table
-(experiments/evaluation_table.py) says which cells a former protocol measured, and the docs and the reference
-rows are its results file's."""
+"""The CPU recipe search, as two studies (experiments/studies/cpu-recipe-*.yaml), stays within what issue 30
+allows, its results carried into the studies give the tables of docs/reproduction.md, and the shipped fast-mnist
+preset is the setting the studies chose. The evaluation table (experiments/evaluation_table.py) says which cells a
+former protocol measured, and the docs and the reference rows are its results file's."""
 
 import importlib.util
 import json
@@ -11,7 +11,6 @@ import pytest
 from advnets.config import flatten, load_config, to_dict
 from tests.conftest import REPO
 
-RESULTS = REPO / "experiments" / "results" / "cpu_recipe.json"
 # What only bookkeeping changes (when to log, sample, checkpoint, validate): never the weights' trajectory.
 BOOKKEEPING = {"name", "train.progress", "train.log_every", "train.sample_every", "train.checkpoint_every",
                "train.snapshot_every", "train.valid_every", "train.valid_samples"}
@@ -26,7 +25,7 @@ def _experiment(name: str):
 
 @pytest.fixture(scope="module")
 def recipe():
-    return _experiment("cpu_recipe")
+    return _experiment("recipe_studies")
 
 
 @pytest.fixture(scope="module")
@@ -34,52 +33,70 @@ def table():
     return _experiment("evaluation_table")
 
 
+@pytest.fixture(scope="module")
+def recipe_studies(recipe, tmp_path_factory):
+    """The two studies, the search's results carried in (nothing trained)."""
+    out = tmp_path_factory.mktemp("studies")
+    recipe.carry(out)
+    return out
+
+
 def test_every_candidate_keeps_the_papers_model_family(recipe):
+    from advnets.studies.spec import read_spec
+
     paper = load_config("paper-mnist")
-    for name, (overrides, _) in recipe.CANDIDATES.items():
-        cfg = load_config("paper-mnist", overrides)
-        assert cfg.generator.activation == paper.generator.activation, name  # a ReLU MLP G
-        assert cfg.generator.z_prior == paper.generator.z_prior == "uniform", name
-        assert cfg.generator.arch == paper.generator.arch and cfg.discriminator.arch == paper.discriminator.arch, name
-        assert cfg.discriminator.pieces == paper.discriminator.pieces, name  # maxout
-        loss, paper_loss = flatten(to_dict(cfg.loss)), flatten(to_dict(paper.loss))
-        stabilisers = {"r1_gamma", "label_smoothing", "instance_noise", "instance_noise_steps"}
-        assert {k for k in loss if loss[k] != paper_loss[k]} <= stabilisers, name  # stabilisers only
+    for path in recipe.SPECS.values():
+        for name, overrides in read_spec(path).settings.items():
+            cfg = load_config("paper-mnist", list(overrides))
+            assert cfg.generator.activation == paper.generator.activation, name  # a ReLU MLP G
+            assert cfg.generator.z_prior == paper.generator.z_prior == "uniform", name
+            assert cfg.generator.arch == paper.generator.arch and cfg.discriminator.arch == paper.discriminator.arch
+            assert cfg.discriminator.pieces == paper.discriminator.pieces, name  # maxout
+            loss, paper_loss = flatten(to_dict(cfg.loss)), flatten(to_dict(paper.loss))
+            stabilisers = {"r1_gamma", "label_smoothing", "instance_noise", "instance_noise_steps"}
+            assert {k for k in loss if loss[k] != paper_loss[k]} <= stabilisers, name  # stabilisers only
 
 
-def test_the_tables_rank_by_the_validation_fid_and_confirm_only_complete_candidates(recipe, capsys):
-    def row(fid, seed, threads, name):
-        return {"fid_mnistclf": fid, "precision": 0.7, "recall": 0.5, "coverage": 0.5, "class_kl_uniform": 0.01,
-                "class_histogram": [0.1] * 10, "seed": seed, "threads": threads, "candidate": name}
+def test_the_studies_carry_every_run_and_give_the_docs_tables(recipe, recipe_studies, capsys):
+    from advnets.studies.storage import load_study, read_folder, units
 
-    a, b = list(recipe.CANDIDATES)[:2]
-    results = {"calibration": {n: {"relative_speed": 1.0, "steps": 5000} for n in (a, b)}, "runs": {
-        recipe.run_key(a, 0, 2): row(50.0, 0, 2, a), recipe.run_key(b, 0, 2): row(20.0, 0, 2, b)}}
-    assert recipe.ranked(results) == [b, a]
-    assert recipe.confirmed(results) == []  # one run of 6 is a screen, not a confirmation
-    for seed in recipe.SEEDS:
-        for threads in recipe.THREADS:
-            results["runs"][recipe.run_key(a, seed, threads)] = row(30.0 + seed + threads, seed, threads, a)
-    assert recipe.confirmed(results) == [(a, 32.5, 34.0)]
-    for seed in recipe.SEEDS:  # b: a better median, a worse worst run
-        for threads in recipe.THREADS:
-            results["runs"][recipe.run_key(b, seed, threads)] = row(40.0 if seed == 1 else 20.0, seed, threads, b)
-    assert [name for name, *_ in recipe.confirmed(results)] == [a, b]  # the worst run decides first
-    recipe.print_tables(results)
-    out = capsys.readouterr().out
-    assert f"| {b} |" in out and "32.5 [34.0]" in out
+    for name, trials in (("cpu-recipe-screen", 29), ("cpu-recipe-confirm", 12)):
+        opened = load_study(read_folder(recipe_studies / name))
+        assert len(units(opened.study)) == trials and all(t.state.name == "COMPLETE" for t in units(opened.study))
+    recipe.tables(recipe_studies)
+    printed = [line for line in capsys.readouterr().out.splitlines()
+               if line.startswith("| ") or line.startswith("fid_mnistclf: median")]
+    docs = (REPO / "docs" / "reproduction.md").read_text()
+    missing = [line for line in printed if line not in docs]
+    assert len(printed) == 36 and not missing, missing  # 2 + 29 screen rows, 2 + 2 confirm rows, the test's line
 
 
-def test_fast_mnist_is_the_recipe_the_search_chose(recipe):
-    """The preset the main job trains equals its candidate in the search (paper-mnist with the candidate's
-    overrides and its number of updates) in every key that changes the weights."""
-    results = json.loads(RESULTS.read_text())
-    chosen = results["chosen"]
-    overrides, _ = recipe.CANDIDATES[chosen]
-    searched = flatten(to_dict(load_config("paper-mnist", [*overrides, f"train.steps={results['calibration'][chosen]['steps']}"])))
+def test_a_run_is_carried_only_where_the_study_would_train_the_same_weights(recipe):
+    from advnets.studies.spec import read_spec
+
+    spec = read_spec(recipe.SPECS["screen"])
+    results = json.loads(recipe.RESULTS.read_text())
+    run = results["runs"]["faster-r1-nodrop/seed0/threads2"]
+    overrides = list(spec.settings["faster-r1-nodrop"])
+    assert recipe.same_run(spec, "faster-r1-nodrop", 0, 4500, run, overrides)
+    assert not recipe.same_run(spec, "faster-r1-nodrop", 0, 4600, run, overrides)  # another number of updates
+    assert not recipe.same_run(spec, "faster-r1-nodrop", 0, 4500, run, [*overrides, "loss.r1_gamma=2.0"])
+
+
+def test_fast_mnist_is_the_recipe_the_studies_chose(recipe, recipe_studies, capsys):
+    """The preset the main job trains equals the chosen setting of the confirm study (its overrides and its
+    updates) in every key that changes the weights (its thread count apart: the preset takes the machine's)."""
+    from advnets.studies.storage import load_study, read_folder
+
+    recipe.tables(recipe_studies)
+    chosen = capsys.readouterr().out.split("chosen: ")[1].split()[0]
+    opened = load_study(read_folder(recipe_studies / "cpu-recipe-confirm"))
+    setting = f"{chosen}-t2"
+    searched = flatten(to_dict(load_config(opened.spec.base, opened.spec.trial_overrides(
+        setting, 0, opened.updates(setting)))))
     shipped = flatten(to_dict(load_config("fast-mnist")))
-    differ = {key for key in shipped if shipped[key] != searched[key]}
-    assert differ <= BOOKKEEPING, f"fast-mnist differs from the search's {chosen} in {sorted(differ - BOOKKEEPING)}"
+    differ = {key for key in shipped if shipped[key] != searched[key]} - {"seed", "threads"}
+    assert differ <= BOOKKEEPING, f"fast-mnist differs from the study's {setting} in {sorted(differ - BOOKKEEPING)}"
 
 
 def _set_cell(table, kid: float, all_pairs: bool) -> dict:

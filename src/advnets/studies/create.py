@@ -21,8 +21,11 @@ FIXED_ON_EXTEND = ("base", "set", "budget", "objective", "sampler", "space")
 
 
 def create(spec: StudySpec, out: Path, storage_url: str | None = None, extend: bool = False,
-           heartbeat_s: int = stores.HEARTBEAT_S, grace_s: int = stores.GRACE_S, say=print) -> stores.StudyFolder:
-    """Make (or join, or extend) the study of `spec` with its folder `out`; returns the folder."""
+           heartbeat_s: int = stores.HEARTBEAT_S, grace_s: int = stores.GRACE_S, say=print,
+           calibrated: dict | None = None, carried: list[dict] = ()) -> stores.StudyFolder:
+    """Make (or join, or extend) the study of `spec` with its folder `out`; returns the folder. A new study may
+    start from results made before it existed: `calibrated` (setting -> its updates record, instead of timing
+    it here) and `carried` (finished trials, each {setting, seed, value, user_attrs}: not trained again)."""
     import shutil
 
     import optuna
@@ -41,9 +44,11 @@ def create(spec: StudySpec, out: Path, storage_url: str | None = None, extend: b
         except KeyError:
             existing = None
         if existing is None:
-            updates = _calibrated(spec, list(spec.settings), {}, say)  # before the study exists: it may fail
+            updates = _calibrated(spec, list(spec.settings), dict(calibrated or {}), say)  # (before the study exists)
             study = optuna.create_study(study_name=spec.name, storage=storage, direction=spec.objective.direction)
             study.set_user_attr(stores.SPEC_ATTR, spec.to_record())
+            for trial in carried:
+                carry(study, **trial)
             _queue(study, spec, list(spec.settings), updates)
             say(f"study {spec.name}: {len(spec.settings) or spec.n_settings} settings x {len(spec.seeds)} seeds, "
                 f"in {stores.shown(url)}")
@@ -80,6 +85,14 @@ def _check_folder(out: Path, name: str) -> None:
             raise ConfigError(f"{out} is the folder of study {recorded.name}; choose another --out for {name}")
     elif out.is_dir() and any(out.iterdir()):
         raise ConfigError(f"{out} already exists and is not empty; choose a new --out for the study")
+
+
+def carry(study, setting: str, seed: int, value: float, user_attrs: dict) -> None:
+    """A finished trial made before the study existed (its result carried over, not trained again)."""
+    import optuna
+
+    study.add_trial(optuna.trial.create_trial(value=float(value), user_attrs={**user_attrs, "setting": setting,
+                                                                              "seed": seed}))
 
 
 def _calibrated(spec: StudySpec, settings: list[str], known: dict, say) -> dict | None:

@@ -17,6 +17,7 @@ which validation objective. Read from YAML, checked whole before anything runs (
     budget: {updates: 2000}              # or {seconds: 240}: turned into updates once, per setting (calibrate.py)
     objective: {metric: modes, key: high_quality, direction: maximize}   # on the validation split
     baseline: k1                         # the setting the others are compared with (paired over seeds)
+    notes: {k2: two D updates per G update}   # what a setting tries, for people (the report shows it)
 
 A setting's trial config is: base, then ``set``, then the setting's overrides, then ``seed`` and
 ``train.steps`` (the budget). Every setting a grid or a list names, and both ends of every sampled range,
@@ -38,7 +39,7 @@ SAMPLERS = ("grid", "random", "tpe")
 RANGES = ("uniform", "log_uniform", "choice")
 DIRECTIONS = ("minimize", "maximize")
 SPEC_KEYS = ("name", "base", "set", "settings", "space", "sampler", "n_settings", "seeds", "budget", "objective",
-             "baseline")
+             "baseline", "notes")
 MAX_SETTINGS = 10_000
 
 
@@ -78,6 +79,7 @@ class StudySpec:
     budget: Budget = Budget(updates=1000)
     objective: Objective = Objective("modes", "modes", "maximize")
     baseline: str | None = None
+    notes: dict[str, str] = field(default_factory=dict)  # setting -> what it tries, for people (tables, report)
 
     def trial_overrides(self, setting: str, seed: int, updates: int) -> list[str]:
         """The overrides of `base` that make the trial of `setting` and `seed`."""
@@ -89,7 +91,7 @@ class StudySpec:
                 "settings": {k: list(v) for k, v in self.settings.items()}, "space": self.space,
                 "sampler": self.sampler, "n_settings": self.n_settings, "seeds": list(self.seeds),
                 "budget": {k: v for k, v in vars(self.budget).items() if v is not None},
-                "objective": vars(self.objective), "baseline": self.baseline}
+                "objective": vars(self.objective), "baseline": self.baseline, "notes": dict(self.notes)}
 
 
 def read_spec(path: Path | str) -> StudySpec:
@@ -110,7 +112,7 @@ def from_record(record: dict[str, Any]) -> StudySpec:
                          {name: tuple(overrides) for name, overrides in record["settings"].items()},
                          dict(record["space"]), record["sampler"], int(record["n_settings"]), tuple(record["seeds"]),
                          Budget(budget.get("updates"), budget.get("seconds"), budget.get("threads")),
-                         Objective(**objective), record["baseline"])
+                         Objective(**objective), record["baseline"], dict(record.get("notes") or {}))
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise ConfigError(f"the study's stored spec is damaged or from another version ({e!r})") from None
 
@@ -146,8 +148,11 @@ def from_mapping(data: Any, where: str, default_name: str, relative_to: Path) ->
     baseline = data.get("baseline")
     if baseline is not None and _text(baseline, f"{where}: baseline") not in settings and sampler != "tpe":
         raise ConfigError(f"{where}: baseline '{baseline}' is not one of the settings ({', '.join(settings)})")
+    notes = data.get("notes") or {}
+    if not isinstance(notes, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in notes.items()):
+        raise ConfigError(f"{where}: notes must map setting names to text")
     spec = StudySpec(name, base, common, settings, dict(space), sampler, int(n_settings or 0), seeds, budget,
-                     objective, baseline)
+                     objective, baseline, dict(notes))
     check_every_config(spec, where)
     return spec
 
