@@ -37,7 +37,7 @@ def build_study_report(opened: stores.OpenStudy, trial_reports: bool = True, say
             draw_best_after_k(points, label, curve)
             figures += _img(curve, "best objective against settings tried")
     body = [f"<h1>Study {html.escape(spec.name)}</h1>", _summary(opened), "<h2>Settings</h2>",
-            _table_html(rows, spec.baseline), figures, _tests(opened), "<h2>Trials</h2>",
+            _table_html(rows, spec.baseline, spec.notes), figures, _tests(opened), "<h2>Trials</h2>",
             _trials(opened, trials, trial_reports, say)]
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>study {html.escape(spec.name)}</title>"
             f"<style>{STYLE}</style></head><body>{''.join(body)}<h2>As text</h2><pre>"
@@ -49,7 +49,7 @@ def build_study_report(opened: stores.OpenStudy, trial_reports: bool = True, say
 
 STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222} table{border-collapse:collapse}"
          "td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:right} td:first-child{text-align:left}"
-         "img{margin:8px 16px 8px 0} .bad{color:#a00}")
+         "img{margin:8px 16px 8px 0} .bad{color:#a00} .kv td,td.text{text-align:left}")
 
 
 def _img(path: Path, alt: str) -> str:
@@ -65,23 +65,24 @@ def _summary(opened: stores.OpenStudy) -> str:
              ("seeds", ", ".join(map(str, spec.seeds))), ("budget", budget), ("objective", objective),
              ("sampler", spec.sampler), ("baseline", spec.baseline or "-"),
              ("storage", stores.shown(opened.folder.storage))]
-    return "<table>" + "".join(f"<tr><th>{k}</th><td>{html.escape(str(v))}</td></tr>" for k, v in items) + "</table>"
+    return ("<table class='kv'>" + "".join(f"<tr><th>{k}</th><td>{html.escape(str(v))}</td></tr>" for k, v in items)
+            + "</table>")
 
 
-def _table_html(rows: list[SettingRow], baseline: str | None) -> str:
+def _table_html(rows: list[SettingRow], baseline: str | None, notes: dict[str, str]) -> str:
     def cell(value) -> str:
         return "-" if value is None else f"{value:.4g}"
 
     head = ["setting", "n", "median", "mean", "SE", "worst"] + ([f"vs {baseline} (95% interval)"] if baseline else [])
-    out = ["<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "<th>overrides</th></tr>"]
+    out = ["<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "<th>what it tries</th></tr>"]
     for r in rows:
         cells = [html.escape(r.setting), str(r.n), cell(r.median), cell(r.mean), cell(r.se), cell(r.worst)]
         if baseline:
             d = r.vs_baseline
             cells.append("baseline" if r.setting == baseline else "-" if d is None else
                          f"{d['mean']:+.4g}" + ("" if d["low"] is None else f" [{d['low']:+.3g}, {d['high']:+.3g}]"))
-        overrides = html.escape(" ".join(r.overrides))
-        out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + f"<td>{overrides}</td></tr>")
+        what = html.escape(notes.get(r.setting) or " ".join(r.overrides))
+        out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + f"<td class='text'>{what}</td></tr>")
     return "".join(out) + "</table>"
 
 

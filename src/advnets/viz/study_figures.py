@@ -33,7 +33,10 @@ def draw_best_after_k(points: list[tuple[int, float]], label: str, out: Path) ->
     """The expected best of k settings drawn at random, against k."""
     fig = new_figure(figsize=(4.2, 3.2), dpi=100)
     ax = fig.add_subplot()
+    from matplotlib.ticker import MaxNLocator
+
     ax.plot([k for k, _ in points], [v for _, v in points], marker="o", markersize=3)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("settings tried (drawn at random)")
     ax.set_ylabel(f"expected best {label}")
     ax.set_title("best objective against the number of settings tried", fontsize=9)
