@@ -68,7 +68,7 @@ def test_the_studies_carry_every_run_and_give_the_docs_tables(recipe, recipe_stu
                if line.startswith("| ") or line.startswith("fid_mnistclf: median")]
     docs = (REPO / "docs" / "reproduction.md").read_text()
     missing = [line for line in printed if line not in docs]
-    assert len(printed) == 34 and not missing, missing  # a header and 29 screen rows, a header and 2 confirm rows, the test
+    assert len(printed) == 34 and not missing, missing  # headers, 29 + 2 rows, the test
 
 
 def test_a_run_is_carried_only_where_the_study_would_train_the_same_weights(recipe):

@@ -68,9 +68,9 @@ def calibrate(spec: StudySpec, settings: list[str], known: dict[str, Any] | None
               ) -> dict[str, Any]:
     """Each of `settings`' updates in the budget's seconds (a multiple of 100, at least 100), with how it was
     measured; `known`: calibrations made already (kept, and shared with settings of the same cost)."""
-    from advnets.runtime import environment
-
     import torch
+
+    from advnets.runtime import environment
 
     out = dict(known or {})
     by_cost = {cost_signature(spec, name): name for name in out}

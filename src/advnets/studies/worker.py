@@ -37,7 +37,7 @@ def work(folder: stores.StudyFolder, say=print) -> dict[str, int]:
     while True:
         fail_stale_trials(opened.study)  # trials whose worker stopped beating: failed, and queued again
         claimed = stores.claim(opened)
-        if claimed is None:
+        if claimed is None and opened.spec.sampler == "tpe":
             with stores.sqlite_claims(opened):  # (one draw at a time, so that no more than n_settings are drawn)
                 claimed = draw_setting(opened, say)
         if claimed is None:
@@ -61,17 +61,15 @@ def tpe():
 def draw_setting(opened: stores.OpenStudy, say) -> tuple[Any, int] | None:
     """A tpe study's next setting, drawn by Optuna's TPE sampler from the trials so far, while fewer than
     n_settings were drawn: its first seed's trial (claimed by this worker), the other seeds queued."""
-    spec = opened.spec
-    if spec.sampler != "tpe":
-        return None
-    drawn = {t.user_attrs["setting"] for t in stores.units(opened.study)}
-    if len(drawn) >= spec.n_settings:
-        return None
+    import warnings
+
     from advnets.studies.calibrate import calibrate
     from advnets.studies.spec import named_points, suggest
 
-    import warnings
-
+    spec = opened.spec
+    drawn = {t.user_attrs["setting"] for t in stores.units(opened.study)}
+    if len(drawn) >= spec.n_settings:
+        return None
     with warnings.catch_warnings():  # (Optuna's advice to beat through optimize(): this worker beats itself)
         warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
         trial = opened.study.ask()
