@@ -63,10 +63,11 @@ class CheckpointError(AdvnetsError):
 class TrainingInterrupted(Exception):
     """Raised after Ctrl-C (or SIGTERM, SIGUSR1), once the training state has been saved."""
 
-    def __init__(self, step: int, run_dir: Path, signal_name: str = "SIGINT", signal_number: int = 2):
+    def __init__(self, step: int, run_dir: Path, signal_name: str = "SIGINT", signal_number: int = 2,
+                 resume_command: str | None = None):
         by = "" if signal_name == "SIGINT" else f" by {signal_name}"
-        super().__init__(f"interrupted{by} at step {step}; state saved, continue with: "
-                         f"{shell_command('advnets', 'train', '--resume', run_dir)}")
+        again = resume_command or shell_command('advnets', 'train', '--resume', run_dir)
+        super().__init__(f"interrupted{by} at step {step}; state saved, continue with: {again}")
         self.step, self.signal_name = step, signal_name
         self.exit_status = 128 + signal_number
 

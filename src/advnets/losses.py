@@ -25,12 +25,16 @@ def d_loss_fake(fake_logits: torch.Tensor) -> torch.Tensor:
     return F.softplus(fake_logits)
 
 
-def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, real_target: float = 1.0) -> torch.Tensor:
-    """The released code's D loss, 0.5 [CE(1, D(x)) + CE(0, D(G(z)))], as a scalar.
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor, real_target: float = 1.0,
+                       dim: int | None = None) -> torch.Tensor:
+    """The released code's D loss, 0.5 [CE(1, D(x)) + CE(0, D(G(z)))], as a scalar (`dim`: the means over that
+    dimension only, e.g. -1 for one loss per member of logits [K, m]).
 
     Minimising it ascends V(D, G) (Algorithm 1's D step), scaled by 1/2. `real_target` < 1: one-sided
     label smoothing (the target on data only; smoothing the fakes' would reward D for G's mistakes).
     """
+    if dim is not None:
+        return 0.5 * (d_loss_real(real_logits, real_target).mean(dim) + d_loss_fake(fake_logits).mean(dim))
     return 0.5 * (d_loss_real(real_logits, real_target).mean() + d_loss_fake(fake_logits).mean())
 
 
@@ -55,6 +59,7 @@ def g_loss_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
 GENERATOR_LOSSES = {"minimax": g_loss_minimax, "non-saturating": g_loss_nonsaturating}
 
 
-def generator_loss(kind: str, fake_logits: torch.Tensor) -> torch.Tensor:
-    """G's loss as a scalar for `kind` in GENERATOR_LOSSES."""
-    return GENERATOR_LOSSES[kind](fake_logits).mean()
+def generator_loss(kind: str, fake_logits: torch.Tensor, dim: int | None = None) -> torch.Tensor:
+    """G's loss as a scalar for `kind` in GENERATOR_LOSSES (`dim`: the mean over that dimension only)."""
+    per_example = GENERATOR_LOSSES[kind](fake_logits)
+    return per_example.mean() if dim is None else per_example.mean(dim)

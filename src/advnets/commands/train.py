@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import os
 import sys
 import time
 from pathlib import Path
 
 from advnets import commands
+from advnets.commands.members import is_members_folder, train_members_command
+from advnets.commands.options import seed_list
+from advnets.commands.training import check_stray_overrides, resolve_train_config, say_how_it_ended
 from advnets.errors import AdvnetsError, ConfigError, shell_command
 
 DESCRIPTION = "Train a GAN with Algorithm 1."
@@ -25,6 +27,7 @@ EXAMPLES = """examples:
   advnets train quick-mnist --set seed=3 train.steps=3000 --out runs/q3
   advnets train my-config.yaml --data-dir ~/data
   advnets train --resume runs/q3 --set train.steps=6000       # continue to step 6000
+  advnets train toy-ring --members 0-7 --out runs/ring          # 8 seeds in one process: runs/ring/s0 ... s7
 
 Keys for --set are the dotted names printed by --dry-run (e.g. train.k, optim.lr, data.dir).
 On --resume only these may change: device, data.dir, data.download, train.steps and the
@@ -43,7 +46,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", help="run directory to create (must not exist or be empty); "
                    "default: the next runs/NNNNN-NAME")
     p.add_argument("--runs-root", metavar="DIR", default="runs", help="where numbered run directories go")
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its training state, exactly")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its training state, exactly (a --members "
+                   "folder: every member)")
+    p.add_argument("--members", type=seed_list, metavar="SEEDS", help="train these seeds (e.g. 0-7) side by side in "
+                   "one process, one run folder each under --out (advnets.members)")
     p.add_argument("--data-dir", metavar="DIR", help="data directory (same as --set data.dir=DIR)")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     p.add_argument("--verbose", action="store_true", help="print the resolved config before training "
@@ -64,39 +70,14 @@ def run(args: argparse.Namespace) -> int:
     # traceback with the lock file just made).
     with stop_requests(restore=not commands.WHOLE_PROCESS) as stop:
         try:
+            if args.members or is_members_folder(args.resume):
+                return train_members_command(args, stop)
             return train_command(args, stop)
         except RankLost as e:  # said while the handlers hold: torchrun's SIGTERM to the survivors follows at once
             if e.speak:
                 print(f"advnets: error: {e}; {where_the_run_stands(Path(args.resume or args.out))}", file=sys.stderr,
                       flush=True)
             return 2
-
-
-def check_stray_overrides(args: argparse.Namespace) -> None:
-    """`--set KEY=VALUE ...` takes every word after it, a preset named last included: say so."""
-    stray = [item for item in args.set if "=" not in item]
-    if stray:
-        where = "" if args.config is None else f" (the preset is {args.config})"
-        overrides = [item for item in args.set if "=" in item] or ["train.steps=10"]
-        raise ConfigError(f"--set took '{stray[0]}' as an override, but it has no '='{where}: name the preset "
-                          f"before --set, e.g. {shell_command('advnets', 'train', stray[0], '--set', *overrides)}")
-
-
-def resolve_train_config(args: argparse.Namespace):
-    """The config to train with, and for --resume the training state's header (advnets.train.resume
-    checks that the config may continue the run)."""
-    from advnets.config import load_config
-    from advnets.train.resume import resume_config
-
-    check_stray_overrides(args)
-    if args.resume is not None:
-        return resume_config(args.resume, args.config, list(args.set), args.data_dir)
-    if args.config is None:
-        raise ConfigError("give a preset or YAML file to train (see `advnets presets`), or --resume RUN_DIR")
-    cfg = load_config(args.config, list(args.set))
-    if args.data_dir:
-        cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, dir=args.data_dir))
-    return cfg, None
 
 
 def train_command(args: argparse.Namespace, stop) -> int:
@@ -159,25 +140,6 @@ def describe(plan, run_dir: Path, verbose: bool) -> None:
         print(to_yaml(cfg), end="")
     print(f"{'resuming' if plan.resume else 'training'} {cfg.name}: {t.steps} steps of batch {t.batch_size} on "
           f"{cfg.data.name}, seed {cfg.seed} -> {run_dir} (config.yaml; the whole config: --verbose)", flush=True)
-
-
-def say_how_it_ended(result, cfg, started: float) -> None:
-    """The run's last statistics, its speed, its best validation scores, and how to sample from it."""
-    s = result.last_stats
-    if s:
-        training = float(s.get("wall_s") or 0.0)  # the run's training time, over all its sessions
-        average = f"{result.step / training:.1f} steps/s on average" if training else "steps/s unknown"
-        print(f"done: step {result.step}, epoch {s['epoch']:.2f}, loss_d {s['loss_d']:.4f}, loss_g {s['loss_g']:.4f}, "
-              f"D(x) {s['d_real']:.3f}, D(G(z)) {s['d_fake']:.3f}, diversity {s['diversity']:.3f}; "
-              f"{training:.1f} s of training ({average}), {time.perf_counter() - started:.1f} s for this command")
-        if s.get("best_valid") is not None:
-            which = "G's moving average" if cfg.train.ema_decay else "G"
-            print(f"best validation Parzen of {which}: {s['best_valid']:.1f} at step {s['best_step']} "
-                  "(network-best.safetensors)")
-        if s.get("best_valid_live") is not None:
-            print(f"best validation Parzen of the live G: {s['best_valid_live']:.1f} at step {s['best_step_live']} "
-                  "(network-best-live.safetensors)")
-    print(f"samples: {shell_command('advnets', 'sample', result.run_dir, '--n', '100', '--out', 'samples.png')}")
 
 
 def where_the_run_stands(run_dir: Path) -> str:

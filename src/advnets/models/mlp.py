@@ -98,8 +98,15 @@ def constrain_column_norms_(module: nn.Module, max_norm: float) -> None:
     weight, a column of pylearn2's W) to norm <= max_norm, as W * clip(|w|, 0, c) / (1e-7 + |w|)."""
     for layer in module.modules():
         if isinstance(layer, nn.Linear):
-            norms = layer.weight.norm(dim=1, keepdim=True)  # [out, 1]
-            layer.weight.mul_(norms.clamp(max=max_norm) / (1e-7 + norms))
+            clip_row_norms_(layer.weight, max_norm)
+
+
+@torch.no_grad()
+def clip_row_norms_(weight: torch.Tensor, max_norm: float) -> None:
+    """Each row of `weight` [..., out, in] (over its last dimension) scaled to norm <= max_norm, as
+    constrain_column_norms_ does (for a leading member dimension too: advnets.members)."""
+    norms = weight.norm(dim=-1, keepdim=True)  # [..., out, 1]
+    weight.mul_(norms.clamp(max=max_norm) / (1e-7 + norms))
 
 
 def pixel_logit(mean: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:

@@ -38,6 +38,13 @@ def _stats(loss_d, loss_g, real_logits, fake_logits) -> torch.Tensor:
         return torch.stack([loss_d, loss_g, torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean()])
 
 
+def member_stats(loss_d, loss_g, real_logits, fake_logits) -> torch.Tensor:
+    """_stats for K members at once (losses [K], logits [K, m]): [K, len(STAT_NAMES)], detached."""
+    with torch.no_grad():
+        return torch.stack([loss_d, loss_g, torch.sigmoid(real_logits).mean(-1), torch.sigmoid(fake_logits).mean(-1)],
+                           dim=1)
+
+
 # ----------------------------------------------------------------------------------------------
 # sampling the minibatches
 
@@ -103,6 +110,32 @@ def sample_fakes(game: Game, m: int, c: torch.Tensor | None = None) -> torch.Ten
 
 
 # ----------------------------------------------------------------------------------------------
+# the forward passes (what advnets.members runs for K members at once, under vmap)
+
+
+def released_pass(game: Game, x: torch.Tensor, c: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The released code's one pass: G(z) for z ~ p_z, then (logit D(x), logit D(G(z))) [m] each, from one
+    dropped-out D; a conditional G gets the batch's condition."""
+    with game.autocast():
+        fake = sample_fakes(game, len(x), c)  # [m, *x_shape]
+        return d_logits(game, x, c), d_logits(game, fake, c)  # the same dropped-out pass feeds both losses
+
+
+def d_step_pass(game: Game, x: torch.Tensor, c: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """D's update in the alternating schedule: G(z) without gradients, then (logit D(x), logit D(G(z)))."""
+    with torch.no_grad(), game.autocast():
+        fake = sample_fakes(game, len(x), c)
+    with game.autocast():
+        return d_logits(game, x, c), d_logits(game, fake, c)
+
+
+def g_step_pass(game: Game, m: int, c: torch.Tensor | None) -> torch.Tensor:
+    """G's update in the alternating schedule: logit D(G(z)) [m] for m fresh z (and the condition c)."""
+    with game.autocast():
+        return d_logits(game, sample_fakes(game, m, c), c)
+
+
+# ----------------------------------------------------------------------------------------------
 # the two schedules
 
 
@@ -110,10 +143,7 @@ def simultaneous_update(game: Game) -> torch.Tensor:
     """The released code's step: one minibatch, one pass of D over G(z), both nets updated."""
     x, c = real_batch(game)  # [m, *x_shape]; the condition (labels, observed pixels) or None
     x = real_for_d(game, x)
-    with game.autocast():
-        fake = sample_fakes(game, len(x), c)  # [m, *x_shape]; a conditional G gets the batch's condition
-        real_logits = d_logits(game, x, c)  # [m]
-        fake_logits = d_logits(game, fake, c)  # [m]; the same dropped-out pass feeds both losses
+    real_logits, fake_logits = released_pass(game, x, c)
     descend_d, loss_d = d_objective(game, x, real_logits, fake_logits)  # 0.5 [CE(1, D(x)) + CE(0, D(G(z)))]
     loss_g = generator_loss(game.rules.generator_loss, fake_logits)
     d, g = game.d, game.g
@@ -134,10 +164,7 @@ def alternating_update(game: Game) -> torch.Tensor:
     for _ in range(k):
         x, c = real_batch(game)  # [m, *x_shape]; the condition (labels, observed pixels) or None
         x = real_for_d(game, x)
-        with torch.no_grad(), game.autocast():
-            fake = sample_fakes(game, len(x), c)
-        with game.autocast():
-            real_logits, fake_logits = d_logits(game, x, c), d_logits(game, fake, c)
+        real_logits, fake_logits = d_step_pass(game, x, c)
         descend_d, loss_d = d_objective(game, x, real_logits, fake_logits)
         d.opt.zero_grad(set_to_none=True)
         descend_d.backward(inputs=d.params)
@@ -146,8 +173,7 @@ def alternating_update(game: Game) -> torch.Tensor:
     d.net.train(game.rules.g_sees_dropout)
     m = game.rules.local_batch_size  # (this rank's share of the minibatch)
     c = generator_condition(game, m)
-    with game.autocast():
-        fake_logits = d_logits(game, sample_fakes(game, m, c), c)
+    fake_logits = g_step_pass(game, m, c)
     d.net.train(True)
     loss_g = generator_loss(game.rules.generator_loss, fake_logits)
     g.opt.zero_grad(set_to_none=True)

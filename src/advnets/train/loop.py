@@ -71,25 +71,11 @@ def train(cfg: Config | TrainPlan, run_dir: Path, resume: bool = False, claim: R
 def iterate(session: "Session", stop: StopRequest) -> int:
     """Algorithm 1's iterations from the session's step to train.steps, and what is due after each; returns the
     last step. Every rank runs the same iterations and stops after the same one."""
-    t, step = session.cfg.train, session.step
-    while step < t.steps:
+    step = session.step
+    while step < session.cfg.train.steps:
         session.run_iteration()  # Algorithm 1's iteration; its statistics are added into the interval's sums
-        step += 1
         stopping = session.game.collectives.any(stop.is_set())  # read once: a signal may come at any moment
-        at_log = step % t.log_every == 0 or step == t.steps
-        at_checkpoint = (step % t.checkpoint_every == 0 or (t.snapshot_every and step % t.snapshot_every == 0)
-                         or step == t.steps or stopping)
-        if (at_log or at_checkpoint) and (back_at := session.roll_back_if_nonfinite(step)) is not None:
-            step = back_at  # nothing of the diverged steps is written
-            continue
-        if at_log:
-            session.record(step)
-        if step % t.sample_every == 0 or step == t.steps:
-            session.save_samples(step)
-        if at_checkpoint:
-            session.checkpoint(step)
-        if stopping and step < t.steps:
-            raise session.interrupted(step, stop)
+        step = session.after_iteration(step + 1, stopping, stop)
     return step
 
 
@@ -99,14 +85,30 @@ class TrainingTime:
 
     def __init__(self, interval: LogInterval, elapsed: float = 0.0):
         self.interval, self.elapsed = interval, elapsed
+        self._held = False
         self.restart()
 
     def restart(self) -> None:
         """Training (again) from now on."""
-        self._since = time.perf_counter()
+        if not self._held:
+            self._since = time.perf_counter()
+
+    @contextlib.contextmanager
+    def held(self):
+        """Bookkeeping (of this run or of others trained beside it) until the end of the block: not training,
+        whatever pauses and restarts happen inside it."""
+        self.pause()
+        self._held = True
+        try:
+            yield
+        finally:
+            self._held = False
+            self.restart()
 
     def pause(self) -> None:
         """Count the seconds since the last restart as training; bookkeeping follows."""
+        if self._held:
+            return
         lap = time.perf_counter() - self._since
         self.elapsed += lap
         self.interval.seconds += lap
@@ -116,10 +118,12 @@ class Session:
     """One training session of a run, from its start (or resumption) to its end or interruption: the game,
     its bookkeeping (monitor, log, progress bar, time) and what is due after an iteration."""
 
-    def __init__(self, plan: TrainPlan, run_dir: Path):
+    def __init__(self, plan: TrainPlan, run_dir: Path, member: str = ""):
+        """`member`: this run is one of several trained at once (advnets.members, which runs the iterations,
+        and gives its label, e.g. "s3"); its lines are printed under that label, without a progress bar."""
         cfg, resume, device = plan.cfg, plan.resume, plan.device
         self.cfg, self.run_dir, self.main = cfg, run_dir, plan.ranks.is_main  # rank 0 alone writes and speaks
-        self.log = RunLog(run_dir, quiet=not self.main)  # what the run says, also kept in log.txt
+        self.log = RunLog(run_dir, quiet=not self.main, label=f"[{member}] " if member else "")  # also in log.txt
         warn_about_settings(cfg, device, self.log.say)
         if self.main:
             check_outputs_writable(run_dir)
@@ -133,16 +137,18 @@ class Session:
             self.step, elapsed = restore_training_state(game, tensors, header, self.interval, run_dir / TRAINING_STATE)
             monitor_state = header.get("monitor", {})
         self.monitor = self._start_files(monitor_state, plan.data) if self.main else None
-        self._iteration = iteration_runner(game, self.interval.sums, graph_mode(cfg, plan.ranks, device, self.log.say),
-                                           self.log.say)  # eager, or a replayed CUDA graph
+        if not member:  # eager, or a replayed CUDA graph
+            self._iteration = iteration_runner(game, self.interval.sums, graph_mode(cfg, plan.ranks, device,
+                                                                                     self.log.say), self.log.say)
         if not resume:  # from here on the run can be resumed, whenever it stops
             checkpoint(game, cfg, run_dir, 0, 0.0, self.monitor.state() if self.monitor else None, self.interval)
         self.time = TrainingTime(self.interval, elapsed)
         self.last_row: dict = {}
         self._announce(resume, plan.ranks, device, plan.threads)
         t = cfg.train
-        self.bar = self.log.progress = Progress(t.steps, cfg.name, "step", initial=self.step,
-                                                enabled=t.progress and self.main, copy_to=self.log.copy)
+        self.bar = Progress(t.steps, cfg.name, "step", initial=self.step, enabled=t.progress and self.main and not member,
+                            copy_to=self.log.copy)
+        self.log.progress = self.bar if not member else None
         self.time.restart()
 
     def _start_files(self, monitor_state: dict, data: DataFacts) -> Monitor:
@@ -176,6 +182,26 @@ class Session:
         self._iteration()
         self.interval.steps += 1
         self.bar.update(1)
+
+    def after_iteration(self, step: int, stopping: bool, stop: StopRequest) -> int:
+        """What is due after iteration `step`: a check for NaN/Inf (a rollback returns the step gone back to:
+        nothing of the diverged steps is written), a statistics row, samples, a checkpoint (also when
+        `stopping`, after which the session's interruption is raised); returns the step the run is at."""
+        t = self.cfg.train
+        at_log = step % t.log_every == 0 or step == t.steps
+        at_checkpoint = (step % t.checkpoint_every == 0 or (t.snapshot_every and step % t.snapshot_every == 0)
+                         or step == t.steps or stopping)
+        if (at_log or at_checkpoint) and (back_at := self.roll_back_if_nonfinite(step)) is not None:
+            return back_at
+        if at_log:
+            self.record(step)
+        if step % t.sample_every == 0 or step == t.steps:
+            self.save_samples(step)
+        if at_checkpoint:
+            self.checkpoint(step)
+        if stopping and step < t.steps:
+            raise self.interrupted(step, stop)
+        return step
 
     def roll_back_if_nonfinite(self, step: int) -> int | None:
         """After `step`, whether anything is not finite in the interval's statistics (the ranks' mean: the
@@ -225,6 +251,14 @@ class Session:
             record_session(self.run_dir, {"event": "end", "step": step, "how": how,
                                           "training_s": round(self.time.elapsed, 2),
                                           "session_s": round(time.perf_counter() - self.started, 2)})
+
+    def ended_alone(self, step: int, how: str) -> None:
+        """This run, one of several trained at once, ended before the others (advnets.members): its files
+        closed, its end recorded."""
+        self.bar.close()
+        if self.monitor is not None:
+            self.monitor.close()
+        self._record_end(step, how)
 
     def interrupted(self, step: int, stop: StopRequest) -> TrainingInterrupted:
         """The session stopped by a signal after `step` (saved): the error that says so."""

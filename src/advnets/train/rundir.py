@@ -217,10 +217,11 @@ def write_config(run_dir: Path, cfg: Config) -> None:
 class RunLog:
     """What a run says: printed (without breaking its progress bar) and kept in ``log.txt``."""
 
-    def __init__(self, run_dir: Path, quiet: bool = False):
+    def __init__(self, run_dir: Path, quiet: bool = False, label: str = ""):
         self.path = Path(run_dir) / LOG_FILE
         self.progress = None  # the run's advnets.progress.Progress, once it has one
         self.quiet = quiet  # ranks 1.. of a distributed run: rank 0 speaks for all
+        self.label = label  # printed before each line (a member of several trained at once: "[s3] "), not kept
 
     def copy(self, text: str) -> None:
         if not self.quiet:
@@ -230,9 +231,9 @@ class RunLog:
         if self.quiet:
             return
         if self.progress is not None:
-            self.progress.write(text)
+            self.progress.write(self.label + text)
         else:
-            print(text, flush=True)
+            print(self.label + text, flush=True)
         self.copy(text)
 
 
