@@ -191,3 +191,21 @@ def test_an_unreachable_or_unreadable_storage_is_one_line_and_writes_nothing(tin
     assert main(["study", "status", str(tmp_path / "nowhere")]) == 2
     assert "is not a study folder" in one_error_line(capsys)
 
+
+
+def test_a_worker_trains_a_settings_seeds_side_by_side_as_members(tmp_path):
+    """`study run --members K`: each setting's queued seeds trained in one process (advnets.members), every trial
+    still its own run folder and its own score; a setting that cannot be stacked is trained one trial at a time."""
+    spec = write_spec(tmp_path, "members", seeds=[0, 1, 2],
+                      settings={"k1": ["train.k=1"], "sn": ["train.k=1", "discriminator.spectral_norm=true"]})
+    study = tmp_path / "study"
+    advnets("study", "create", spec, "--out", study)
+    out = advnets("study", "run", study, "--members", "3").stdout
+    assert "setting sn: its 3 seeds trained one at a time, not side by side" in out
+    trials = _trials(study)
+    assert len(trials) == 6 and all(t.state == TrialState.COMPLETE for t in trials)
+    for t in trials:
+        run = study / t.user_attrs["run"]
+        assert read_training_header(run)["step"] == 200 and t.value == _last_row(run)["high_quality"]
+        log = (run / "sessions.jsonl").read_text()
+        assert ('"threads_why": "3 members' in log) == (t.user_attrs["setting"] == "k1")

@@ -40,6 +40,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     run = actions.add_parser("run", help="train and score queued trials until none is left")
     run.add_argument("--workers", type=positive_int, default=1, help="worker processes on this machine, sharing "
                      "its cores (default 1)")
+    run.add_argument("--members", type=positive_int, default=1, metavar="K", help="train up to K queued seeds of a "
+                     "setting side by side in one process (advnets train --members; default 1: one trial at a time)")
     status = actions.add_parser("status", help="where the study stands")
     table = actions.add_parser("table", help="the settings compared over seeds")
     table.add_argument("--csv", type=output_file(".csv"), metavar="FILE.csv", help="also write each trial's value")
@@ -86,10 +88,10 @@ def _run(args: argparse.Namespace) -> int:
 
     folder = stores.read_folder(args.dir, args.storage)
     if args.workers > 1:
-        return run_workers(folder, args.workers, args.storage)
+        return run_workers(folder, args.workers, args.storage, args.members)
     label = f"worker {os.environ['ADVNETS_STUDY_WORKER']}: " if "ADVNETS_STUDY_WORKER" in os.environ else ""
     try:
-        counts = work(folder, lambda line: print(f"{label}{line}", flush=True))
+        counts = work(folder, lambda line: print(f"{label}{line}", flush=True), args.members)
     except TrainingInterrupted as e:
         print(f"advnets: {label}stopped by {e.signal_name} at step {e.step}: the trial is saved and queued again; go "
               f"on with: {shell_command('advnets', 'study', 'run', args.dir)}", file=sys.stderr, flush=True)

@@ -20,7 +20,7 @@ from torch.func import vmap
 
 from advnets.losses import discriminator_loss, generator_loss
 from advnets.members.draws import MEMBER_STREAM, Tape, explain_vmap_failure
-from advnets.members.optim import StackedOptimizer, against, per_member
+from advnets.members.optim import StackedOptimizer, against, per_member, sliced
 from advnets.members.stack import MemberNetwork, StackedNetwork
 from advnets.models.mlp import clip_row_norms_
 from advnets.train.algorithm import (STAT, STAT_NAMES, d_step_pass, g_step_pass, generator_condition, member_stats,
@@ -165,7 +165,7 @@ class Members:
         """One optimizer step of every active member's D (role "d") or G ("g"), then what follows it."""
         games = self.games
         players = [getattr(game, role) for game in games]
-        rates = [player._rates(game.lr_factor, game.data) for player, game in zip(players, games)]
+        rates = self._rates(players)
         network, opt = (self.d, self.opt_d) if role == "d" else (self.g, self.opt_g)
         opt.step([r[0] for r in rates], [r[1] for r in rates], [p.updates.value for p in players])
         max_norm = players[0].max_col_norm
@@ -178,6 +178,18 @@ class Members:
         if role == "g" and self.average is not None:
             self._fold_average()
 
+    def _rates(self, players: list) -> list[tuple]:
+        """Each member's (lr, momentum) of its next update (advnets.train.player), computed once for members whose
+        rates agree (the same update count, rate factor and epoch: all of them, unless one was rolled back)."""
+        known: dict[tuple, tuple] = {}
+        rates = []
+        for player, game in zip(players, self.games):
+            key = (player.clock.value, game.lr_factor.value, game.data.epoch)
+            if key not in known:
+                known[key] = player._rates(game.lr_factor, game.data)
+            rates.append(known[key])
+        return rates
+
     @torch.no_grad()
     def _fold_average(self) -> None:
         """G's moving average after G's update (advnets.train.ema): theta_ema <- lerp(theta_ema, theta, 1 - beta_t),
@@ -188,7 +200,10 @@ class Members:
         averaged = [*self.average.leaves, *self.average.buffers.values()]
         weights = per_member([1 - beta for beta in betas], averaged[0])  # 1 - beta_t in float64, then rounded
         for a, b in zip(averaged, live):
-            if a.is_floating_point():
+            if a.is_floating_point() and sliced(a):
+                for i in range(len(a)):
+                    a[i].lerp_(b[i], weights[i].to(a.dtype))
+            elif a.is_floating_point():
                 a.lerp_(b, against(weights.to(a.dtype), a))
             else:  # counters are copied
                 a.copy_(b)

@@ -93,20 +93,43 @@ class StackedOptimizer:
         velocity = self.buffers["velocity"][:len(params)]
         mu, minus_lr = per_member(momenta, params[0]), per_member(lrs, params[0]).neg()
         for p, g, v in zip(params, grads, velocity):
-            v.mul_(against(mu, p))  # v <- mu v
-            v.addcmul_(g, against(minus_lr, p))  # v <- v - lr g, one rounding
-            p.add_(v)  # theta <- theta + v
+            if sliced(p):  # member by member: the lone update's arithmetic, on slices that stay in cache
+                for i in range(len(p)):
+                    v[i].mul_(mu[i])  # v <- mu v
+                    v[i].addcmul_(g[i], minus_lr[i])  # v <- v - lr g, one rounding
+                    p[i].add_(v[i])  # theta <- theta + v
+                continue
+            v.mul_(against(mu, p))
+            v.addcmul_(g, against(minus_lr, p))
+            p.add_(v)
 
     def _adam(self, params, grads, lrs, counts) -> None:
         beta1, beta2 = self.betas
         t = [count + 1 for count in counts]
         # torch.optim.Adam's numbers, on the host as it computes them
-        minus_step_size = per_member([-float(lr) / (1 - beta1 ** ti) for lr, ti in zip(lrs, t)], params[0])
-        bias_correction2_sqrt = per_member([(1 - beta2 ** ti) ** 0.5 for ti in t], params[0])
+        step_sizes = [float(lr) / (1 - beta1 ** ti) for lr, ti in zip(lrs, t)]
+        roots = [(1 - beta2 ** ti) ** 0.5 for ti in t]
+        minus_step_size, bias_correction2_sqrt = per_member([-x for x in step_sizes], params[0]), None
         for j, (p, g) in enumerate(zip(params, grads)):
             m, v = self.buffers["exp_avg"][j], self.buffers["exp_avg_sq"][j]
             self.steps[j] += 1
+            if sliced(p):  # member by member, as torch.optim.Adam's update (on slices that stay in cache)
+                for i in range(len(p)):
+                    m[i].lerp_(g[i], 1 - beta1)
+                    v[i].mul_(beta2).addcmul_(g[i], g[i], value=1 - beta2)
+                    p[i].addcdiv_(m[i], (v[i].sqrt() / roots[i]).add_(self.eps), value=-step_sizes[i])
+                continue
             m.lerp_(g, 1 - beta1)
             v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+            if bias_correction2_sqrt is None:
+                bias_correction2_sqrt = per_member(roots, params[0])
             denom = (v.sqrt() / against(bias_correction2_sqrt, p)).add_(self.eps)
             p.add_(against(minus_step_size, p) * m / denom)  # theta + (-step_size) m / denom, as addcdiv_
+
+
+SLICE_ELEMENTS = 1 << 16  # a member's slice of a leaf this large is updated alone (a stacked pass leaves the cache)
+
+
+def sliced(leaf: torch.Tensor) -> bool:
+    """Whether a stacked leaf [K, ...] is updated member by member (large) or all at once (small: fewer kernels)."""
+    return leaf[0].numel() >= SLICE_ELEMENTS

@@ -82,7 +82,7 @@ class MemberNetwork:
         self.template, self.tensors = template, tensors
 
     def __call__(self, *args: Any) -> Any:
-        return functional_call(self.template, self.tensors, args)
+        return functional_call(self.template, self.tensors, args, tie_weights=False)  # (the paper's nets tie none)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.template, name)

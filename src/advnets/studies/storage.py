@@ -161,16 +161,18 @@ def enqueue(study, setting: str, seed: int) -> None:
     study.enqueue_trial({}, user_attrs={"setting": setting, "seed": seed})
 
 
-def claim(opened: OpenStudy):
-    """A queued unit of work, taken by this worker (moved WAITING -> RUNNING, which one worker only can do: the
-    storage's change of state, as Optuna's ask() takes a queued trial), as (optuna Trial, its id in the storage);
-    None when nothing waits."""
+def claim(opened: OpenStudy, setting: str | None = None):
+    """A queued unit of work (of `setting`, when given), taken by this worker (moved WAITING -> RUNNING, which one
+    worker only can do: the storage's change of state, as Optuna's ask() takes a queued trial), as (optuna Trial,
+    its id in the storage); None when nothing waits."""
     import optuna
     from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
     with sqlite_claims(opened):
         for frozen in opened.study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+            if setting is not None and frozen.user_attrs.get("setting") != setting:
+                continue
             trial_id = opened.trial_id(frozen.number)
             try:
                 if opened.storage.set_trial_state_values(trial_id, state=TrialState.RUNNING):

@@ -25,8 +25,10 @@ from advnets.studies import storage as stores
 from advnets.studies.spec import StudySpec
 
 
-def work(folder: stores.StudyFolder, say=print) -> dict[str, int]:
-    """Run queued trials until the study has none left; returns how many this worker finished and failed."""
+def work(folder: stores.StudyFolder, say=print, members: int = 1) -> dict[str, int]:
+    """Run queued trials until the study has none left; returns how many this worker finished and failed.
+    `members`: the most queued seeds of one setting trained side by side in this process (advnets.members; 1: one
+    trial at a time). A trial trained as a member equals its lone run to float rounding, not bit for bit."""
     from optuna.storages import fail_stale_trials
     from optuna.trial import TrialState
 
@@ -46,9 +48,13 @@ def work(folder: stores.StudyFolder, say=print) -> dict[str, int]:
                 return counts
             time.sleep(1.0)  # another worker's trial runs: it may yet come back (its worker may die)
             continue
-        trial, trial_id = claimed
-        ok = run_trial(opened, trial, trial_id, say)
-        counts["finished" if ok else "failed"] += 1
+        batch = [claimed] + claim_seeds_beside(opened, claimed[0], members)
+        if len(batch) == 1:
+            ok = run_trial(opened, *claimed, say)
+            counts["finished" if ok else "failed"] += 1
+            continue
+        for ok in run_members(opened, batch, say):
+            counts["finished" if ok else "failed"] += 1
 
 
 def tpe():
@@ -90,11 +96,8 @@ def draw_setting(opened: stores.OpenStudy, say) -> tuple[Any, int] | None:
     return trial, opened.trial_id(trial.number)
 
 
-def run_trial(opened: stores.OpenStudy, trial, trial_id: int, say) -> bool:
-    """Train and score one claimed trial; tell the storage how it ended. True when it finished."""
-    from optuna.trial import TrialState
-
-    spec, study = opened.spec, opened.study
+def begin_trial(opened: stores.OpenStudy, trial, say) -> tuple[str, int, int, Path, str]:
+    """A claimed trial's (setting, seed, updates, run folder, prefix of its lines), recorded on the trial."""
     setting, seed = trial.user_attrs["setting"], trial.user_attrs["seed"]
     run_dir = opened.folder.run_dir(setting, seed)
     updates = opened.updates(setting)
@@ -102,40 +105,133 @@ def run_trial(opened: stores.OpenStudy, trial, trial_id: int, say) -> bool:
     trial.set_user_attr("machine", socket.gethostname())
     prefix = f"trial {trial.number} ({setting}, seed {seed})"
     say(f"{prefix}: training {updates} updates -> {run_dir}")
-    started = time.perf_counter()
-    with stores.heartbeat(opened, trial_id):
-        try:
-            train_trial(spec, setting, seed, updates, run_dir)
-            row = objective_row(spec, run_dir)
-        except TrainingInterrupted:  # a stop signal: saved; the trial is queued again, to resume where it stopped
-            trial.set_user_attr("reason", "interrupted (queued again)")
-            study.tell(trial, state=TrialState.FAIL)
-            stores.enqueue(study, setting, seed)
-            raise
-        except (AdvnetsError, TrainingDiverged, OSError) as e:
-            reason = " ".join(str(e).split())[:500] or type(e).__name__
-            trial.set_user_attr("reason", reason)
-            study.tell(trial, state=TrialState.FAIL)
-            say(f"{prefix}: failed: {reason}")
-            return False
+    return setting, seed, updates, run_dir, prefix
+
+
+def fail_trial(opened: stores.OpenStudy, trial, reason: str, prefix: str, say) -> bool:
+    """The trial failed with `reason` (one line): recorded, and not run again. False."""
+    from optuna.trial import TrialState
+
+    trial.set_user_attr("reason", reason)
+    opened.study.tell(trial, state=TrialState.FAIL)
+    say(f"{prefix}: failed: {reason}")
+    return False
+
+
+def requeue_trial(opened: stores.OpenStudy, trial) -> None:
+    """A stop signal: the trial's run is saved; the trial is queued again, to resume where it stopped."""
+    from optuna.trial import TrialState
+
+    trial.set_user_attr("reason", "interrupted (queued again)")
+    opened.study.tell(trial, state=TrialState.FAIL)
+    stores.enqueue(opened.study, trial.user_attrs["setting"], trial.user_attrs["seed"])
+
+
+def one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())[:500] or type(error).__name__
+
+
+def score_trial(opened: stores.OpenStudy, trial, run_dir: Path, prefix: str, started: float, say) -> bool:
+    """The trial's objective on the validation split, told to the storage. True when it is a finite number."""
+    spec = opened.spec
+    try:
+        row = objective_row(spec, run_dir)
+    except (AdvnetsError, OSError) as e:
+        return fail_trial(opened, trial, one_line(e), prefix, say)
     value = row.get(spec.objective.key)
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-        trial.set_user_attr("reason", f"the objective {spec.objective.label} is {value!r}, not a finite number")
-        study.tell(trial, state=TrialState.FAIL)
-        say(f"{prefix}: failed: {trial.user_attrs.get('reason')}")
-        return False
+        return fail_trial(opened, trial, f"the objective {spec.objective.label} is {value!r}, not a finite number",
+                          prefix, say)
     trial.set_user_attr("row", {k: v for k, v in row.items() if isinstance(v, (int, float, str, bool)) or v is None})
     trial.set_user_attr("seconds", round(time.perf_counter() - started, 1))
-    study.tell(trial, float(value))
+    opened.study.tell(trial, float(value))
     say(f"{prefix}: {spec.objective.label} = {value:.6g} ({time.perf_counter() - started:.0f} s)")
     return True
 
 
-def train_trial(spec: StudySpec, setting: str, seed: int, updates: int, run_dir: Path) -> None:
-    """The trial's run trained to `updates`: a new run, or its folder's run resumed (its config must be the
-    setting's: advnets.train.resume refuses any other change)."""
+def run_trial(opened: stores.OpenStudy, trial, trial_id: int, say) -> bool:
+    """Train and score one claimed trial; tell the storage how it ended. True when it finished."""
+    setting, seed, updates, run_dir, prefix = begin_trial(opened, trial, say)
+    started = time.perf_counter()
+    with stores.heartbeat(opened, trial_id):
+        try:
+            train_trial(opened.spec, setting, seed, updates, run_dir)
+        except TrainingInterrupted:
+            requeue_trial(opened, trial)
+            raise
+        except (AdvnetsError, TrainingDiverged, OSError) as e:
+            return fail_trial(opened, trial, one_line(e), prefix, say)
+        return score_trial(opened, trial, run_dir, prefix, started, say)
+
+
+def claim_seeds_beside(opened: stores.OpenStudy, trial, members: int) -> list[tuple[Any, int]]:
+    """More queued trials of `trial`'s setting (other seeds), claimed to train beside it as members: up to
+    `members` in all."""
+    more = []
+    while len(more) + 1 < members:
+        claimed = stores.claim(opened, setting=trial.user_attrs["setting"])
+        if claimed is None:
+            break
+        more.append(claimed)
+    return more
+
+
+def run_members(opened: stores.OpenStudy, batch: list[tuple[Any, int]], say) -> list[bool]:
+    """Claimed trials of one setting trained side by side in this process (advnets.members) and scored one by one;
+    trained one at a time instead where the setting cannot be stacked (said once). Whether each finished."""
+    import contextlib
+
+    from advnets.errors import ConfigError
+    from advnets.members import MemberOutcome, check_members_fit, check_stackable, train_members
+    from advnets.train.rundir import RunClaim
+    from advnets.train.stopping import stop_requests
+
+    begun = [(trial, trial_id, *begin_trial(opened, trial, say)) for trial, trial_id in batch]
+    started = time.perf_counter()
+    with contextlib.ExitStack() as held:
+        for _, trial_id, *_ in begun:
+            held.enter_context(stores.heartbeat(opened, trial_id))
+        try:
+            plans = [trial_plan(opened.spec, setting, seed, updates, run_dir)
+                     for _, _, setting, seed, updates, run_dir, _ in begun]
+        except (AdvnetsError, OSError) as e:
+            return [fail_trial(opened, trial, one_line(e), prefix, say) for trial, *_, prefix in begun]
+        to_train = [(plan, entry) for plan, entry in zip(plans, begun) if plan is not None]
+        try:
+            for plan, _ in to_train:
+                check_stackable(plan)
+            if to_train:
+                check_members_fit([plan for plan, _ in to_train])
+        except ConfigError as e:
+            say(f"setting {begun[0][2]}: its {len(begun)} seeds trained one at a time, not side by side ({e})")
+            held.close()
+            return [run_trial(opened, trial, trial_id, say) for trial, trial_id in batch]
+        outcomes: dict[int, MemberOutcome] = {}
+        if to_train:
+            dirs = [entry[5] for _, entry in to_train]
+            try:
+                with contextlib.ExitStack() as claims, stop_requests() as stop:
+                    for run_dir in dirs:  # (given up before the runs are scored)
+                        claims.enter_context(RunClaim.folder(run_dir))
+                    done = train_members([plan for plan, _ in to_train], dirs, stop)
+            except TrainingInterrupted:
+                for trial, *_ in begun:
+                    requeue_trial(opened, trial)
+                raise
+            except (AdvnetsError, OSError) as e:
+                return [fail_trial(opened, trial, one_line(e), prefix, say) for trial, *_, prefix in begun]
+            outcomes = {outcome.seed: outcome for outcome in done}
+        return [fail_trial(opened, trial, one_line(outcomes[seed].failure), prefix, say)
+                if seed in outcomes and outcomes[seed].failure
+                else score_trial(opened, trial, run_dir, prefix, started, say)
+                for trial, _, _, seed, _, run_dir, prefix in begun]
+
+
+def trial_plan(spec: StudySpec, setting: str, seed: int, updates: int, run_dir: Path):
+    """The plan that trains the trial's run to `updates` (a new run, or its folder's run resumed), or None when
+    it was trained before its worker stopped (only its score is missing)."""
     from advnets.config import load_config
-    from advnets.train import plan_training, train
+    from advnets.train import plan_training
     from advnets.train.checkpoint import TRAINING_STATE
     from advnets.train.resume import resume_config
 
@@ -143,10 +239,19 @@ def train_trial(spec: StudySpec, setting: str, seed: int, updates: int, run_dir:
     if (run_dir / TRAINING_STATE).exists():
         cfg, header = resume_config(run_dir, spec.base, overrides)
         if header is not None and header["step"] >= updates:
-            return  # trained before its worker stopped; only its score is missing
-        train(plan_training(cfg, resume=header is not None), run_dir)
-    else:
-        train(load_config(spec.base, overrides), run_dir)
+            return None
+        return plan_training(cfg, resume=header is not None)
+    return plan_training(load_config(spec.base, overrides))
+
+
+def train_trial(spec: StudySpec, setting: str, seed: int, updates: int, run_dir: Path) -> None:
+    """The trial's run trained to `updates`: a new run, or its folder's run resumed (its config must be the
+    setting's: advnets.train.resume refuses any other change)."""
+    from advnets.train import train
+
+    plan = trial_plan(spec, setting, seed, updates, run_dir)
+    if plan is not None:  # (None: trained before its worker stopped; only its score is missing)
+        train(plan, run_dir)
 
 
 def objective_row(spec: StudySpec, run_dir: Path) -> dict[str, Any]:
@@ -165,7 +270,8 @@ def objective_row(spec: StudySpec, run_dir: Path) -> dict[str, Any]:
     return row
 
 
-def run_workers(folder: stores.StudyFolder, workers: int, storage: str | None = None, say=print) -> int:
+def run_workers(folder: stores.StudyFolder, workers: int, storage: str | None = None, members: int = 1,
+                say=print) -> int:
     """`workers` worker processes on this machine, sharing its cores (PyTorch's threads divided among them, said
     here and in each trial's sessions.jsonl); returns the worst exit status. A stop signal reaches every worker
     (the terminal's process group): each saves its trial and queues it again."""
@@ -178,6 +284,7 @@ def run_workers(folder: stores.StudyFolder, workers: int, storage: str | None = 
     say(f"study {folder.name}: {workers} workers x {threads} thread{'s' if threads > 1 else ''} ({cores} cores)")
     argv = [sys.executable, "-m", "advnets", "study", "run", str(folder.path), "--workers", "1"]
     argv += ["--storage", storage] if storage else []
+    argv += ["--members", str(members)] if members > 1 else []
     processes = [subprocess.Popen(argv, env={**os.environ, "OMP_NUM_THREADS": str(threads),
                                              "ADVNETS_STUDY_WORKER": str(i)}) for i in range(workers)]
     try:
