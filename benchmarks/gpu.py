@@ -10,6 +10,8 @@
 4. Every subcommand once with the device on CUDA (short runs): which ones fail, with their error line.
 5. The CIFAR-10 presets (issue 23): an iteration's operations and time, and an epoch's, on CUDA
    (benchmarks/cifar10.py, random images in the official format).
+6. Several seeds in one process (issue 44): paper-mnist's K = 1, 4, 16 members (eager) against K lone games
+   run in turn, eagerly and as a captured CUDA graph (benchmarks/members.py's device_rows).
 
 Prints one table per part and writes every row to --out (JSON). Needs MNIST (--data-dir, $ADVNETS_DATA).
 """
@@ -160,13 +162,22 @@ def every_command(data_dir: str, out: list[dict], device: str = "cuda") -> None:
         print(f"  {len(failed)} of {len(cases)} failed" + (f": {', '.join(failed)}" if failed else ""))
 
 
+def members(data_dir: str, out: list[dict], device: str = "cuda", ks: tuple[int, ...] = (1, 4, 16),
+            iterations: int = 200) -> None:
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from members import device_rows  # benchmarks/members.py
+
+    print("\nseveral seeds in one process (paper-mnist; updates/s of all K together):")
+    out.extend(device_rows("paper-mnist", list(ks), iterations, data_dir, device))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", default=os.environ.get("ADVNETS_DATA"), help="MNIST's folder (default $ADVNETS_DATA)")
     p.add_argument("--updates", type=int, default=10_000, help="updates of the whole run with the graph on (default 10000)")
     p.add_argument("--out", default="gpu-benchmark.json", help="the JSON file of every row")
-    p.add_argument("--parts", nargs="+", default=["step", "run", "parzen", "ais", "commands", "cifar"],
-                   choices=["step", "run", "parzen", "ais", "commands", "cifar"])
+    p.add_argument("--parts", nargs="+", default=["step", "run", "parzen", "ais", "commands", "cifar", "members"],
+                   choices=["step", "run", "parzen", "ais", "commands", "cifar", "members"])
     p.add_argument("--check-on-cpu", action="store_true",
                    help="run every part on the CPU, tiny (checks this script where there is no GPU)")
     args = p.parse_args()
@@ -178,7 +189,8 @@ def main() -> None:
                 "run": lambda: full_runs(args.data_dir, 60, rows, "cpu"), "parzen": lambda: parzen(args.data_dir, rows, "cpu"),
                 "ais": lambda: ais(args.data_dir, rows, "cpu", ("--n-samples", "4", "--ais-steps", "8", "--chains", "2")),
                 "commands": lambda: every_command(args.data_dir, rows, "cpu"),
-                "cifar": lambda: cifar(args.data_dir, rows, "cpu", steps="1")}
+                "cifar": lambda: cifar(args.data_dir, rows, "cpu", steps="1"),
+                "members": lambda: members(args.data_dir, rows, "cpu", ks=(1, 2), iterations=2)}
         run_parts({name: tiny[name] for name in args.parts}, rows, Path(args.out), {"device": "cpu", "torch": torch.__version__})
         return
     if not torch.cuda.is_available():
@@ -192,7 +204,8 @@ def main() -> None:
     parts = {"step": lambda: step_tables(args.data_dir, rows),
              "run": lambda: full_runs(args.data_dir, args.updates, rows),
              "parzen": lambda: parzen(args.data_dir, rows), "ais": lambda: ais(args.data_dir, rows),
-             "commands": lambda: every_command(args.data_dir, rows), "cifar": lambda: cifar(args.data_dir, rows)}
+             "commands": lambda: every_command(args.data_dir, rows), "cifar": lambda: cifar(args.data_dir, rows),
+             "members": lambda: members(args.data_dir, rows)}
     run_parts({name: parts[name] for name in args.parts}, rows, Path(args.out),
               {"device": torch.cuda.get_device_name(), "torch": torch.__version__})
     print(f"\n{len(rows)} rows in {args.out}; {time.perf_counter() - t0:.0f} s in all")

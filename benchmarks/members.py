@@ -82,6 +82,50 @@ def time_loops(preset: str, k: int, iterations: int, data_dir: str | None) -> tu
     return lone, stacked, lone_threads, member_threads
 
 
+def device_rows(preset: str, ks: list[int], iterations: int, data_dir: str | None, device: str) -> list[dict]:
+    """On `device` (benchmarks/gpu.py's "members" part): per K, updates/s of K lone games run in turn, eagerly and
+    (on CUDA) as a captured graph, against member-updates/s of the K stacked members (eager: members are not
+    captured yet)."""
+    import torch
+
+    from advnets.config import load_config
+    from advnets.members.iteration import Members, members_iteration
+    from advnets.train import plan_training
+    from advnets.train.build import build_game
+    from advnets.train.graph import iteration_runner
+
+    def synced_seconds(run, n: int) -> float:
+        run()  # warm-up (a graph's capture, the members' draws recorded)
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        started = time.perf_counter()
+        for _ in range(n):
+            run()
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        return time.perf_counter() - started
+
+    rows = []
+    overrides = [*QUIET, f"device={device}", *([f"data.dir={data_dir}"] if data_dir else [])]
+    for k in ks:
+        plans = [plan_training(load_config(preset, [f"seed={seed}", *overrides])) for seed in range(k)]
+        row = {"part": "members", "preset": preset, "K": k, "device": device}
+        for mode in ("off", "on") if device.startswith("cuda") else ("off",):
+            seconds = 0.0
+            for plan in plans:
+                game = build_game(plan)
+                sums = torch.zeros(4, device=game.data.device)
+                seconds += synced_seconds(iteration_runner(game, sums, mode, print), iterations)
+            row[f"lone_graph_{mode}_updates_per_s"] = k * iterations / seconds
+        members = Members([build_game(plan) for plan in plans])
+        row["members_updates_per_s"] = k * iterations / synced_seconds(lambda: members_iteration(members), iterations)
+        rows.append(row)
+        print(f"  {preset} K={k:3d}: lone eager {row['lone_graph_off_updates_per_s']:8.1f} updates/s, lone graph "
+              f"{row.get('lone_graph_on_updates_per_s', float('nan')):8.1f}, members {row['members_updates_per_s']:8.1f}"
+              " member-updates/s", flush=True)
+    return rows
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data-dir", default=os.environ.get("ADVNETS_DATA"))

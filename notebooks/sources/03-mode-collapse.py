@@ -121,6 +121,46 @@ figures.draw("modes", variants["non-saturating, k = 5"], runs / "ns-k5.png", var
 display(Image(filename=runs / "ns-k5.png"))
 
 # %% [markdown]
+# ## Eight seeds from one call
+#
+# One seed ranks nothing. `advnets train toy-ring --members 0-7` (here its library form, `train_seeds`) trains
+# the same setup for seeds 0 to 7 side by side in one process: the eight $G$s and $D$s are stacked and run by the
+# same kernels (`torch.func.vmap`), while each seed draws its own minibatches and noise and writes its own run
+# folder, as if trained alone. The non-saturating loss with $k = 1$, 4,000 updates each, $G$ itself scored as above:
+
+# %%
+from advnets.members import train_seeds
+
+seeds = list(range(8))
+if not all((runs / "seeds" / f"s{seed}" / "training-state.safetensors").exists() for seed in seeds):
+    train_seeds(load_config("toy-ring", [*SETTINGS, "train.snapshot_every=0", "train.sample_every=4000"]), seeds,
+                runs / "seeds")
+reports = [mode_report(generate(load_snapshot(runs / "seeds" / f"s{seed}", variant="live").generator, 2500, seed=0),
+                       centres, std)
+           for seed in seeds]
+print(f"{'seed':>4} {'modes':>6} {'high quality %':>15}")
+for seed, r in zip(seeds, reports):
+    print(f"{seed:>4} {r.modes:>6} {r.high_quality:15.1f}")
+modes = [r.modes for r in reports]
+print(f"modes over the 8 seeds: median {sorted(modes)[3] / 2 + sorted(modes)[4] / 2:g}, "
+      f"worst {min(modes)}, best {max(modes)}")
+
+# %% [markdown]
+# The eight seeds' last samples (`advnets figure modes` on each member's folder):
+
+# %%
+fig, axes = plt.subplots(2, 4, figsize=(10, 5))
+for ax, seed in zip(axes.flat, seeds):
+    x = generate(load_snapshot(runs / "seeds" / f"s{seed}", variant="live").generator, 2500, seed=0).numpy()
+    ax.scatter(x[:, 0], x[:, 1], s=1, alpha=0.3)
+    ax.scatter(centres[:, 0], centres[:, 1], s=12, c="red", marker="x")
+    ax.set(title=f"seed {seed}: {reports[seed].modes} modes", xlim=(-1.5, 1.5), ylim=(-1.5, 1.5), aspect="equal",
+           xticks=[], yticks=[])
+fig.tight_layout()
+display(fig)
+plt.close(fig)
+
+# %% [markdown]
 # ## What was measured
 #
 # - Modes captured and high-quality samples of one run every 500 updates, for $G$ and for the moving average of
@@ -133,6 +173,9 @@ display(Image(filename=runs / "ns-k5.png"))
 # - The moving average changes which samples are drawn, not how $G$ trains. On this run it captured as many
 #   modes as $G$ or more at every check and put more of its samples on them while training moved fast; by the
 #   last updates, with the learning rate lower, the two are close.
+# - Over eight seeds trained by one call, the same setup's worst and best seeds differ (the table above): a
+#   finding about the loss or $k$ holds only across seeds, which is what `advnets study` compares
+#   (docs/studies.md) and `--members` makes cheaper.
 # - One seed and 4,000 updates are an illustration. The preset's full 20,000 updates over five seeds are in
 #   `docs/theory.md` ("Mode collapse on 2-D mixtures"): minimax $k = 1$ captured 8.0 of 8 modes, non-saturating
 #   7.2, $k = 5$ 3.2 and 4.4, with `python experiments/toy_modes.py --seeds 5 --presets toy-ring`.

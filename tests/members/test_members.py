@@ -186,3 +186,9 @@ def test_memory_for_k_members_is_checked_before_anything_is_made(tiny_mnist, tmp
     check_members_fit([tight] * 3)
     with pytest.raises(ConfigError, match="4 members need about .* train at most 3 at once"):
         check_members_fit([tight] * 4)
+
+
+def test_members_of_different_configs_are_refused(tiny_ring, tmp_path):
+    cfgs = [tiny_ring("seed=0"), tiny_ring("seed=1", "optim.lr=0.01")]
+    with pytest.raises(ConfigError, match="differ in more than the seed"):
+        trained_members(cfgs, tmp_path)

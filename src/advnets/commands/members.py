@@ -9,35 +9,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import shutil
 import sys
 import time
 from pathlib import Path
 
 from advnets.errors import CheckpointError, ConfigError, shell_command
+from advnets.members.folder import is_members_folder, member_dir, read_members, write_members
 
-MEMBERS_FILE = "members.json"
-
-
-def is_members_folder(path: str | Path | None) -> bool:
-    return path is not None and (Path(path) / MEMBERS_FILE).is_file()
-
-
-def member_dir(folder: Path, seed: int) -> Path:
-    return folder / f"s{seed}"
-
-
-def read_members(folder: Path) -> list[int]:
-    """The seeds a members folder was made for (members.json), refused in one line when unreadable."""
-    try:
-        seeds = json.loads((folder / MEMBERS_FILE).read_text())["seeds"]
-        if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
-            raise ValueError("seeds must be a list of integers >= 0")
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise CheckpointError(f"{folder / MEMBERS_FILE} is damaged ({e}); it lists the members' seeds, as "
-                              '{"seeds": [0, 1, 2]}') from None
-    return seeds
+__all__ = ["is_members_folder", "train_members_command"]
 
 
 def train_members_command(args: argparse.Namespace, stop) -> int:
@@ -128,12 +108,11 @@ def _member_claim(path: Path, resuming: bool):
 def _new_folder(args: argparse.Namespace, name: str, seeds: list[int], held: contextlib.ExitStack) -> Path:
     """The members' folder (made and locked), with members.json; removed again at the end when no member in it
     kept a training state."""
-    from advnets.fileio import atomic_write_bytes
     from advnets.train.checkpoint import TRAINING_STATE
     from advnets.train.rundir import claim_run_dir
 
     folder, lock = claim_run_dir(args.out, name, args.runs_root)
-    atomic_write_bytes(folder / MEMBERS_FILE, (json.dumps({"seeds": seeds}) + "\n").encode())
+    write_members(folder, seeds)
 
     def give_up() -> None:
         if not any((member_dir(folder, seed) / TRAINING_STATE).exists() for seed in seeds):

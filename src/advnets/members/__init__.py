@@ -8,9 +8,17 @@ seed's streams, takes its own optimizer steps, and writes its own ordinary run f
     stack.py      K networks as stacked leaves; each member's module a view of its slices
     optim.py      momentum SGD and Adam on stacked leaves, each member's update as alone
     iteration.py  Algorithm 1's iteration for K members at once (the schedules of advnets.train.algorithm)
-    run.py        train_members: a Session per member (advnets.train.loop), iterate, finish
+    run.py        train_members: a Session per member (advnets.train.loop), iterate, finish; train_seeds
+    folder.py     a members folder: members.json and one run folder s<seed> per member
 """
 
-from advnets.members.run import MemberOutcome, check_members_fit, check_stackable, train_members
+__all__ = ["MemberOutcome", "check_members_fit", "check_stackable", "train_members", "train_seeds"]
 
-__all__ = ["MemberOutcome", "check_members_fit", "check_stackable", "train_members"]
+
+def __getattr__(name: str):
+    """The training API, imported (with PyTorch) when first used: the command line reads members.json without it."""
+    if name in __all__:
+        from advnets.members import run
+
+        return getattr(run, name)
+    raise AttributeError(f"module 'advnets.members' has no attribute {name!r}")

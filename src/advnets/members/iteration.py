@@ -98,10 +98,11 @@ class Members:
     # -- per member, from its own streams -------------------------------------------------------------
 
     def _each_active(self, draw: Callable[[Game], object]) -> list:
-        values = [draw(game) if on else None for game, on in zip(self.games, self.active)]
-        return values
+        """`draw(game)` for every active member from its own game (its streams); None for the others."""
+        return [draw(game) if on else None for game, on in zip(self.games, self.active)]
 
     def _stack(self, values: list) -> torch.Tensor | None:
+        """[K, ...] of the members' tensors (zeros for members that draw nothing), or None when none has one."""
         present = next((v for v in values if v is not None), None)
         if present is None:
             return None

@@ -17,13 +17,15 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
+from advnets.config import Config
 from advnets.errors import ConfigError, TrainingDiverged, TrainingInterrupted
+from advnets.members.folder import member_dir, write_members
 from advnets.members.iteration import Members, members_iteration
 from advnets.progress import Progress
 from advnets.runtime import format_bytes
 from advnets.train.budget import choose_threads
 from advnets.train.loop import Session, TrainResult, cpu_threads, iterate
-from advnets.train.plan import TrainPlan
+from advnets.train.plan import TrainPlan, plan_training
 from advnets.train.stopping import StopRequest
 
 
@@ -54,6 +56,20 @@ def check_stackable(plan: TrainPlan) -> None:
             raise ConfigError(f"several members in one process cannot train with {what}")
 
 
+def check_same_config(plans: list[TrainPlan]) -> None:
+    """Members are one config trained over seeds: refuse, in one line, plans that differ in anything else (their
+    lengths, train.steps, may differ: a member resumed alone for longer)."""
+    def shared(plan: TrainPlan) -> Config:
+        cfg = plan.cfg
+        return dataclasses.replace(cfg, seed=0, train=dataclasses.replace(cfg.train, steps=0))
+
+    first = shared(plans[0])
+    for plan in plans[1:]:
+        if shared(plan) != first:
+            raise ConfigError(f"the members' configs differ in more than the seed (seed {plans[0].cfg.seed} and seed "
+                              f"{plan.cfg.seed}); train different settings as separate commands")
+
+
 def check_members_fit(plans: list[TrainPlan]) -> None:
     """K members keep K times what one run keeps: refuse in one line what the device cannot hold."""
     budget, k = plans[0].budget, len(plans)
@@ -81,6 +97,7 @@ def train_members(plans: list[TrainPlan], run_dirs: list[Path], stop: StopReques
     (`resume_command`: what its message says continues them all)."""
     for plan in plans:
         check_stackable(plan)
+    check_same_config(plans)
     check_members_fit(plans)
     if len(plans) == 1:
         return [_train_alone(plans[0], run_dirs[0], stop, resume_command)]
@@ -104,6 +121,22 @@ def train_members(plans: list[TrainPlan], run_dirs: list[Path], stop: StopReques
         raise TrainingInterrupted(first.step, run_dirs[0], first.signal_name, first.exit_status - 128,
                                   resume_command=resume_command)
     return outcomes
+
+
+def train_seeds(cfg: Config, seeds: list[int], folder: str | Path) -> list[MemberOutcome]:
+    """`cfg` trained once per seed, side by side in this process, as `advnets train --members` does: FOLDER/s<seed>
+    each an ordinary run folder (new ones; FOLDER/members.json lists the seeds, so that `advnets train --resume
+    FOLDER` continues them together). Returns how each member ended."""
+    from advnets.train.rundir import RunClaim
+    from advnets.train.stopping import stop_requests
+
+    folder = Path(folder)
+    plans = [plan_training(dataclasses.replace(cfg, seed=seed)) for seed in seeds]
+    folder.mkdir(parents=True, exist_ok=True)
+    write_members(folder, list(seeds))
+    with contextlib.ExitStack() as claims, stop_requests() as stop:
+        dirs = [claims.enter_context(RunClaim.new(member_dir(folder, seed), f"s{seed}")).path for seed in seeds]
+        return train_members(plans, dirs, stop)
 
 
 def _train_alone(plan: TrainPlan, run_dir: Path, stop: StopRequest, resume_command: str | None) -> MemberOutcome:
