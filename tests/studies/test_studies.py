@@ -197,11 +197,11 @@ def test_a_worker_trains_a_settings_seeds_side_by_side_as_members(tmp_path):
     """`study run --members K`: each setting's queued seeds trained in one process (advnets.members), every trial
     still its own run folder and its own score; a setting that cannot be stacked is trained one trial at a time."""
     spec = write_spec(tmp_path, "members", seeds=[0, 1, 2],
-                      settings={"k1": ["train.k=1"], "sn": ["train.k=1", "discriminator.spectral_norm=true"]})
+                      settings={"k1": ["train.k=1"], "bn": ["train.k=1", "generator.batch_norm=true"]})
     study = tmp_path / "study"
     advnets("study", "create", spec, "--out", study)
     out = advnets("study", "run", study, "--members", "3").stdout
-    assert "setting sn: its 3 seeds trained one at a time, not side by side" in out
+    assert "setting bn: its 3 seeds trained one at a time, not side by side" in out
     trials = _trials(study)
     assert len(trials) == 6 and all(t.state == TrialState.COMPLETE for t in trials)
     for t in trials:

@@ -35,6 +35,18 @@ def _is_member_draw(kwargs: dict | None) -> bool:
     return bool(kwargs) and kwargs.get("generator") is MEMBER_STREAM
 
 
+def _call(func, args, kwargs: dict | None):
+    """`func` as called, except that an `out=` variant (which vmap cannot batch: spectral normalisation's power
+    iteration writes its vectors so) is computed, then copied into `out` in place."""
+    kwargs = kwargs or {}
+    out = kwargs.get("out")
+    if isinstance(out, torch.Tensor):
+        result = func(*args, **{k: v for k, v in kwargs.items() if k != "out"})
+        with torch.no_grad():
+            return out.copy_(result)
+    return func(*args, **kwargs)
+
+
 class Recording(TorchFunctionMode):
     """Notes the draws made from MEMBER_STREAM (their values are throwaway: a dry run)."""
 
@@ -51,7 +63,7 @@ class Recording(TorchFunctionMode):
             self.draws.append((func, tuple(args), plain))
             throwaway = torch.Generator(torch.device(plain.get("device") or "cpu"))  # the global stream untouched
             return func(*args, generator=throwaway, **plain)
-        return func(*args, **(kwargs or {}))
+        return _call(func, args, kwargs)
 
 
 class Replaying(TorchFunctionMode):
@@ -69,7 +81,7 @@ class Replaying(TorchFunctionMode):
                                    "not what the recorded pass drew; the iteration's draws must not depend on data")
             self.next += 1
             return self.values[i]
-        return func(*args, **(kwargs or {}))
+        return _call(func, args, kwargs)
 
 
 class Tape:
@@ -81,11 +93,15 @@ class Tape:
     def known(self, phase: str) -> bool:
         return phase in self.phases
 
-    def record(self, phase: str, dry_run: Callable[[], Any]) -> None:
-        """Run `dry_run` (the phase under vmap with randomness "same", without gradients) once, noting its draws."""
+    def record(self, phase: str, dry_run: Callable[[], Any], state: list[torch.Tensor] = ()) -> None:
+        """Run `dry_run` (the phase under vmap with randomness "same", without gradients) once, noting its draws;
+        `state`: tensors the pass may write (spectral normalisation's vectors), put back afterwards."""
         recording = Recording()
+        kept = [t.clone() for t in state]
         with torch.no_grad(), recording:
             dry_run()
+            for tensor, value in zip(state, kept):
+                tensor.copy_(value)
         self.phases[phase] = recording.draws
 
     def draw(self, phase: str, generators: list[torch.Generator]) -> list[torch.Tensor]:

@@ -137,7 +137,7 @@ class Members:
         try:
             if not self.tape.known(name):
                 self.tape.record(name, lambda: vmap(one, in_dims=(*dims, None, *in_dims), randomness="same")(
-                    *arguments, None, *inputs))
+                    *arguments, None, *inputs), state=[*self.g.buffers.values(), *self.d.buffers.values()])
             draws = self.tape.draw(name, [game.rng if on else torch.Generator(self.device)
                                           for game, on in zip(self.games, self.active)])
             return vmap(one, in_dims=(*dims, 0, *in_dims))(*arguments, draws, *inputs)

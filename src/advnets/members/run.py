@@ -47,8 +47,6 @@ def check_stackable(plan: TrainPlan) -> None:
         (cfg.inference.joint, "inference.joint (the joint inference network's updates are not stacked yet); "
                               "train without it, then fit E per member with advnets infer"),
         (cfg.generator.batch_norm, "generator.batch_norm (batch normalisation's running statistics)"),
-        (cfg.discriminator.spectral_norm, "discriminator.spectral_norm (its power iteration's buffers are not "
-                                          "stacked yet)"),
         (cfg.train.graph == "on", "train.graph=on (members run eagerly; set train.graph=auto or off)"),
     ]
     for refused, what in refusals:
