@@ -26,6 +26,8 @@ def test_members_write_ordinary_run_folders_that_resume_together(tmp_path, capsy
         assert (run / "network-latest.safetensors").is_file() and (run / "stats.jsonl").is_file()
     assert main(["train", "--resume", str(folder), "--set", "train.steps=30"]) == 0
     assert capsys.readouterr().out.count("done: step 30") == 3
+    assert main(["train", "--resume", str(folder), "--set", "train.steps=30"]) == 0
+    assert "every member of" in capsys.readouterr().out
     # the member folders are ordinary runs: one resumes alone
     assert main(["train", "--resume", str(folder / "s1"), "--set", "train.steps=40"]) == 0
     assert read_training_header(folder / "s1")["step"] == 40

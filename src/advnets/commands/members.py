@@ -24,11 +24,14 @@ def train_members_command(args: argparse.Namespace, stop) -> int:
     """Plan every member (nothing created before all pass), claim the folders, train, say how each ended."""
     from advnets.commands.presentation import training_failure
     from advnets.commands.training import say_how_it_ended
-    from advnets.members import check_members_fit, check_stackable, train_members
+    from advnets.distributed import ranks_from_environment
+    from advnets.members import check_members_fit, check_same_config, check_stackable, train_members
     from advnets.train import plan_training
 
     started = time.perf_counter()
     resuming = args.resume is not None
+    if ranks_from_environment().distributed:
+        raise ConfigError("--members trains its seeds in one process: run it without torchrun")
     with contextlib.ExitStack() as held:
         folder, seeds, cfgs, headers, claims = _resolve(args, held)
         if args.dry_run:
@@ -37,8 +40,14 @@ def train_members_command(args: argparse.Namespace, stop) -> int:
             print(to_yaml(cfgs[0]), end="")
             return 0
         plans = [plan_training(cfg, resume=header is not None) for cfg, header in zip(cfgs, headers)]
+        if resuming and all(header is not None and header["step"] >= plan.cfg.train.steps
+                            for header, plan in zip(headers, plans)):
+            print(f"every member of {folder} is already at train.steps={plans[0].cfg.train.steps} or beyond; raise "
+                  "train.steps to continue")
+            return 0
         for plan in plans:
             check_stackable(plan)
+        check_same_config(plans)
         check_members_fit(plans)
         if not resuming:
             folder = _new_folder(args, cfgs[0].name, seeds, held)
