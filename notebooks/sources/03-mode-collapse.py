@@ -178,4 +178,5 @@ plt.close(fig)
 #   (docs/studies.md) and `--members` makes cheaper.
 # - One seed and 4,000 updates are an illustration. The preset's full 20,000 updates over five seeds are in
 #   `docs/theory.md` ("Mode collapse on 2-D mixtures"): minimax $k = 1$ captured 8.0 of 8 modes, non-saturating
-#   7.2, $k = 5$ 3.2 and 4.4, with `python experiments/toy_modes.py --seeds 5 --presets toy-ring`.
+#   7.6, $k = 5$ (rates decaying per generator update) 3.6 and 3.8, with
+#   `python experiments/toy_modes.py --seeds 5 --presets toy-ring --members` (each row's seeds side by side).

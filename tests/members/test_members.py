@@ -176,6 +176,24 @@ def test_a_network_drawing_from_the_global_generator_is_refused(tiny_ring):
         members_iteration(members)
 
 
+def test_a_network_vmap_cannot_run_is_refused_in_one_line(tiny_ring):
+    """A plugin network that is not functional (here: it reads a number back from its input) cannot be stacked."""
+    plans = [plan_training(tiny_ring(f"seed={seed}")) for seed in (0, 1)]
+    members = Members([build_game(plan) for plan in plans])
+    template = members.d.template
+    forward = template.forward
+    template.forward = lambda x, generator=None, c=None: forward(x * float(x.sum().item() > 0), generator, c)
+    with pytest.raises(ConfigError, match="cannot run as stacked members under torch.func.vmap"):
+        members_iteration(members)
+
+
+def test_batch_normalisation_in_any_network_is_refused(tiny_ring):
+    game = build_game(plan_training(tiny_ring()))
+    game.d.net.blocks.insert(0, torch.nn.BatchNorm1d(2))
+    with pytest.raises(ConfigError, match="D with batch normalisation's running statistics .*BatchNorm1d"):
+        Members([game, game])
+
+
 def test_memory_for_k_members_is_checked_before_anything_is_made(tiny_mnist, tmp_path):
     import dataclasses
 

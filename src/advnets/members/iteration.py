@@ -18,6 +18,7 @@ from collections.abc import Callable
 import torch
 from torch.func import vmap
 
+from advnets.errors import ConfigError
 from advnets.losses import discriminator_loss, generator_loss
 from advnets.members.draws import MEMBER_STREAM, Tape, explain_vmap_failure
 from advnets.members.optim import StackedOptimizer, against, per_member, sliced
@@ -59,6 +60,7 @@ class Members:
     takes no updates and draws nothing)."""
 
     def __init__(self, games: list[Game]):
+        refuse_unstackable(games[0])
         self.games = games
         self.rules, self.device = games[0].rules, games[0].data.device
         self.d = StackedNetwork([game.d.net for game in games])
@@ -142,7 +144,7 @@ class Members:
                                           for game, on in zip(self.games, self.active)])
             return vmap(one, in_dims=(*dims, 0, *in_dims))(*arguments, draws, *inputs)
         except RuntimeError as e:
-            if "randomness" not in str(e):
+            if not any(word in str(e) for word in ("vmap", "Batching rule", "batched")):
                 raise
             raise explain_vmap_failure(e, "a network of this config") from None
 
@@ -208,6 +210,17 @@ class Members:
                 a.lerp_(b, against(weights.to(a.dtype), a))
             else:  # counters are copied
                 a.copy_(b)
+
+
+def refuse_unstackable(game: Game) -> None:
+    """One line for a network members cannot stack: batch normalisation's running statistics (a plugin's too),
+    which its forward pass updates as one buffer for the batch."""
+    for role, net in (("G", game.g.net), ("D", game.d.net)):
+        for name, layer in net.named_modules():
+            if isinstance(layer, torch.nn.modules.batchnorm._BatchNorm) and layer.track_running_stats:
+                raise ConfigError(f"several members in one process cannot train {role} with batch normalisation's "
+                                  f"running statistics ({name or 'the network'}: {type(layer).__name__}); train the "
+                                  "seeds one by one")
 
 
 def linear_weights(module: torch.nn.Module) -> list[str]:
