@@ -121,7 +121,8 @@ def device_rows(preset: str, ks: list[int], iterations: int, data_dir: str | Non
         row["members_updates_per_s"] = k * iterations / synced_seconds(lambda: members_iteration(members), iterations)
         rows.append(row)
         print(f"  {preset} K={k:3d}: lone eager {row['lone_graph_off_updates_per_s']:8.1f} updates/s, lone graph "
-              f"{row.get('lone_graph_on_updates_per_s', float('nan')):8.1f}, members {row['members_updates_per_s']:8.1f}"
+              f"{row.get('lone_graph_on_updates_per_s', float('nan')):8.1f}, "
+              f"members {row['members_updates_per_s']:8.1f}"
               " member-updates/s", flush=True)
     return rows
 

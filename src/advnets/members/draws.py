@@ -118,8 +118,8 @@ def explain_vmap_failure(error: Exception, what: str) -> ConfigError:
     """One line for a network that cannot run as members (vmap refused it)."""
     text = (str(error).splitlines() or [type(error).__name__])[0]
     if "randomness" in text:
-        return ConfigError(f"{what} draws random numbers from PyTorch's global generator (e.g. nn.Dropout or torch.rand "
-                           "without generator=), which is no member's own stream: draw from the generator the network "
-                           "is handed, or train the seeds one by one")
+        return ConfigError(f"{what} draws random numbers from PyTorch's global generator (e.g. nn.Dropout or "
+                           "torch.rand without generator=), which is no member's own stream: draw from the generator "
+                           "the network is handed, or train the seeds one by one")
     return ConfigError(f"{what} cannot run as stacked members under torch.func.vmap ({text}); train the seeds "
                        "one by one")

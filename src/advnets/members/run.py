@@ -73,9 +73,9 @@ def check_members_fit(plans: list[TrainPlan]) -> None:
     budget, k = plans[0].budget, len(plans)
     if budget.available is not None and k * budget.need > budget.available:
         most = max(1, budget.available // max(1, budget.need))
-        raise ConfigError(f"{k} members need about {format_bytes(k * budget.need)} of memory ({format_bytes(budget.need)} "
-                          f"each) and {plans[0].device} has {format_bytes(budget.available)} available; train at most "
-                          f"{most} at once")
+        raise ConfigError(f"{k} members need about {format_bytes(k * budget.need)} of memory "
+                          f"({format_bytes(budget.need)} each) and {plans[0].device} has "
+                          f"{format_bytes(budget.available)} available; train at most {most} at once")
 
 
 def members_threads(plans: list[TrainPlan]) -> list[TrainPlan]:

@@ -146,8 +146,8 @@ class Session:
         self.last_row: dict = {}
         self._announce(resume, plan.ranks, device, plan.threads)
         t = cfg.train
-        self.bar = Progress(t.steps, cfg.name, "step", initial=self.step, enabled=t.progress and self.main and not member,
-                            copy_to=self.log.copy)
+        self.bar = Progress(t.steps, cfg.name, "step", initial=self.step,
+                            enabled=t.progress and self.main and not member, copy_to=self.log.copy)
         self.log.progress = self.bar if not member else None
         self.time.restart()
 
