@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import shutil
 import sys
 import time
@@ -25,7 +26,7 @@ def train_members_command(args: argparse.Namespace, stop) -> int:
     from advnets.commands.presentation import training_failure
     from advnets.commands.training import say_how_it_ended
     from advnets.distributed import ranks_from_environment
-    from advnets.members import check_members_fit, check_same_config, check_stackable, train_members
+    from advnets.members import check_members, train_members
     from advnets.train import plan_training
 
     started = time.perf_counter()
@@ -45,10 +46,7 @@ def train_members_command(args: argparse.Namespace, stop) -> int:
             print(f"every member of {folder} is already at train.steps={plans[0].cfg.train.steps} or beyond; raise "
                   "train.steps to continue")
             return 0
-        for plan in plans:
-            check_stackable(plan)
-        check_same_config(plans)
-        check_members_fit(plans)
+        check_members(plans)
         if not resuming:
             folder = _new_folder(args, cfgs[0].name, seeds, held)
             claims = [held.enter_context(_member_claim(member_dir(folder, seed), resuming=False)) for seed in seeds]
@@ -94,9 +92,8 @@ def _resolve(args: argparse.Namespace, held: contextlib.ExitStack):
     if any(item.split("=", 1)[0] == "seed" for item in args.set):
         raise ConfigError("--members sets each member's seed; leave seed out of --set")
     seeds = args.members
-    cfgs = [resolve_train_config(argparse.Namespace(**{**vars(args), "set": [*args.set, f"seed={seed}"]}))[0]
-            for seed in seeds]
-    return None, seeds, cfgs, [None] * len(seeds), []
+    cfg = resolve_train_config(args)[0]  # (seeds >= 0: checked by --members' parser)
+    return None, seeds, [dataclasses.replace(cfg, seed=seed) for seed in seeds], [None] * len(seeds), []
 
 
 @contextlib.contextmanager

@@ -88,15 +88,21 @@ def members_threads(plans: list[TrainPlan]) -> list[TrainPlan]:
     return [dataclasses.replace(plan, threads=(threads, why)) for plan in plans]
 
 
+def check_members(plans: list[TrainPlan]) -> None:
+    """Everything members are refused for, before any folder exists: what cannot be stacked, configs that differ
+    beyond the seed, K times the memory."""
+    for plan in plans:
+        check_stackable(plan)
+    check_same_config(plans)
+    check_members_fit(plans)
+
+
 def train_members(plans: list[TrainPlan], run_dirs: list[Path], stop: StopRequest,
                   resume_command: str | None = None) -> list[MemberOutcome]:
     """Train the planned members (one config, seeds differing) in `run_dirs` (claimed by the caller), each as its
     lone run would; returns how each ended. A stop signal saves every member, then raises TrainingInterrupted
     (`resume_command`: what its message says continues them all)."""
-    for plan in plans:
-        check_stackable(plan)
-    check_same_config(plans)
-    check_members_fit(plans)
+    check_members(plans)
     if len(plans) == 1:
         return [_train_alone(plans[0], run_dirs[0], stop, resume_command)]
     plans = members_threads(plans)

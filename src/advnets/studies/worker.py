@@ -182,7 +182,7 @@ def run_members(opened: stores.OpenStudy, batch: list[tuple[Any, int]], say) -> 
     import contextlib
 
     from advnets.errors import ConfigError
-    from advnets.members import MemberOutcome, check_members_fit, check_stackable, train_members
+    from advnets.members import MemberOutcome, check_members, train_members
     from advnets.train.rundir import RunClaim
     from advnets.train.stopping import stop_requests
 
@@ -198,10 +198,8 @@ def run_members(opened: stores.OpenStudy, batch: list[tuple[Any, int]], say) -> 
             return [fail_trial(opened, trial, one_line(e), prefix, say) for trial, *_, prefix in begun]
         to_train = [(plan, entry) for plan, entry in zip(plans, begun) if plan is not None]
         try:
-            for plan, _ in to_train:
-                check_stackable(plan)
             if to_train:
-                check_members_fit([plan for plan, _ in to_train])
+                check_members([plan for plan, _ in to_train])
         except ConfigError as e:
             say(f"setting {begun[0][2]}: its {len(begun)} seeds trained one at a time, not side by side ({e})")
             held.close()
