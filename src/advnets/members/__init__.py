@@ -12,8 +12,8 @@ seed's streams, takes its own optimizer steps, and writes its own ordinary run f
     folder.py     a members folder: members.json and one run folder s<seed> per member
 """
 
-__all__ = ["MemberOutcome", "check_members", "check_members_fit", "check_same_config", "check_stackable", "train_members",
-           "train_seeds"]
+__all__ = ["MemberOutcome", "check_members", "check_members_fit", "check_same_config", "check_stackable",
+           "train_members", "train_seeds"]
 
 
 def __getattr__(name: str):
