@@ -23,7 +23,7 @@ import time
 import torch
 
 from advnets.data.mnist import load_idx_split
-from advnets.metrics.parzen import SIGMA_GRID, parzen_log_likelihood
+from advnets.metrics.parzen_window import SIGMA_GRID, parzen_log_likelihood
 
 
 def broadcast_parzen(x: torch.Tensor, centres: torch.Tensor, sigma: float, batch_size: int = 10) -> torch.Tensor:

@@ -47,7 +47,7 @@ from advnets.commands.options import seed_list
 from advnets.data import registry as datasets
 from advnets.fileio import atomic_output, file_sha256
 from advnets.metrics import classifier_features as features
-from advnets.metrics import ais, parzen
+from advnets.metrics import ais, parzen_window
 from advnets.metrics.registry import MetricRequest, evaluate, metrics_path
 from advnets.metrics.summary import format_mean_se
 from advnets.runtime import environment
@@ -144,7 +144,7 @@ def image_sets(data: Data, generators: dict[str, str]) -> dict[str, Callable[[in
 def score_set(data: Data, images: torch.Tensor, seed: int) -> dict[str, float]:
     """Parzen (test mean, its SE over test images, sigma) and the feature metrics of one image set."""
     rows = lambda x: x.reshape(len(x), -1).double()  # noqa: E731
-    p = parzen.parzen_protocol(rows(images), rows(data.valid[: parzen.N_VALID]), rows(data.test))
+    p = parzen_window.parzen_protocol(rows(images), rows(data.valid[: parzen_window.N_VALID]), rows(data.test))
     scores = features.feature_metrics(data.test_features, features.classifier_features("mnist", images), seed)
     return {"parzen": p.mean, "parzen_se_test": p.se, "parzen_sigma": p.sigma,
             **{k: scores[k] for k in FEATURE_KEYS + KID_DETAIL_KEYS}}

@@ -13,7 +13,7 @@ from tests.conftest import REPO
 
 # What only bookkeeping changes (when to log, sample, checkpoint, validate): never the weights' trajectory.
 BOOKKEEPING = {"name", "train.progress", "train.log_every", "train.sample_every", "train.checkpoint_every",
-               "train.snapshot_every", "train.valid_every", "train.valid_samples"}
+               "train.snapshot_every", "train.valid_every", "train.valid_samples", "train.valid_metric"}
 
 
 def _experiment(name: str):

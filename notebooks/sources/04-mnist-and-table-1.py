@@ -26,7 +26,7 @@ from IPython.display import Image, display
 
 from advnets import figures
 from advnets.data import registry
-from advnets.metrics import classifier_features, parzen
+from advnets.metrics import classifier_features, parzen_window
 from advnets.sampling import generate
 from advnets.snapshot import load_snapshot
 from advnets.viz.grid import image_grid, to_uint8
@@ -38,7 +38,7 @@ print(f"{shipped}: step {snap.step}, {snap.variant} generator, "
 
 mnist = registry.get("mnist")
 train_images, train_labels = mnist.load_images("train")  # [50000, 1, 28, 28] in [0, 1]: train[0:50000]
-valid = mnist.load_images("valid")[0][: parzen.N_VALID]  # sigma is chosen on the first 1,000 validation images
+valid = mnist.load_images("valid")[0][: parzen_window.N_VALID]  # sigma is chosen on the first 1,000 validation images
 test = mnist.load_images("test")[0]  # [10000, 1, 28, 28]
 print(f"train {tuple(train_images.shape)}, valid {tuple(valid.shape)}, test {tuple(test.shape)}")
 
@@ -78,7 +78,7 @@ def rows(images):
     return images.reshape(len(images), -1).double()
 
 
-result = parzen.parzen_protocol(rows(samples), rows(valid), rows(test))
+result = parzen_window.parzen_protocol(rows(samples), rows(valid), rows(test))
 for sigma, score in result.valid_scores.items():
     print(f"sigma {sigma}: validation {score:8.1f}{'   <- chosen' if float(sigma) == round(result.sigma, 4) else ''}")
 print(f"\ntest log-likelihood: {result.mean:.1f} ± {result.se:.1f} nats (the paper's MNIST GAN: 225 ± 2)")
@@ -107,7 +107,7 @@ test_features = classifier_features.reference_features("mnist", None)  # the tes
 print(f"{'image set':30s} {'images':>6} {'Parzen (nats)':>14} {'FID':>8} {'KID':>13}")
 scores = {}
 for name, images in sets.items():
-    scores[name] = parzen.parzen_protocol(rows(images), rows(valid), rows(test)).mean
+    scores[name] = parzen_window.parzen_protocol(rows(images), rows(valid), rows(test)).mean
     features = classifier_features.classifier_features("mnist", images)
     fid = classifier_features.frechet_distance(test_features, features)
     kid = classifier_features.kid(test_features, features)  # over all pairs, with its standard error

@@ -22,7 +22,8 @@ from advnets.errors import ConfigError
 COMMANDS = {  # name -> (its module in advnets.commands, the line in `advnets --help`), in that list's order
     "train": ("train", "train a GAN from a preset or YAML config"),
     "sample": ("sample", "draw samples from a trained generator"),
-    "evaluate": ("evaluate", "evaluate a trained generator (Parzen window, Table 1)"),
+    "evaluate": ("evaluate", "evaluate a trained generator (Parzen window, Table 1), or images from anywhere"),
+    "reference-stats": ("reference_stats", "save a reference set's feature statistics once, to score against"),
     "figure": ("figure", "draw one of the paper's figures, or training curves, from a run"),
     "inpaint": ("inpaint", "complete test images with some pixels hidden (inpainting models)"),
     "infer": ("infer", "an inference network E: x -> z for a trained G (future work 2)"),

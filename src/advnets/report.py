@@ -25,6 +25,7 @@ from advnets.metrics import references
 from advnets.metrics.registry import METRICS_FILE, report_columns
 from advnets.outputs import check_output
 from advnets.train.rundir import CONFIG_FILE, SESSIONS_FILE, read_stats
+from advnets.train.validation import label
 
 REPORT_FILE = "report.html"
 
@@ -180,6 +181,11 @@ def _class_histogram(metrics: list[dict], tmp: Path) -> str:
     return _img(target, "class histogram")
 
 
+def _validation(config: dict) -> str:
+    """What the run's validation score is called (train.valid_metric: Parzen by default)."""
+    return label((config.get("train") or {}).get("valid_metric", "parzen"))
+
+
 def build_report(run_dir: str | Path, out: str | Path | None = None, data_dir: str | None = None) -> Path:
     """Write the report of `run_dir` (default: RUN_DIR/report.html, replaced if present)."""
     run = Path(run_dir)
@@ -196,7 +202,7 @@ def build_report(run_dir: str | Path, out: str | Path | None = None, data_dir: s
              f"<p>{html.escape(config.get('name', ''))}: step {last['step']}, epoch {last.get('epoch', 0):.2f}, "
              f"{last.get('wall_s', 0):.0f} s of training.</p>", _sessions(run)]
     headline = {"D(x)": last.get("d_real"), "D(G(z))": last.get("d_fake"), "diversity": last.get("diversity"),
-                "collapsed": last.get("collapsed"), "best validation Parzen": last.get("best_valid"),
+                "collapsed": last.get("collapsed"), f"best {_validation(config)}": last.get("best_valid"),
                 "at step": last.get("best_step"), "steps/s": last.get("steps_per_s")}
     headline = {k: v for k, v in headline.items() if v is not None}  # no empty columns (runs without validation)
     parts.append(_table([headline], list(headline)))

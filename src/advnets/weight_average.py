@@ -19,7 +19,7 @@ import torch
 from advnets.config import to_dict
 from advnets.errors import CheckpointError
 from advnets.fileio import file_sha256
-from advnets.metrics.parzen import ValidationParzen
+from advnets.metrics.parzen_window import ValidationParzen
 from advnets.metrics.spec import require
 from advnets.snapshot import Snapshot, load_snapshot, save_generator
 

@@ -23,7 +23,7 @@ def test_the_shipped_classifier_registered_as_features_gives_mnistclf_features_n
     mnistclf = json.loads(capsys.readouterr().out)
     assert main(["evaluate", str(shipped), "--metric", "features", "--features", "mnistclf", *common]) == 0
     row = json.loads(capsys.readouterr().out)
-    assert row["features"] == "mnistclf" and row["features_module"] == "advnets.metrics.features"
+    assert row["features"] == "mnistclf" and row["features_module"] == "advnets.metrics.feature_networks"
     for key in ("fid", "kid", "precision", "recall", "density", "coverage"):
         suffix = "_mnistclf" if key in ("fid", "kid") else ""
         assert row[key] == pytest.approx(mnistclf[key + suffix], rel=1e-9), key  # the same features, samples, seed

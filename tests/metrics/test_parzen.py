@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from advnets.metrics.parzen import SIGMA_GRID, parzen_log_likelihood, parzen_protocol, squared_distances
+from advnets.metrics.parzen_window import SIGMA_GRID, parzen_log_likelihood, parzen_protocol, squared_distances
 
 
 def brute_force(x, centres, sigma):

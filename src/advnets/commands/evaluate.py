@@ -1,4 +1,4 @@
-"""advnets evaluate: evaluate a trained generator (Parzen window, Table 1)."""
+"""advnets evaluate: evaluate a trained generator (Parzen window, Table 1), or images from anywhere."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import argparse
 
 from advnets.commands.options import (add_device, add_generator_choice, mask_name, positive_float, positive_int,
                                       seed_list)
-from advnets.commands.presentation import refuse_to_overwrite, say_and_record
+from advnets.commands.presentation import refuse_to_overwrite, say, say_and_record
+from advnets.errors import ConfigError
 
-DESCRIPTION = ("Evaluate a snapshot with a named protocol; prints one JSON line and appends it to metrics.jsonl "
-               "beside the snapshot.")
+DESCRIPTION = ("Evaluate a snapshot, or images from any generator, with a named protocol; prints one JSON line "
+               "(a snapshot's is also appended to metrics.jsonl beside it).")
 
 EXAMPLES = """examples:
   advnets evaluate runs/00000-paper-mnist --metric parzen             # the paper's protocol
@@ -19,6 +20,9 @@ EXAMPLES = """examples:
   advnets evaluate runs/00002-toy-1d-normal --metric optimal-d          # Proposition 1, about a minute
   advnets evaluate runs/00003-inpaint-mnist --metric inpainting --mask right-half
   advnets infer runs/00000-paper-mnist && advnets evaluate runs/00000-paper-mnist --metric inference
+  advnets evaluate their-gan/pngs --metric mnistclf-features --reference mnist:test   # images from anywhere
+  advnets evaluate samples.npz --metric features --features mnistclf --reference ref.npz   # saved statistics
+  advnets evaluate their-gan/pngs --metric parzen --reference mnist:test
 
 Protocol (docs/paper.md section 5): Gaussian kernels on --n-samples samples; sigma from
 logspace(-1, 0, 10) chosen by the best mean log-likelihood of validation images train[50000:51000];
@@ -27,10 +31,12 @@ reported: mean and std/sqrt(N) over the 10,000 test images; pixels in [0, 1]; no
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from advnets.metrics import registry as metrics
-    from advnets.metrics.parzen import BASELINES
+    from advnets.metrics.parzen_window import BASELINES
 
     listed = [metrics.get(name) for name in metrics.names()]
-    p.add_argument("source", metavar="RUN_DIR_OR_SNAPSHOT", help="a run directory or a .safetensors snapshot")
+    p.add_argument("source", metavar="SOURCE", help="a run directory or a .safetensors snapshot (its G's samples), "
+                   "or images from anywhere: a folder of image files (class sub-folders give their classes) or a "
+                   ".npy / .npz of uint8 images [N, H, W], [N, H, W, C] or [N, C, H, W]")
     p.add_argument("--metric", required=True, choices=metrics.names(), metavar="METRIC",
                    help="; ".join(f"{m.name}: {m.summary}" for m in listed).replace("%", "%%"))
     p.add_argument("--mask", type=mask_name, help="inpainting: the hidden pixels, one of left-half, right-half, "
@@ -55,6 +61,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--split", choices=("test", "valid"), help="parzen, mnistclf-features, features: the images the "
                    "samples are compared with: test (default: the numbers to report) or valid (the validation split, "
                    "to choose between models: advnets study)")
+    p.add_argument("--reference", metavar="REF", help="what the samples are compared with: a data set's split "
+                   "(mnist:test; NAME alone: its test split), a folder or array of images, or a statistics file of "
+                   "advnets reference-stats (default for a run: its data set's test split)")
+    p.add_argument("--size", type=positive_int, metavar="PIXELS", help="images from a folder or array: each "
+                   "centre-cropped to a square and resized to PIXELS x PIXELS (as data.size)")
+    p.add_argument("--channels", type=int, choices=(1, 3), help="images from a folder or array: 1 (grey) or 3 (RGB), "
+                   "as data.channels (default: as stored)")
     p.add_argument("--data-dir", metavar="DIR", help="data directory (default: the run's data.dir, "
                    "$ADVNETS_DATA, the user cache)")
     add_device(p)
@@ -62,21 +75,48 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from advnets.metrics import image_sets
     from advnets.metrics import registry as metrics
     from advnets.metrics.spec import MetricRequest
     from advnets.runtime import resolve_device
-    from advnets.snapshot import load_snapshot, resolve_snapshot_path
 
     device = resolve_device(args.device)
-    refuse_to_overwrite(metrics.metrics_path(resolve_snapshot_path(args.source, args.generator)), True)  # appended to
-    snap = load_snapshot(args.source, device, args.generator)
+    if args.reference is not None and args.split is not None:
+        raise ConfigError("--split picks a split of the run's own data set; --reference names the reference instead")
+    images = image_sets.is_image_source(args.source)
+    metrics.get(args.metric)  # an unknown metric first, before anything is read
+    reference = None if args.reference is None else image_sets.resolve(args.reference, args.data_dir, args.size,
+                                                                         args.channels)
     request = MetricRequest(n_samples=args.n_samples, seed=args.seed, data_dir=args.data_dir, device=device,
                             baseline=args.baseline, mask=args.mask, ais_steps=args.ais_steps, chains=args.chains,
                             leapfrog=args.leapfrog, variance=args.variance, features=args.features,
-                            split=args.split)
+                            split=args.split, reference=reference)
+    if images:
+        return _evaluate_images(args, request)
+    from advnets.snapshot import load_snapshot, resolve_snapshot_path
+
+    refuse_to_overwrite(metrics.metrics_path(resolve_snapshot_path(args.source, args.generator)), True)  # appended to
+    snap = load_snapshot(args.source, device, args.generator)
     if args.seeds is not None:
         row = metrics.evaluate_over_seeds(args.metric, snap, request, args.seeds)
     else:
         row = metrics.evaluate(args.metric, snap, request)
     say_and_record(snap.path, row)
+    return 0
+
+
+def _evaluate_images(args: argparse.Namespace, request) -> int:
+    """Images from anywhere: the row printed (nothing is written beside a user's images)."""
+    import dataclasses
+
+    from advnets.metrics import image_sets
+    from advnets.metrics import registry as metrics
+
+    if args.seeds is not None:
+        raise ConfigError("--seeds draws a generator's samples again; images are scored as given (one row)")
+    samples = image_sets.resolve(args.source, args.data_dir, args.size, args.channels, option="SOURCE",
+                                 stats_allowed=False)
+    if args.n_samples is not None:
+        samples = image_sets.first(samples, args.n_samples)
+    say(metrics.evaluate_images(args.metric, samples, dataclasses.replace(request, n_samples=samples.count)))
     return 0

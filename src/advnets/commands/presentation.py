@@ -52,14 +52,19 @@ def refuse_to_overwrite(out: Path, force: bool, folder: bool = False) -> None:
 
 
 def say_and_record(snapshot_path, row: dict) -> None:
-    """A metric row: printed as one JSON line, appended to metrics.jsonl beside the snapshot, and its `warning`
-    (a number not to trust as it stands, e.g. AIS that has not converged) said on standard error."""
+    """A metric row: said (say), then appended to metrics.jsonl beside the snapshot."""
     from advnets.metrics import registry as metrics
 
-    print(json.dumps(row))
+    say(row)
     metrics.append_metrics(snapshot_path, row)
-    if row.get("warning"):
-        print(f"warning: {row['warning']}", file=sys.stderr)
+
+
+def say(row: dict) -> None:
+    """A metric row printed as one JSON line, and each of its warnings (a number not to trust as it stands: AIS
+    that has not converged, FID on few images, sigma at its grid's edge) said as one line on standard error."""
+    print(json.dumps(row))
+    for warning in (row.get("warning") or "").splitlines():  # advnets.metrics.trust: one warning a line
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def training_failure(e: BaseException, run_dir: Path) -> BaseException:

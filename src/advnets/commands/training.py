@@ -46,11 +46,14 @@ def say_how_it_ended(result, cfg, started: float) -> None:
         print(f"done: step {result.step}, epoch {s['epoch']:.2f}, loss_d {s['loss_d']:.4f}, loss_g {s['loss_g']:.4f}, "
               f"D(x) {s['d_real']:.3f}, D(G(z)) {s['d_fake']:.3f}, diversity {s['diversity']:.3f}; "
               f"{training:.1f} s of training ({average}), {time.perf_counter() - started:.1f} s for this command")
+        from advnets.train.validation import label as validation_label
+
+        what = validation_label(cfg.train.valid_metric)
         if s.get("best_valid") is not None:
             which = "G's moving average" if cfg.train.ema_decay else "G"
-            print(f"best validation Parzen of {which}: {s['best_valid']:.1f} at step {s['best_step']} "
+            print(f"best {what} of {which}: {s['best_valid']:.1f} at step {s['best_step']} "
                   "(network-best.safetensors)")
         if s.get("best_valid_live") is not None:
-            print(f"best validation Parzen of the live G: {s['best_valid_live']:.1f} at step {s['best_step_live']} "
+            print(f"best {what} of the live G: {s['best_valid_live']:.1f} at step {s['best_step_live']} "
                   "(network-best-live.safetensors)")
     print(f"samples: {shell_command('advnets', 'sample', result.run_dir, '--n', '100', '--out', 'samples.png')}")

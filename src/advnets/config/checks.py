@@ -147,6 +147,10 @@ def _check_training(cfg: Config, spec: Any) -> None:
     need(t.valid_every == 0 or not d.inpainting, "train.valid_every",
          "0 for inpainting models (the Parzen validation score is for models of whole images)")
     need(t.valid_samples >= 1, "train.valid_samples", ">= 1")
+    need(t.valid_metric == "parzen" or t.valid_metric == "fid" or (t.valid_metric.startswith("fid:")
+                                                                  and len(t.valid_metric) > 4),
+         "train.valid_metric", "parzen, fid (the data set's classifier's features) or fid:NAME (a registered "
+         "feature network)")
     need(0 <= t.ema_decay < 1, "train.ema_decay", "in [0, 1) (0: no average)")
     need(all(h >= 1 for h in cfg.inference.hidden), "inference.hidden", "positive layer widths")
     need(cfg.inference.lr > 0, "inference.lr", "> 0")

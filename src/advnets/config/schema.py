@@ -223,10 +223,13 @@ class TrainConfig:
     snapshot_every: int = 0  # also keep numbered network snapshots every N steps (0: off)
     grid_size: int = 100  # samples in each progress grid (fixed latent batch)
     # Model selection on validation only: every valid_every steps (a multiple of log_every; 0: off),
-    # the Parzen log-likelihood of the first 1,000 validation images under valid_samples samples of G,
-    # at the best sigma of the paper's grid; the best one is kept as network-best.safetensors.
+    # valid_metric on valid_samples samples of G, the best kept as network-best.safetensors (train/validation.py):
+    # parzen, the Parzen log-likelihood of the first 1,000 validation images at the best sigma of the paper's
+    # grid; fid, FID against the validation split in the data set's shipped classifier's features (MNIST);
+    # fid:NAME, the same in a registered feature network's features.
     valid_every: int = 0
     valid_samples: int = 10000
+    valid_metric: str = "parzen"
     # An exponential moving average of G's weights (0: off), updated after every G update; samples,
     # validation and evaluation read the average (train/ema.py). The live G trains as without it.
     ema_decay: float = 0.0

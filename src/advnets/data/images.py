@@ -27,6 +27,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,9 +99,28 @@ def spec_for(data: Any) -> DatasetSpec:
                        n_classes=len(found["classes"]), splits=SPLITS, read_split=read_split, source=found)
 
 
+@dataclass(frozen=True)
+class Naming:
+    """What a refusal calls the path and the two settings: a data config's keys, or a command's options."""
+
+    path: str = "data.path"
+    size: str = "data.size"
+    channels: str = "data.channels"
+
+
+CONFIG_NAMING = Naming()
+
+
 def read(data: Any) -> Images:
     """The images of a data config (name images), decoded or from the cache."""
-    return _read(str(Path(data.path).expanduser().resolve()), data.size, data.channels, data.resize_filter)
+    return read_path(data.path, data.size, data.channels, data.resize_filter)
+
+
+def read_path(path: str | Path, size: int | None = None, channels: int | None = None, resize_filter: str = "lanczos",
+              naming: Naming = CONFIG_NAMING) -> Images:
+    """The images of a folder or an array file, read by ``data.name: images``'s rules (the same decoding, cache and
+    refusals), whoever asks: a data config, or ``advnets evaluate`` scoring images from anywhere."""
+    return _read(str(Path(path).expanduser().resolve()), size, channels, resize_filter, naming)
 
 
 def split_rows(n: int, fractions: tuple[float, ...], seed: int) -> dict[str, np.ndarray]:
@@ -119,20 +140,20 @@ def split_rows(n: int, fractions: tuple[float, ...], seed: int) -> dict[str, np.
 _DECODED: dict[str, Images] = {}  # this process's last decoded images, by key (a changed file changes the key)
 
 
-def _read(path: str, size: int | None, channels: int | None, resize_filter: str) -> Images:
+def _read(path: str, size: int | None, channels: int | None, resize_filter: str, naming: Naming) -> Images:
     """The images at `path` as the settings ask: from memory or the cache when they hold them, else decoded."""
     from advnets.data.mnist import user_cache_dir
 
     source = Path(path)
     if not source.exists():
-        raise ConfigError(f"data.path {source}: no such folder or file")
+        raise ConfigError(f"{naming.path} {source}: no such folder or file")
     if source.is_dir():
-        files = image_files(source)
+        files = image_files(source, naming)
         what = [(str(f.relative_to(source)), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
     elif source.suffix.lower() in ARRAY_SUFFIXES:
         files, what = [source], file_sha256(source)
     else:
-        raise ConfigError(f"data.path {source}: give a folder of images or a .npy / .npz array file")
+        raise ConfigError(f"{naming.path} {source}: give a folder of images or a .npy / .npz array file")
     settings = {"size": size, "channels": channels, "filter": resize_filter, "version": CACHE_VERSION}
     key = hashlib.sha256(json.dumps([what, settings]).encode()).hexdigest()
     if key in _DECODED:
@@ -147,7 +168,7 @@ def _read(path: str, size: int | None, channels: int | None, resize_filter: str)
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache file: decoded again (and rewritten) below
     if source.is_dir():
-        pixels, labels, classes = _decode_folder(source, files, size, channels, resize_filter)
+        pixels, labels, classes = _decode_folder(source, files, size, channels, resize_filter, naming)
     else:
         pixels, labels, classes = _decode_array(source, size, channels, resize_filter)
     buffer = io.BytesIO()
@@ -165,18 +186,18 @@ def _remember(images: Images) -> Images:
     return images
 
 
-def image_files(folder: Path) -> list[Path]:
+def image_files(folder: Path, naming: Naming = CONFIG_NAMING) -> list[Path]:
     """Every image file under `folder`, in the order of their paths; refused when there is none."""
     files = sorted((p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
                    key=lambda p: p.relative_to(folder).as_posix())
     if not files:
-        raise ConfigError(f"data.path {folder} holds no image files ({', '.join(IMAGE_SUFFIXES)}, searched in its "
+        raise ConfigError(f"{naming.path} {folder} holds no image files ({', '.join(IMAGE_SUFFIXES)}, searched in its "
                           "sub-folders too)")
     return files
 
 
-def _decode_folder(folder: Path, files: list[Path], size: int | None, channels: int | None,
-                   resize_filter: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+def _decode_folder(folder: Path, files: list[Path], size: int | None, channels: int | None, resize_filter: str,
+                   naming: Naming) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     from PIL import Image, UnidentifiedImageError
 
     first_parts = [f.relative_to(folder).parts for f in files]
@@ -191,7 +212,7 @@ def _decode_folder(folder: Path, files: list[Path], size: int | None, channels: 
             raise ConfigError(f"{f}: Pillow cannot read it as an image ({str(e).splitlines()[0][:100]}); remove it "
                               "or convert it to PNG") from None
     arrays = [_shaped(picture, size, channels, resize_filter) for picture in pictures]
-    _check_alike(arrays, files, size, channels)
+    _check_alike(arrays, files, naming)
     labels = np.array([classes.index(p[0]) for p in first_parts] if classes else [-1] * len(files), dtype=np.int64)
     return np.stack(arrays), labels, classes
 
@@ -213,34 +234,36 @@ def _shaped(picture, size: int | None, channels: int | None, resize_filter: str)
     return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
 
 
-def _check_alike(arrays: list[np.ndarray], files: list[Path], size: int | None, channels: int | None) -> None:
+def _check_alike(arrays: list[np.ndarray], files: list[Path], naming: Naming) -> None:
     first = arrays[0].shape
     for f, array in zip(files, arrays):
         if array.shape[0] != first[0]:
             raise ConfigError(f"{f} is {'grey' if array.shape[0] == 1 else 'colour'} and {files[0]} is not: set "
-                              "data.channels to 1 (grey) or 3 (RGB)")
+                              f"{naming.channels} to 1 (grey) or 3 (RGB)")
         if array.shape != first:
             raise ConfigError(f"{f} is {array.shape[2]}x{array.shape[1]} and {files[0]} {first[2]}x{first[1]}: "
-                              "set data.size to resize them all (each centre-cropped to a square first)")
+                              f"set {naming.size} to resize them all (each centre-cropped to a square first)")
 
 
 def _decode_array(path: Path, size: int | None, channels: int | None,
                   resize_filter: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    unreadable = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)  # a torn or damaged file
     try:
         loaded = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
+        labels = None
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded:
+                names = list(loaded.files)
+                key = "images" if "images" in names else (names[0] if len(names) == 1 else None)
+                if key is None:
+                    raise ConfigError(f"{path} holds {names}: name the images' array 'images' (and the labels "
+                                      "'labels')")
+                images = loaded[key]
+                labels = loaded["labels"] if "labels" in names else None
+        else:
+            images = loaded
+    except unreadable as e:
         raise ConfigError(f"{path}: not a NumPy array file numpy can read ({str(e).splitlines()[0][:100]})") from None
-    labels = None
-    if isinstance(loaded, np.lib.npyio.NpzFile):
-        with loaded:
-            names = list(loaded.files)
-            key = "images" if "images" in names else (names[0] if len(names) == 1 else None)
-            if key is None:
-                raise ConfigError(f"{path} holds {names}: name the images' array 'images' (and the labels 'labels')")
-            images = loaded[key]
-            labels = loaded["labels"] if "labels" in names else None
-    else:
-        images = loaded
     images = _channels_first(images, path)
     if labels is not None:
         labels = np.asarray(labels)

@@ -39,6 +39,7 @@ import torch
 
 from advnets.data import preprocess as preprocessing
 from advnets.metrics.spec import Metric, MetricRequest
+from advnets.metrics.trust import grid_edge, with_warnings
 from advnets.progress import Progress
 
 VARIANCE_GRID = (0.005, 0.01, 0.02, 0.03, 0.05)  # s^2 candidates (Wu et al.'s code chose 0.01 - 0.03)
@@ -306,11 +307,13 @@ def score_ais(snap, request: MetricRequest) -> dict[str, Any]:
     estimate = ais(generator, test, variance, settings, request.seed, desc=f"AIS ({len(test)} test images)")
     log_p = estimate.log_p
     checked = bdmc(generator, variance, settings, seed=request.seed + 10_000, show=True)
-    return {"log_likelihood": float(log_p.mean()), "se": float(log_p.std() / math.sqrt(len(log_p)))
-            if len(log_p) > 1 else None, "variance": variance, "valid_scores": validation,
-            "n_test": len(test), "steps": settings.steps, "chains": settings.chains, "leapfrog": settings.leapfrog,
-            "acceptance": estimate.acceptance, **checked, **convergence(checked["bdmc_gap"], settings),
-            "n_samples": len(test)}
+    row = {"log_likelihood": float(log_p.mean()), "se": float(log_p.std() / math.sqrt(len(log_p)))
+           if len(log_p) > 1 else None, "variance": variance, "valid_scores": validation,
+           "n_test": len(test), "steps": settings.steps, "chains": settings.chains, "leapfrog": settings.leapfrog,
+           "acceptance": estimate.acceptance, **checked, **convergence(checked["bdmc_gap"], settings),
+           "n_samples": len(test)}
+    chosen = grid_edge(variance, VARIANCE_GRID, "AIS's s^2 (chosen on validation)") if validation else []
+    return with_warnings(row, chosen)
 
 
 def convergence(gap: float, settings: AISSettings) -> dict[str, Any]:

@@ -13,66 +13,42 @@ the offline, download-free counterparts of FID, KID and precision/recall, named 
     class_kl_uniform      uniform (mode dropping: a generator of ones puts most of its mass on class 1)
 
 Lower fid/kid are better; precision, recall and coverage lie in [0, 1], higher is better (density
-can exceed 1). The Frechet distance and KID are torchmetrics' (given the classifier's features through
-an identity "feature extractor"), precision/recall and density/coverage the prdc package's; tests check
-each against a direct computation. These are *not* Inception-feature FID/KID: their numbers are not
-comparable to published FIDs, only to each other.
+can exceed 1). The Frechet distance is computed here from each set's mean and covariance (so that a saved
+reference's statistics give the same number as its images, advnets.metrics.feature_stats; tests check it
+against torchmetrics' and the formula), KID here (all pairs) or torchmetrics' (subsets), precision/recall and
+density/coverage the prdc package's; tests check each against a direct computation. These are *not*
+Inception-feature FID/KID: their numbers are not comparable to published FIDs, only to each other.
 
-The test split's features are computed once per test file and classifier and cached in the user cache
-under both SHA-256s (written atomically). Every row names the feature network and its SHA-256.
+The features come from advnets.metrics.feature_networks (the test and validation splits' computed once per
+file and classifier, cached in the user cache under both SHA-256s). Every row names the feature network and
+its SHA-256.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from advnets.batching import apply_in_batches
 from advnets.classifier import classifier_for, classifier_provenance
 from advnets.data import registry as datasets
+from advnets.errors import ConfigError
+from advnets.metrics.feature_networks import (classifier_features, feature_network,  # noqa: F401 (reference_features:
+                                              reference_features, reference_stats)  # re-exported, where it was)
+from advnets.metrics.image_sets import reference_name
 from advnets.metrics.spec import Metric, MetricRequest, require
-from advnets.sampling import generate
+
+if TYPE_CHECKING:
+    from advnets.metrics.feature_stats import FeatureStats
+    from advnets.metrics.image_sets import ImageSet
 
 KID_SUBSETS, KID_SUBSET_SIZE = 100, 1000
 KID_ALL_PAIRS_MAX = 50_000  # larger sets: the subset estimate (all pairs cost n^2 kernel values)
 PR_K, DC_K = 3, 5
-
-
-@torch.no_grad()
-def classifier_features(dataset: str, images: torch.Tensor) -> torch.Tensor:
-    """The shipped classifier's penultimate features [N, 128] (float64) of images [N, 1, 28, 28] in [0, 1]."""
-    model = classifier_for(dataset)
-    return apply_in_batches(lambda batch: model.features(batch.float()), images, 1000).double()
-
-
-def reference_features(dataset: str, data_dir: str | None, split: str = "test") -> torch.Tensor:
-    """The features of a split's images (test, or valid: the images model selection compares with), cached under
-    the SHA-256 of the images' file."""
-    from advnets.data.mnist import user_cache_dir
-    from advnets.errors import CheckpointError
-    from advnets.tensorfile import load_tensors, save_tensors
-
-    spec = datasets.get(dataset)
-    marks = ("t10k-images", "test") if split == "test" else ("train-images", "train")  # valid: from the train file
-    key = next((sha for name, sha in spec.checksums.items() if any(mark in name for mark in marks)), None)
-    network = classifier_provenance(dataset)["feature_network_sha256"]  # new classifier weights: new features
-    path = (user_cache_dir() / "features"
-            / f"{dataset}-mnistclf-{network[:12]}-{split}-{(key or 'unversioned')[:16]}.safetensors")
-    if key is not None and path.is_file():
-        try:
-            return load_tensors(path)[0]["features"]
-        except CheckpointError:
-            pass  # a damaged cache is computed again
-    images, _ = spec.load_images(split, data_dir)
-    features = classifier_features(dataset, images)
-    if key is not None:
-        save_tensors(path, {"features": features}, {"format": "advnets-feature-cache/1", f"{split}_file_sha256": key,
-                                                     "feature_network_sha256": network})
-    return features
 
 
 class _Identity(torch.nn.Module):
@@ -86,13 +62,20 @@ class _Identity(torch.nn.Module):
         return x
 
 
-def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
-    from torchmetrics.image.fid import FrechetInceptionDistance
+def frechet_from_moments(mean_real: torch.Tensor, cov_real: torch.Tensor, mean_fake: torch.Tensor,
+                         cov_fake: torch.Tensor) -> float:
+    """The Frechet distance of two Gaussians, |mu_r - mu_g|^2 + Tr(S_r + S_g - 2 (S_r S_g)^(1/2)), with
+    Tr (S_r S_g)^(1/2) the sum of the square roots of S_r S_g's eigenvalues (real parts), in float64."""
+    mean_term = float((mean_real - mean_fake).square().sum())
+    root_trace = float(torch.linalg.eigvals(cov_real @ cov_fake).sqrt().real.sum())
+    return mean_term + float(cov_real.trace() + cov_fake.trace()) - 2 * root_trace
 
-    fid = FrechetInceptionDistance(feature=_Identity(real.shape[1]), normalize=False)
-    fid.update(real.double(), real=True)
-    fid.update(fake.double(), real=False)
-    return float(fid.compute())
+
+def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
+    """FID of two feature sets [N, d]: the Frechet distance of the Gaussians fitted to them."""
+    from advnets.metrics.feature_stats import gaussian_moments
+
+    return frechet_from_moments(*gaussian_moments(real), *gaussian_moments(fake))
 
 
 def kernel_distance(real: torch.Tensor, fake: torch.Tensor, subsets: int = KID_SUBSETS,
@@ -169,12 +152,26 @@ def precision_recall_density_coverage(real: torch.Tensor, fake: torch.Tensor) ->
             "coverage": float(dc["coverage"])}
 
 
+def feature_scores(reference: "FeatureStats", fake: torch.Tensor, seed: int = 0) -> dict[str, Any]:
+    """fid, kid (± kid_se or kid_std), precision, recall, density, coverage of sample features [N, d] against a
+    reference's statistics (its features, mean and covariance)."""
+    from advnets.metrics.feature_stats import gaussian_moments
+
+    return {"fid": frechet_from_moments(reference.mean, reference.cov, *gaussian_moments(fake)),
+            **kid(reference.features, fake, seed), **precision_recall_density_coverage(reference.features, fake)}
+
+
 def feature_metrics(real: torch.Tensor, fake: torch.Tensor, seed: int = 0) -> dict[str, float]:
-    """Every number of this module for two feature sets [N, d] (float64)."""
-    kernel = {(key.replace("kid", "kid_mnistclf", 1) if key in ("kid", "kid_se", "kid_std") else key): value
-              for key, value in kid(real, fake, seed).items()}
-    return {"fid_mnistclf": frechet_distance(real, fake), **kernel,
-            **precision_recall_density_coverage(real, fake)}
+    """Every number of this module for two feature sets [N, d] (float64), named as mnistclf-features rows."""
+    from advnets.metrics.feature_stats import stats_of
+
+    return mnistclf_names(feature_scores(stats_of(real, {}, {}), fake, seed))
+
+
+def mnistclf_names(scores: dict[str, Any]) -> dict[str, Any]:
+    """feature_scores' keys as --metric mnistclf-features names them (fid_mnistclf, kid_mnistclf ...)."""
+    return {(f"{key.split('_')[0]}_mnistclf{key[3:]}" if key in ("fid", "kid", "kid_se", "kid_std") else key): value
+            for key, value in scores.items()}
 
 
 @torch.no_grad()
@@ -191,16 +188,35 @@ def class_histogram(dataset: str, images: torch.Tensor) -> dict[str, Any]:
             "class_kl_uniform": float((kept * torch.log(kept * n_classes)).sum())}
 
 
+def score_features_images(samples: "ImageSet", request: MetricRequest) -> dict[str, Any]:
+    """--metric mnistclf-features of any MNIST-shaped images against request.reference (images or statistics)."""
+    from advnets.metrics.image_sets import needs_reference
+    from advnets.metrics.trust import size_warnings, with_warnings
+
+    if samples.x_shape != [1, 28, 28]:
+        raise ConfigError(f"--metric mnistclf-features reads MNIST-shaped images [1, 28, 28]; {samples.what} holds "
+                          f"{samples.x_shape} (--metric features --features NAME reads others)")
+    reference = needs_reference(request, "--metric mnistclf-features")
+    network, identity = feature_network("mnistclf")
+    stats = reference_stats(reference, "mnistclf", network, identity, samples.x_shape, request.data_dir)
+    fake = classifier_features("mnist", samples.images)
+    row = {**mnistclf_names(feature_scores(stats, fake, request.seed)), **class_histogram("mnist", samples.images),
+           "n_samples": samples.count, "n_reference": stats.count, "pr_k": PR_K, "dc_k": DC_K,
+           **classifier_provenance("mnist"), "features_weights_sha256": identity["features_weights_sha256"]}
+    return with_warnings(row, size_warnings("FID/KID/precision-recall (MNIST classifier features)", samples.count,
+                                            stats.count))
+
+
 def score_features(snap, request: MetricRequest) -> dict[str, Any]:
+    from advnets.metrics.image_sets import run_reference, run_samples
+
     require(snap, ("whole-images", "classifier"), "--metric mnistclf-features")
-    name = snap.config.data.name
     split = request.reference_split
-    real = reference_features(name, request.data_dir or snap.config.data.dir, split)
-    samples = generate(snap.generator, request.n_samples, seed=request.seed, device=request.device)
-    fake = classifier_features(name, samples)
-    return {"reference": split, **feature_metrics(real, fake, request.seed), **class_histogram(name, samples),
-            "n_samples": request.n_samples, f"n_{split}": len(real), "pr_k": PR_K, "dc_k": DC_K,
-            **classifier_provenance(name)}
+    reference = request.reference or run_reference(snap, request)
+    row = score_features_images(run_samples(snap, request), dataclasses.replace(request, reference=reference))
+    if request.reference is not None:
+        return {"reference": reference_name(reference), **row}
+    return {"reference": split, **row, f"n_{split}": row["n_reference"]}
 
 
 METRIC = Metric(
@@ -210,4 +226,4 @@ METRIC = Metric(
     compute=score_features, needs=("image-data", "classifier"), default_n=10_000, n_counts="samples of G",
     headline=("fid_mnistclf", "FID (MNIST classifier)"),
     columns=("fid_mnistclf", "kid_mnistclf", "precision", "recall", "density", "coverage", "class_kl_uniform"),
-    options=("split",))
+    options=("split", "reference"), on_images=score_features_images)

@@ -3,6 +3,7 @@
 --metric`` choices, the training curves and the run report read this registry.
 
     row = evaluate("parzen", snap, MetricRequest(seed=0))   # one metrics.jsonl row (a dict)
+    row = evaluate_images("parzen", images, MetricRequest(reference=...))   # images from anywhere
     append_metrics(snap.path, row)                          # RUN_DIR/metrics.jsonl
 
 Every row carries the metric's name, the data set, the metric's own numbers, the seed, and which
@@ -20,17 +21,19 @@ from typing import Any
 from advnets.errors import ConfigError
 from advnets.fileio import append_line
 from advnets.outputs import check_output
-from advnets.metrics import (ais, classes, classifier_features, features, inference, inpainting, modes, optimal_d,
-                             parzen, stacked_modes)
+from advnets.metrics import (ais, class_agreement, classifier_features, features, inference, inpainting, modes,
+                             optimal_d, parzen_window, stacked_modes)
+from advnets.metrics.image_sets import ImageSet, reference_name
 from advnets.metrics.spec import OPTIONAL_FIELDS, Metric, MetricRequest, require
 from advnets.metrics.summary import mean_and_se
 from advnets.snapshot import Snapshot, provenance
 
-__all__ = ["HEADLINES", "METRICS_FILE", "Metric", "MetricRequest", "append_metrics", "evaluate", "metrics_path",
-           "evaluate_over_seeds", "get", "names", "register", "report_columns"]
+__all__ = ["HEADLINES", "METRICS_FILE", "Metric", "MetricRequest", "append_metrics", "evaluate", "evaluate_images",
+           "metrics_path", "evaluate_over_seeds", "get", "names", "register", "report_columns"]
 
 METRICS_FILE = "metrics.jsonl"
-_BUILT_IN = (parzen.METRIC, modes.METRIC, classes.METRIC, inpainting.METRIC, inference.METRIC, optimal_d.METRIC,
+_BUILT_IN = (parzen_window.METRIC, modes.METRIC, class_agreement.METRIC, inpainting.METRIC, inference.METRIC,
+             optimal_d.METRIC,
              classifier_features.METRIC, features.METRIC, stacked_modes.METRIC, ais.METRIC)
 _REGISTRY: dict[str, Metric] = {}
 HEADLINES: dict[str, tuple[str, str]] = {}  # metric name -> (row key, label) of its headline number
@@ -67,16 +70,40 @@ def report_columns() -> list[str]:
 def evaluate(name: str, snap: Snapshot, request: MetricRequest = MetricRequest()) -> dict[str, Any]:
     """Metric `name` for `snap`: its needs checked first (one error line), then its row."""
     metric = get(name)
-    for option in OPTIONAL_FIELDS:
-        if getattr(request, option) is not None and option not in metric.options:
-            owners = " / ".join(m.name for m in _REGISTRY.values() if option in m.options)
-            raise ConfigError(f"--{option.replace('_', '-')} applies to --metric {owners} only")
+    _check_options(metric, request)
     require(snap, metric.needs, f"--metric {name}")
     request = dataclasses.replace(request, n_samples=request.n_samples or metric.default_n)
     started = time.perf_counter()
     row = metric.compute(snap, request)
     return {"metric": name, "dataset": snap.config.data.name, **row, "seed": request.seed,
             **provenance(snap, started)}
+
+
+def _check_options(metric: Metric, request: MetricRequest) -> None:
+    for option in OPTIONAL_FIELDS:
+        if getattr(request, option) is not None and option not in metric.options:
+            owners = " / ".join(m.name for m in _REGISTRY.values() if option in m.options)
+            raise ConfigError(f"--{option.replace('_', '-')} applies to --metric {owners} only")
+
+
+def evaluate_images(name: str, samples: ImageSet, request: MetricRequest = MetricRequest()) -> dict[str, Any]:
+    """Metric `name` of images from anywhere (a folder, an array, a tensor): its row, with where the images and
+    the reference came from. A metric that needs the generator itself is refused in one line."""
+    metric = get(name)
+    if metric.on_images is None:
+        able = ", ".join(m.name for m in _REGISTRY.values() if m.on_images is not None)
+        raise ConfigError(f"--metric {name} needs the generator itself (a run directory or snapshot), not images "
+                          f"({samples.what}); on images: {able}")
+    _check_options(metric, request)
+    if request.baseline is not None:
+        raise ConfigError("--baseline scores a run's data set: give the run, not images")
+    started = time.perf_counter()
+    row = metric.on_images(samples, request)
+    reference = request.reference
+    if reference is not None:  # which reference, whatever the metric's own row says of it
+        row = {"reference": reference_name(reference), **row, "reference_sha256": reference.identity()["sha256"]}
+    return {"metric": name, "source": samples.what, "source_sha256": samples.sha256, **row, "seed": request.seed,
+            "seconds": round(time.perf_counter() - started, 2)}
 
 
 def evaluate_over_seeds(name: str, snap: Snapshot, request: MetricRequest, seeds: list[int]) -> dict[str, Any]:
@@ -98,9 +125,10 @@ def evaluate_over_seeds(name: str, snap: Snapshot, request: MetricRequest, seeds
                                       zip(*(r["class_histogram"] for r in rows))]
     if any("converged" in r for r in rows):  # AIS: the summary is converged only where every seed's row is
         summary["converged"] = all(r.get("converged", False) for r in rows)
-    warnings = [f"seed {seed}: {r['warning']}" for seed, r in zip(seeds, rows) if r.get("warning")]
-    if warnings:  # said by the CLI, as a single seed's is
-        summary["warning"] = "; ".join(warnings)
+    warnings = [f"seed {seed}: {line}" for seed, r in zip(seeds, rows)
+                for line in (r.get("warning") or "").splitlines()]
+    if warnings:  # said by the CLI, one a line, as a single seed's are
+        summary["warning"] = "\n".join(warnings)
     first = rows[0]
     return {"metric": name, "dataset": first["dataset"], "seeds": list(seeds), "n_seeds": len(seeds), **summary,
             "per_seed": {k: [r[k] for r in rows] for k in keys}, "n_samples": first.get("n_samples"),

@@ -19,6 +19,7 @@ from advnets.errors import ConfigError
 from advnets.sampling import require_whole_images
 
 if TYPE_CHECKING:  # annotations only
+    from advnets.metrics.image_sets import ImageSet
     from advnets.snapshot import Snapshot
 
 
@@ -39,6 +40,8 @@ class MetricRequest:
     variance: float | None = None  # ais: the observation variance s^2 (default: chosen on validation)
     features: str | None = None  # features: the registered feature network (advnets.plugins.register_features)
     split: str | None = None  # what the samples are compared with: "test" (default, the reported numbers) or "valid"
+    # or instead any reference: an ImageSet or saved FeatureStats (advnets.metrics.image_sets.resolve)
+    reference: Any = None
 
     @property
     def reference_split(self) -> str:
@@ -46,7 +49,8 @@ class MetricRequest:
 
 
 # MetricRequest fields only some metrics read; a metric names those it reads in Metric.options.
-OPTIONAL_FIELDS = ("baseline", "mask", "ais_steps", "chains", "leapfrog", "variance", "features", "split")
+OPTIONAL_FIELDS = ("baseline", "mask", "ais_steps", "chains", "leapfrog", "variance", "features", "split",
+                   "reference")
 SPLITS = ("test", "valid")  # MetricRequest.split: the test split reports; the validation split selects
 
 
@@ -61,6 +65,9 @@ class Metric:
     headline: tuple[str, str]  # (row key, label) of its one number over training (figure curves)
     columns: tuple[str, ...] = ()  # row keys the run report shows
     options: tuple[str, ...] = ()  # the OPTIONAL_FIELDS it reads
+    # the metric on images from anywhere (advnets evaluate FOLDER, advnets.metrics.fid ...): (samples, request) ->
+    # the row's fields; None for a metric that needs the generator itself (AIS, inference, inpainting ...)
+    on_images: Callable[["ImageSet", MetricRequest], dict[str, Any]] | None = None
 
 
 def data_spec(snap: "Snapshot") -> datasets.DatasetSpec:

@@ -2,8 +2,9 @@
 
 Every train.log_every steps, one ``stats.jsonl`` row: the means of the step statistics over the
 interval, the schedules, the diversity of G's samples of a fixed latent batch and the collapse flag
-(advnets.metrics.diversity), and every train.valid_every steps the validation Parzen score of G (and
-of G's moving average, when kept), keeping the best snapshot of each (network-best*.safetensors).
+(advnets.metrics.diversity), and every train.valid_every steps the validation score of G (and of G's
+moving average, when kept; train.valid_metric, advnets.train.validation), keeping the best snapshot of each
+(network-best*.safetensors).
 Every train.sample_every steps, the progress grid (``samples/step-*.png``) and, on 1-D data, a
 Figure-1 probe (``probes.jsonl``, advnets.metrics.probe_1d). Optionally the same to TensorBoard.
 """
@@ -25,12 +26,12 @@ from advnets.data.spec import DatasetSpec
 from advnets.errors import ConfigError
 from advnets.metrics.diversity import (COLLAPSE_DIVERSITY, HEALTHY_DIVERSITY, CollapseWatch, diversity,
                                       mean_pairwise_distance)
-from advnets.metrics.parzen import ValidationParzen
 from advnets.metrics.probe_1d import probe_1d
 from advnets.sampling import generate
 from advnets.snapshot import BEST_LIVE_SNAPSHOT, BEST_SNAPSHOT, save_snapshot
 from advnets.train.game import Game
 from advnets.train.rundir import PROBES_FILE, StatsWriter
+from advnets.train.validation import build_validator
 from advnets.viz import save_progress_image
 
 # An inpainting model's progress grid completes reference images under these masks, in turn.
@@ -81,8 +82,10 @@ class Monitor:
         self.tensorboard = open_tensorboard(run_dir) if cfg.train.tensorboard else None
         self.validator = None
         if cfg.train.valid_every:
-            self.validator = ValidationParzen(cfg.data, cfg.data.dir, cfg.train.valid_samples,
-                                              runtime.stream_seed("validation", cfg.seed), device, spec)
+            from advnets.data import registry as datasets
+
+            self.validator = build_validator(cfg, spec or datasets.for_config(cfg.data),
+                                             runtime.stream_seed("validation", cfg.seed), device)
 
     @property
     def best_valid(self) -> float | None:
@@ -112,13 +115,13 @@ class Monitor:
         for track in self.tracks:
             live = track == "_live"
             generator = game.g.net if live or game.average is None else game.average.model
-            score, sigma = self.validator(generator)
-            if self.best[track][0] is None or score > self.best[track][0]:
+            score, extra = self.validator.score(generator)
+            if self.validator.better(score, self.best[track][0]):
                 self.best[track] = (score, step)
                 name = BEST_LIVE_SNAPSHOT if live else BEST_SNAPSHOT
                 save_snapshot(self.run_dir / name, game.g.net, game.d.net, self.cfg, step,
                               None if live else game.average_model, encoder=game.encoder_model)
-            row.update({f"parzen_valid{track}": score, f"parzen_sigma{track}": sigma,
+            row.update({f"{self.validator.key}{track}": score, **{f"{k}{track}": v for k, v in extra.items()},
                         f"best_valid{track}": self.best[track][0], f"best_step{track}": self.best[track][1]})
         return row
 

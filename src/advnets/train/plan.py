@@ -35,6 +35,7 @@ from advnets.runtime import resolve_device
 from advnets.train.budget import Budget, check_training_fits, choose_threads, training_budget
 from advnets.train.init_from import check_init_source
 from advnets.train.rules import StepRules
+from advnets.train.validation import check_valid_metric
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,8 @@ def plan_training(cfg: Config, ranks: Ranks = SINGLE, resume: bool = False) -> T
     device, the trained G it starts from, the ranks' shares, the data files, the memory. ConfigError (one
     line) for the first that refuses it; nothing is created."""
     cfg, spec = _resolve_data_set(cfg, resume)
+    if cfg.train.valid_every:
+        check_valid_metric(cfg.train.valid_metric, spec)
     device = rank_device(resolve_device(cfg.device), ranks)
     if cfg.generator.init_from:
         check_init_source(cfg.generator.init_from)  # before any data is loaded

@@ -71,6 +71,14 @@ def draw_curves(stats: list[dict], metrics: list[dict], probes: list[dict], out:
             ax.set_ylabel("log-likelihood (nats)", fontsize=9)
             drawn = True
     on_the_right = []
+    for key, label in (("fid_valid", "FID, validation"), ("fid_valid_live", "FID, validation, live G")):
+        steps, values = _series(stats, key)  # train.valid_metric fid: not nats, so on the right
+        if len(steps):
+            right = right or ax.twinx()
+            right.plot(steps, values, "-o", ms=2, color="tab:brown" if key == "fid_valid" else "tab:olive",
+                       label=label)
+            on_the_right.append("FID (validation)")
+            drawn = True
     for name in sorted({m.get("metric") for m in metrics if m.get("baseline") is None} & set(headlines)):
         key, what = headlines[name]
         points = [m for m in metrics if m.get("metric") == name and m.get("baseline") is None]

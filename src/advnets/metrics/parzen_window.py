@@ -28,8 +28,10 @@ import torch
 from advnets.data import preprocess as preprocessing
 from advnets.data.spec import DatasetSpec
 from advnets.errors import ConfigError
+from advnets.metrics.image_sets import ImageSet
 from advnets.metrics.kmeans import kmeans
 from advnets.metrics.spec import Metric, MetricRequest, require
+from advnets.metrics.trust import grid_edge, with_warnings
 from advnets.progress import Progress
 from advnets.sampling import generate
 
@@ -108,6 +110,13 @@ def score_parzen(snap, request: MetricRequest) -> dict[str, Any]:
     request.baseline ("train": n real training images; "kmeans": n k-means centroids of them)."""
     data, device, n = snap.config.data, request.device, request.n_samples
     baseline = request.baseline
+    if request.reference is not None:  # G's samples against any reference: the protocol as for images from anywhere
+        from advnets.metrics.image_sets import run_samples
+
+        if baseline is not None:
+            raise ConfigError("--baseline scores the run's own data set's images: leave out --reference")
+        require(snap, ("whole-images",), "--metric parzen")
+        return score_parzen_images(run_samples(snap, request), request)
     if baseline is None:
         require(snap, ("whole-images",), "--metric parzen")
     elif baseline not in BASELINES:
@@ -135,15 +144,63 @@ def score_parzen(snap, request: MetricRequest) -> dict[str, Any]:
             extra = {"kmeans_iterations": fit.iterations, "kmeans_changed": fit.changed,
                      "kmeans_inertia": fit.inertia}
     result = parzen_protocol(centres.to(device), valid, test, show=True)
-    return {"split": request.reference_split, "baseline": baseline, **extra, "mean": result.mean, "se": result.se,
-            "sigma": result.sigma, "valid_scores": result.valid_scores, "n_samples": result.n_samples,
-            "n_valid": result.n_valid, "n_test": result.n_test, "device": str(device)}
+    row = {"split": request.reference_split, "baseline": baseline, **extra, **_result_fields(result),
+           "device": str(device)}
+    return with_warnings(row, grid_edge(result.sigma, SIGMA_GRID, "Parzen's sigma"))
+
+
+def _result_fields(result: ParzenResult) -> dict[str, Any]:
+    return {"mean": result.mean, "se": result.se, "sigma": result.sigma, "valid_scores": result.valid_scores,
+            "n_samples": result.n_samples, "n_valid": result.n_valid, "n_test": result.n_test}
+
+
+def sigma_and_scored(reference: ImageSet, data_dir: str | None) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """The images sigma is chosen on and those scored, as float64 rows, for a reference from anywhere: a built-in
+    data set's test split as the protocol has it (sigma on valid[:1000]); its valid split as model selection
+    has it (sigma on valid[:1000], scored on the rest); any other images split in two by a fixed permutation
+    (seed 0): sigma on min(1,000, half) of them, the others scored. The third value says which."""
+    from advnets.data import registry as datasets
+
+    rows = reference.images.reshape(reference.count, -1).double()
+    spec = datasets.get(reference.dataset) if reference.dataset and reference.dataset != "images" else None
+    if spec is not None and "valid" in spec.splits:
+        valid = spec.load_images("valid", data_dir, dtype=torch.float64)[0]
+        valid = valid.reshape(len(valid), -1)
+        if reference.split == "valid":
+            return valid[:N_VALID], valid[N_VALID:], f"{reference.dataset}:valid[:{N_VALID}], scored on the rest"
+        return valid[:N_VALID], rows, f"{reference.dataset}:valid[:{N_VALID}]"
+    if reference.count < 4:
+        raise ConfigError(f"--metric parzen: the reference {reference.what} holds {reference.count} images; sigma is "
+                          "chosen on some and the others are scored: give at least 4 (thousands for a number to quote)")
+    order = torch.randperm(reference.count, generator=torch.Generator().manual_seed(0))
+    k = min(N_VALID, reference.count // 2)
+    return rows[order[:k]], rows[order[k:]], f"{k} of the reference's images (seed 0), scored on the other " \
+                                             f"{reference.count - k}"
+
+
+def score_parzen_images(samples: ImageSet, request: MetricRequest) -> dict[str, Any]:
+    """Table 1's protocol with any images as the centres, against request.reference (images, not statistics)."""
+    from advnets.metrics.image_sets import needs_reference, reference_name
+
+    reference = needs_reference(request, "--metric parzen")
+    if not isinstance(reference, ImageSet):
+        raise ConfigError(f"--metric parzen scores the reference images themselves; {reference_name(reference)} is a "
+                          "statistics file (features only): give the images or the data set's split")
+    if reference.x_shape != samples.x_shape:
+        raise ConfigError(f"--metric parzen: the reference {reference.what} holds images {reference.x_shape} and the "
+                          f"samples are {samples.x_shape}: compare images of one shape (--size, --channels)")
+    sigma_rows, scored, how = sigma_and_scored(reference, request.data_dir)
+    centres = samples.images.reshape(samples.count, -1).double().to(request.device)
+    result = parzen_protocol(centres, sigma_rows.to(request.device), scored.to(request.device), show=True)
+    row = {"reference": reference_name(reference), "baseline": None, **_result_fields(result), "sigma_chosen_on": how}
+    return with_warnings(row, grid_edge(result.sigma, SIGMA_GRID, "Parzen's sigma"))
 
 
 METRIC = Metric(
     name="parzen", summary="Table 1's protocol: Parzen-window log-likelihood of the test images (image data)",
     compute=score_parzen, needs=("image-data",), default_n=10_000, n_counts="samples of G (the paper's)",
-    headline=("mean", "test"), columns=("baseline", "mean", "se", "sigma"), options=("baseline", "split"))
+    headline=("mean", "test"), columns=("baseline", "mean", "se", "sigma"), options=("baseline", "split", "reference"),
+    on_images=score_parzen_images)
 
 
 class ValidationParzen:
