@@ -74,3 +74,10 @@ def test_the_run_says_which_validation_score_it_kept(data_dir, tmp_path, capsys)
     assert "best validation FID (mnistclf) of G:" in capsys.readouterr().out
     assert main(["report", str(out)]) == 0
     assert "best validation FID (mnistclf)" in (out / "report.html").read_text()
+
+
+def test_fid_is_refused_for_a_run_that_models_contrast_normalised_images(tiny_cifar_conv):
+    from advnets.train.plan import plan_training
+
+    with pytest.raises(ConfigError, match="data.preprocess gcn images, which have no exact way back"):
+        plan_training(tiny_cifar_conv("train.valid_every=5", "train.valid_metric=fid:mnistclf"))

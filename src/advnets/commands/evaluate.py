@@ -42,7 +42,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mask", type=mask_name, help="inpainting: the hidden pixels, one of left-half, right-half, "
                    "top-half, bottom-half, center, random:P (default right-half)")
     p.add_argument("--n-samples", type=positive_int, default=None,
-                   help="default: " + "; ".join(f"{m.name} {m.default_n} {m.n_counts}" for m in listed))
+                   help="default: " + "; ".join(f"{m.name} {m.default_n} {m.n_counts}" for m in listed)
+                   + "; images from anywhere: the first N (default: all of them)")
     p.add_argument("--seed", type=int, default=0, help="sample seed (default 0)")
     p.add_argument("--seeds", type=seed_list, metavar="LIST", help="instead of --seed: the metric once per sample "
                    "seed (e.g. 0-4), reported as mean and standard error over the seeds, with each seed's value")

@@ -65,23 +65,23 @@ def from_pixels(pixels: np.ndarray, labels: np.ndarray | None, what: str, datase
 def from_tensor(images: Any, what: str = "the images given", labels: Any = None) -> ImageSet:
     """An image set from a tensor or array the Python API was given: uint8 [N, C, H, W] (0-255), or floats in
     [0, 1]; [N, H, W] is one grey channel. Anything else is refused in one line."""
-    x = torch.as_tensor(images)
+    x = torch.as_tensor(images).detach().cpu()
     if x.ndim == 3:
         x = x[:, None]
     if x.ndim != 4 or x.shape[1] not in (1, 3) or len(x) < 2:
         raise ConfigError(f"{what}: give images [N, C, H, W] (C 1 or 3, N at least 2), got {list(x.shape)}")
+    given = None if labels is None else torch.as_tensor(labels).detach().cpu().long()
+    if given is not None and given.shape != (len(x),):
+        raise ConfigError(f"{what}: labels must be one class number per image [{len(x)}], got {list(given.shape)}")
     if x.dtype == torch.uint8:
-        return from_pixels(x.numpy(), None if labels is None else torch.as_tensor(labels).numpy(), what)
+        return from_pixels(x.numpy(), None if given is None else given.numpy(), what)
     if not x.is_floating_point():
         raise ConfigError(f"{what}: give uint8 pixels or floats in [0, 1], got {x.dtype}")
-    x = x.detach().float().cpu()
+    x = x.float().contiguous()
     if not bool(torch.isfinite(x).all()) or float(x.min()) < 0 or float(x.max()) > 1:
         raise ConfigError(f"{what}: pixels must lie in [0, 1] (found {float(x.min()):.3g} to {float(x.max()):.3g}); "
                           "for a generator's tanh output in [-1, 1]: (x + 1) / 2")
-    given = None if labels is None else torch.as_tensor(labels).long().cpu()
-    if given is not None and given.shape != (len(x),):
-        raise ConfigError(f"{what}: labels must be one class number per image [{len(x)}], got {list(given.shape)}")
-    return ImageSet(x.contiguous(), given, what, _sha256(x.contiguous().numpy()))
+    return ImageSet(x, given, what, _sha256(x.numpy()))
 
 
 def is_image_source(path: str | Path) -> bool:

@@ -83,7 +83,7 @@ def plan_training(cfg: Config, ranks: Ranks = SINGLE, resume: bool = False) -> T
     line) for the first that refuses it; nothing is created."""
     cfg, spec = _resolve_data_set(cfg, resume)
     if cfg.train.valid_every:
-        check_valid_metric(cfg.train.valid_metric, spec)
+        check_valid_metric(cfg.train.valid_metric, spec, cfg.data.preprocess)
     device = rank_device(resolve_device(cfg.device), ranks)
     if cfg.generator.init_from:
         check_init_source(cfg.generator.init_from)  # before any data is loaded

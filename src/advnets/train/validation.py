@@ -45,10 +45,13 @@ def feature_name(metric: str, spec: DatasetSpec) -> str | None:
     return metric.partition(":")[2] if metric.startswith(f"{FID}:") else None
 
 
-def check_valid_metric(metric: str, spec: DatasetSpec) -> None:
-    """Refuse a train.valid_metric that this data set cannot be validated by (one line)."""
+def check_valid_metric(metric: str, spec: DatasetSpec, preprocess: str = "none") -> None:
+    """Refuse a train.valid_metric that this data set (and the space G models it in) cannot be validated by."""
     if metric == PARZEN:
         return
+    if preprocess != "none":
+        raise ConfigError(f"train.valid_metric {metric} reads pictures with pixels in [0, 1]; this run models "
+                          f"data.preprocess {preprocess} images, which have no exact way back: use parzen")
     if metric == FID and not spec.classifier:
         raise ConfigError(f"train.valid_metric fid reads the data set's shipped classifier's features, which "
                           f"{spec.title} has not: use fid:NAME with a registered feature network, or parzen")
