@@ -37,6 +37,12 @@ def test_a_statistics_file_reads_back_exactly_and_says_what_it_holds(tmp_path):
     back = load_stats(path)
     assert is_stats_file(path) and back.path == str(path) and back.network == stats.network
     assert back.reference == stats.reference and back.count == 400 and back.x_shape == [1, 2, 3]
+    import json
+
+    from advnets import __version__
+
+    with np.load(path) as stored:
+        assert json.loads(str(stored["meta"]))["advnets"] == __version__  # which advnets wrote it
     for key in ("features", "mean", "cov"):
         assert torch.equal(getattr(back, key), getattr(stats, key))
     images = tmp_path / "images.npz"

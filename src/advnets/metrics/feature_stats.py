@@ -6,7 +6,8 @@ A statistics file (NumPy .npz, read without pickle) holds what each metric needs
     features   float64 [N, d]   KID and precision/recall/density/coverage compare sample features with them
     mean, cov  float64 [d], [d, d]   FID's Gaussian, computed from the features as for any sample set
     meta       one JSON string: format, the feature network (name, module, SHA-256 of its weights), the
-               reference's identity (what, SHA-256 of its pixels, count, image shape) and the pixel scale
+               reference's identity (what, SHA-256 of its pixels, count, image shape), the pixel scale and
+               the advnets version that wrote it
 
 Scores against a statistics file equal scores against its images (the same features, the same mean and
 covariance, the same formulas). Statistics of another feature network, or of images of another shape, are
@@ -92,7 +93,10 @@ def is_stats_file(path: Path) -> bool:
 
 def save_stats(stats: FeatureStats, path: Path) -> None:
     """Write `stats` to `path` atomically (a crash leaves the old file or none, never half of one)."""
-    meta = {"format": FORMAT, "network": stats.network, "reference": stats.reference, "pixels": PIXELS}
+    from advnets import __version__
+
+    meta = {"format": FORMAT, "network": stats.network, "reference": stats.reference, "pixels": PIXELS,
+            "advnets": __version__}
     buffer = io.BytesIO()
     np.savez(buffer, features=stats.features.numpy(), mean=stats.mean.numpy(), cov=stats.cov.numpy(),
              meta=np.array(json.dumps(meta)))
