@@ -74,6 +74,10 @@ def test_the_run_says_which_validation_score_it_kept(data_dir, tmp_path, capsys)
     assert "best validation FID (mnistclf) of G:" in capsys.readouterr().out
     assert main(["report", str(out)]) == 0
     assert "best validation FID (mnistclf)" in (out / "report.html").read_text()
+    from advnets import figures
+
+    assert figures.draw("curves", out, tmp_path / "curves.png") == "2 statistics rows"  # fid_valid on the right axis
+    assert (tmp_path / "curves.png").stat().st_size > 0
 
 
 def test_fid_is_refused_for_a_run_that_models_contrast_normalised_images(tiny_cifar_conv):

@@ -13,7 +13,9 @@ tensor), computed once per block of x and reused for every s; the log-mean-exp i
 Registered as --metric parzen: the protocol for a snapshot's G, or for a critique baseline (Theis et
 al. 2016: real training images, or k-means centroids of the training set, as the centres) scored by
 the same code on the same split. :class:`ValidationParzen` is the protocol's sigma-selection step
-alone, the score training selects snapshots by (validation data only, never test).
+alone, the score training selects snapshots by (validation data only, never test). Images from anywhere as the
+centres, against any reference (advnets evaluate FOLDER --reference REF): :func:`score_parzen_images`, sigma
+chosen as :func:`sigma_and_scored` says.
 """
 
 from __future__ import annotations
