@@ -206,6 +206,8 @@ def test_a_run_can_be_scored_against_any_reference(tiny_mnist_run, tmp_path, dig
     assert against_stats["fid_mnistclf"] == pytest.approx(default["fid_mnistclf"], abs=1e-9)
     status, _, err = _evaluate(capsys, str(run), *common, "--reference", str(stats), "--split", "valid")
     assert status == 2 and "--split picks" in err
+    status, _, err = _evaluate(capsys, str(run), *common, "--size", "14")  # nothing here is read from files
+    assert status == 2 and "--size and --channels shape images read from a folder or array" in err
 
 
 def test_tensors_are_checked_before_they_are_scored():

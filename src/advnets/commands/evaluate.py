@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from advnets.commands.options import (add_device, add_generator_choice, mask_name, positive_float, positive_int,
                                       seed_list)
@@ -86,6 +87,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--split picks a split of the run's own data set; --reference names the reference instead")
     images = image_sets.is_image_source(args.source)
     metrics.get(args.metric)  # an unknown metric first, before anything is read
+    read_from_files = images or (args.reference is not None and Path(args.reference).expanduser().exists())
+    if (args.size or args.channels) and not read_from_files:
+        raise ConfigError("--size and --channels shape images read from a folder or array (SOURCE or --reference); "
+                          "a run's samples and a data set's split are as they are")
     reference = None if args.reference is None else image_sets.resolve(args.reference, args.data_dir, args.size,
                                                                          args.channels)
     request = MetricRequest(n_samples=args.n_samples, seed=args.seed, data_dir=args.data_dir, device=device,
