@@ -27,7 +27,6 @@ its SHA-256.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import io
 import warnings
 from typing import TYPE_CHECKING, Any
@@ -39,7 +38,6 @@ from advnets.data import registry as datasets
 from advnets.errors import ConfigError
 from advnets.metrics.feature_networks import (classifier_features, feature_network,  # noqa: F401 (reference_features:
                                               reference_features, reference_stats)  # re-exported, where it was)
-from advnets.metrics.image_sets import reference_name
 from advnets.metrics.spec import Metric, MetricRequest, require
 
 if TYPE_CHECKING:
@@ -208,15 +206,10 @@ def score_features_images(samples: "ImageSet", request: MetricRequest) -> dict[s
 
 
 def score_features(snap, request: MetricRequest) -> dict[str, Any]:
-    from advnets.metrics.image_sets import run_reference, run_samples
+    from advnets.metrics.image_sets import score_run
 
     require(snap, ("whole-images", "classifier"), "--metric mnistclf-features")
-    split = request.reference_split
-    reference = request.reference or run_reference(snap, request)
-    row = score_features_images(run_samples(snap, request), dataclasses.replace(request, reference=reference))
-    if request.reference is not None:
-        return {"reference": reference_name(reference), **row}
-    return {"reference": split, **row, f"n_{split}": row["n_reference"]}
+    return score_run(snap, request, score_features_images)
 
 
 METRIC = Metric(

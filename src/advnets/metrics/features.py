@@ -15,12 +15,11 @@ advnets.metrics.fid(...)): :func:`score_images`.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from advnets.metrics.classifier_features import DC_K, PR_K, feature_scores
 from advnets.metrics.feature_networks import feature_network, features_of, reference_stats
-from advnets.metrics.image_sets import ImageSet, needs_reference, reference_name, run_reference, run_samples
+from advnets.metrics.image_sets import ImageSet, needs_reference, score_run
 from advnets.metrics.spec import Metric, MetricRequest, require
 from advnets.metrics.trust import size_warnings, with_warnings
 
@@ -40,11 +39,7 @@ def score_images(samples: ImageSet, request: MetricRequest) -> dict[str, Any]:
 
 def score(snap, request: MetricRequest) -> dict[str, Any]:
     require(snap, ("whole-images",), "--metric features")
-    split = request.reference_split
-    reference = request.reference or run_reference(snap, request)
-    row = score_images(run_samples(snap, request), dataclasses.replace(request, reference=reference))
-    return {"reference": split if request.reference is None else reference_name(reference), **row,
-            **({f"n_{split}": row["n_reference"]} if request.reference is None else {})}
+    return score_run(snap, request, score_images)
 
 
 METRIC = Metric(

@@ -62,6 +62,13 @@ def from_pixels(pixels: np.ndarray, labels: np.ndarray | None, what: str, datase
                     _sha256(pixels), dataset, split)
 
 
+def _from_floats(images: torch.Tensor, labels: torch.Tensor | None, what: str, dataset: str | None = None,
+                 split: str | None = None) -> ImageSet:
+    """An image set from float pixels [N, C, H, W] in [0, 1] (kept as float32, hashed as given)."""
+    x = images.float().contiguous()
+    return ImageSet(x, labels, what, _sha256(x.numpy()), dataset, split)
+
+
 def from_tensor(images: Any, what: str = "the images given", labels: Any = None) -> ImageSet:
     """An image set from a tensor or array the Python API was given: uint8 [N, C, H, W] (0-255), or floats in
     [0, 1]; [N, H, W] is one grey channel. Anything else is refused in one line."""
@@ -77,11 +84,11 @@ def from_tensor(images: Any, what: str = "the images given", labels: Any = None)
         return from_pixels(x.numpy(), None if given is None else given.numpy(), what)
     if not x.is_floating_point():
         raise ConfigError(f"{what}: give uint8 pixels or floats in [0, 1], got {x.dtype}")
-    x = x.float().contiguous()
+    x = x.float()
     if not bool(torch.isfinite(x).all()) or float(x.min()) < 0 or float(x.max()) > 1:
         raise ConfigError(f"{what}: pixels must lie in [0, 1] (found {float(x.min()):.3g} to {float(x.max()):.3g}); "
                           "for a generator's tanh output in [-1, 1]: (x + 1) / 2")
-    return ImageSet(x, given, what, _sha256(x.numpy()))
+    return _from_floats(x, given, what)
 
 
 def is_image_source(path: str | Path) -> bool:
@@ -148,9 +155,8 @@ def run_samples(snap, request) -> ImageSet:
     """request.n_samples samples of a snapshot's G (seed request.seed), as an image set."""
     from advnets.sampling import generate
 
-    samples = generate(snap.generator, request.n_samples, seed=request.seed, device=request.device).cpu().float()
-    return ImageSet(samples.contiguous(), None, f"samples of {snap.path} (seed {request.seed})",
-                    _sha256(samples.contiguous().numpy()))
+    samples = generate(snap.generator, request.n_samples, seed=request.seed, device=request.device).cpu()
+    return _from_floats(samples, None, f"samples of {snap.path} (seed {request.seed})")
 
 
 def run_reference(snap, request) -> ImageSet:
@@ -162,6 +168,19 @@ def run_reference(snap, request) -> ImageSet:
     name = snap.config.data.name
     return from_pixels(images, labels, f"{name}:{split}" if name != "images" else f"{snap.config.data.path} ({split})",
                        name, split)
+
+
+def score_run(snap, request, score_images) -> dict[str, Any]:
+    """A metric's `score_images` for a run: its G's samples against request.reference, or by default against its
+    data set's split (the row's `reference` then names the split, and `n_<split>` counts it, as rows always have)."""
+    import dataclasses
+
+    reference = request.reference or run_reference(snap, request)
+    row = score_images(run_samples(snap, request), dataclasses.replace(request, reference=reference))
+    if request.reference is not None:
+        return {"reference": reference_name(reference), **row}
+    split = request.reference_split
+    return {"reference": split, **row, f"n_{split}": row["n_reference"]}
 
 
 def needs_reference(request, what: str):
@@ -181,9 +200,8 @@ def first(images: ImageSet, n: int) -> ImageSet:
     """The first n images of a set (--n-samples on images from anywhere); all of them when it holds fewer."""
     if n >= images.count:
         return images
-    kept = images.images[:n].contiguous()
-    return ImageSet(kept, None if images.labels is None else images.labels[:n], f"{images.what} (first {n:,})",
-                    _sha256(kept.numpy()), images.dataset, images.split)
+    return _from_floats(images.images[:n], None if images.labels is None else images.labels[:n],
+                        f"{images.what} (first {n:,})", images.dataset, images.split)
 
 
 def as_image_set(given: Any, what: str, labels: Any = None, data_dir: str | None = None) -> ImageSet:

@@ -92,24 +92,22 @@ class ValidationFID:
     split's mean and covariance computed once."""
 
     def __init__(self, name: str, data: Any, spec: DatasetSpec, n_samples: int, seed: int, device: torch.device):
-        from advnets.metrics.classifier_features import reference_features
-        from advnets.metrics.feature_stats import gaussian_moments
-        from advnets.metrics.feature_networks import feature_network, features_of
+        from advnets.metrics.feature_networks import feature_network, reference_stats
+        from advnets.metrics.image_sets import from_pixels
 
         self.name, self.n_samples, self.seed, self.device = name, n_samples, seed, device
-        self.network, _ = feature_network(name)
-        if name == "mnistclf" and data.name == "mnist":
-            valid = reference_features("mnist", data.dir, "valid")  # cached, as advnets evaluate --split valid reads
-        else:
-            valid = features_of(self.network, name, spec.load_images("valid", data.dir)[0])
-        self.mean, self.cov = gaussian_moments(valid)
-        self._features_of = features_of
+        self.network, identity = feature_network(name)
+        valid = from_pixels(*spec.load_pixels("valid", data.dir), f"{data.name}:valid", data.name, "valid")
+        # as advnets evaluate --split valid reads it (MNIST's mnistclf features from the cache)
+        stats = reference_stats(valid, name, self.network, identity, list(spec.x_shape), data.dir)
+        self.mean, self.cov = stats.mean, stats.cov
 
     def __call__(self, generator: torch.nn.Module) -> tuple[float, dict[str, Any]]:
         from advnets.metrics.classifier_features import frechet_from_moments
+        from advnets.metrics.feature_networks import features_of
         from advnets.metrics.feature_stats import gaussian_moments
         from advnets.sampling import generate
 
         samples = generate(generator, self.n_samples, seed=self.seed, device=self.device).cpu()
-        fake = self._features_of(self.network, self.name, samples)
+        fake = features_of(self.network, self.name, samples)
         return frechet_from_moments(self.mean, self.cov, *gaussian_moments(fake)), {}
